@@ -1,0 +1,1 @@
+"""The installed apps of the bookshop example (listed in application.yaml)."""

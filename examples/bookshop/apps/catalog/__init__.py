@@ -1,0 +1,1 @@
+"""The catalog app: books, their prices and stock levels."""

@@ -1,0 +1,1 @@
+"""The orders app: places orders against the catalog and notifies about them."""

@@ -1,0 +1,263 @@
+"""The settings sources and the bookkeeping that lets errors name the file a value came from.
+
+pydantic-settings merges the sources for us; each source here is wrapped so the data it returned
+is recorded next to a human description of where it came from. When validation fails, the
+error's location is looked up in that record, highest priority first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from pydantic_settings import (
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+)
+
+from .errors import SettingsError
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+    from pydantic_settings import BaseSettings
+
+ENV_PREFIX = "TAUSESTACK_"
+NESTED_DELIMITER = "__"
+BASE_FILE = "application.yaml"
+
+
+def profile_file(profile: str) -> str:
+    """Return the name of the YAML file that holds one profile's settings."""
+    return f"application-{profile}.yaml"
+
+
+@dataclass
+class LoadedSource:
+    """What one source returned, and a description of where it came from."""
+
+    kind: str  # "kwargs", "env", "dotenv", "yaml", "default"
+    origin: str  # shown to users: a file path or "environment variables"
+    data: dict[str, Any]
+    path: Path | None = None
+
+
+@dataclass
+class LoadContext:
+    """Everything a load needs before pydantic-settings asks for its sources."""
+
+    config_dir: Path
+    profile: str
+    init_kwargs: dict[str, Any]
+    sources: list[LoadedSource] = field(default_factory=list)
+
+
+current_load: ContextVar[LoadContext | None] = ContextVar("tausestack_settings_load", default=None)
+
+
+class _RecordingSource(PydanticBaseSettingsSource):
+    """Wraps a source and records what it returned in the current load context."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource, record: LoadedSource) -> None:
+        super().__init__(inner.settings_cls)
+        self._inner = inner
+        self._record = record
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        data = self._inner()
+        self._record.data = data
+        return data
+
+
+class YamlFileSource(InitSettingsSource):
+    """One YAML file, read with ``yaml.safe_load``; a missing file contributes nothing."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls, read_yaml(path))
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Read a YAML settings file into a mapping, with errors that name the file and line."""
+    if not path.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise SettingsError(
+            f"Cannot read settings file {where}: {exc.problem or exc}. Fix the YAML syntax."
+        ) from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SettingsError(f"Cannot read settings file {path}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(
+            f"Settings file {path} must hold a mapping of keys to values at the top level, "
+            f"not a {type(data).__name__}."
+        )
+    return data
+
+
+def build_sources(
+    settings_cls: type[BaseSettings], context: LoadContext
+) -> tuple[PydanticBaseSettingsSource, ...]:
+    """Return the sources in priority order, each recording what it returned."""
+    dotenv_path = context.config_dir / ".env"
+    profile_path = context.config_dir / profile_file(context.profile)
+    base_path = context.config_dir / BASE_FILE
+    plan: list[tuple[PydanticBaseSettingsSource, LoadedSource]] = [
+        (
+            InitSettingsSource(settings_cls, context.init_kwargs),
+            LoadedSource("kwargs", "keyword arguments", {}),
+        ),
+        (
+            EnvSettingsSource(
+                settings_cls, env_prefix=ENV_PREFIX, env_nested_delimiter=NESTED_DELIMITER
+            ),
+            LoadedSource("env", "environment variable", {}),
+        ),
+        (
+            DotEnvSettingsSource(
+                settings_cls,
+                env_file=dotenv_path,
+                dotenv_filtering="only_existing",
+                env_prefix=ENV_PREFIX,
+                env_nested_delimiter=NESTED_DELIMITER,
+            ),
+            LoadedSource("dotenv", str(dotenv_path), {}, dotenv_path),
+        ),
+        (
+            YamlFileSource(settings_cls, profile_path),
+            LoadedSource("yaml", str(profile_path), {}, profile_path),
+        ),
+        (
+            YamlFileSource(settings_cls, base_path),
+            LoadedSource("yaml", str(base_path), {}, base_path),
+        ),
+    ]
+    context.sources = [record for _, record in plan]
+    return tuple(_RecordingSource(source, record) for source, record in plan)
+
+
+def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> str:
+    """Pick the active profile: keyword, ``TAUSESTACK_PROFILE``, ``.env``, application.yaml, dev."""
+    explicit = init_kwargs.get("profile")
+    if explicit is not None:
+        return str(explicit)
+    variable = ENV_PREFIX + "PROFILE"
+    for name, value in os.environ.items():
+        if name.upper() == variable:
+            return value
+    dotenv_value = _dotenv_value(config_dir / ".env", variable)
+    if dotenv_value is not None:
+        return dotenv_value
+    base_value = read_yaml(config_dir / BASE_FILE).get("profile")
+    return str(base_value) if base_value is not None else "dev"
+
+
+def resolve_config_dir(init_kwargs: dict[str, Any]) -> Path:
+    """Pick the folder holding application.yaml and .env: keyword, env variable, or cwd."""
+    explicit = init_kwargs.get("config_dir") or os.environ.get(ENV_PREFIX + "CONFIG_DIR")
+    path = Path(explicit) if explicit else Path.cwd()
+    if explicit and not path.is_dir():
+        raise SettingsError(
+            f"config_dir {str(path)!r} is not a folder. Point it (or {ENV_PREFIX}CONFIG_DIR) at "
+            f"the folder that holds {BASE_FILE}."
+        )
+    return path.resolve()
+
+
+def _dotenv_value(path: Path, name: str) -> str | None:
+    if not path.is_file():
+        return None
+    from dotenv import dotenv_values
+
+    for key, value in dotenv_values(path).items():
+        if key.upper() == name and value is not None:
+            return value
+    return None
+
+
+def locate(sources: list[LoadedSource], loc: tuple[str | int, ...]) -> tuple[LoadedSource, Any]:
+    """Return the highest-priority source that set ``loc``, and the raw value it gave."""
+    for source in sources:
+        found, value = _dig(source.data, loc)
+        if found:
+            return source, value
+    return LoadedSource("default", "defaults", {}), None
+
+
+def _dig(data: Any, loc: tuple[str | int, ...]) -> tuple[bool, Any]:
+    for part in loc:
+        if isinstance(data, dict):
+            match = _lookup_key(data, part)
+            if match is _MISSING:
+                return False, None
+            data = match
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return False, None
+    return True, data
+
+
+_MISSING = object()
+
+
+def _lookup_key(data: dict[Any, Any], part: str | int) -> Any:
+    if part in data:
+        return data[part]
+    if isinstance(part, str):  # environment variables arrive lower-cased, files as written
+        for key, value in data.items():
+            if isinstance(key, str) and key.lower() == part.lower():
+                return value
+    return _MISSING
+
+
+def yaml_line(path: Path, loc: tuple[str | int, ...]) -> int | None:
+    """Return the 1-based line of ``loc`` in a YAML file, or None when it cannot be found."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    found: yaml.Node | None = node
+    for part in loc:
+        found = _child(found, part)
+    return int(found.start_mark.line) + 1 if found is not None else None
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if str(key_node.value).lower() == str(part).lower():
+                child_node: yaml.Node = value_node
+                return child_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        child: yaml.Node = node.value[part]
+        return child
+    return None
+
+
+def env_variable_name(loc: tuple[str | int, ...]) -> str:
+    """Return the environment variable that sets ``loc`` (``TAUSESTACK_USERS__PAGE_SIZE``)."""
+    return ENV_PREFIX + NESTED_DELIMITER.join(str(part).upper() for part in loc)
+
+
+def iter_leaf_paths(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Yield the path of every leaf value in nested mappings."""
+    if isinstance(data, dict) and data:
+        for key, value in data.items():
+            yield from iter_leaf_paths(value, (*prefix, str(key)))
+    else:
+        yield prefix

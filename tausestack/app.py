@@ -1,0 +1,175 @@
+"""``create_app()``: settings → discovery → container → routes → lifespan, into a FastAPI app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
+
+from .di._container import Container
+from .di._keys import DependencyKey, Scope
+from .di._markers import component_spec
+from .di._providers import Provider, ProviderKind, instance_provider, provider_for
+from .discovery import Discovery, discover
+from .errors import ProviderDefinitionError
+from .settings import Settings
+from .web._middleware import RequestScopeMiddleware, recording_handler
+from .web._mount import AppRoutes, mount
+
+__all__ = ["TauseStackApp", "create_app"]
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
+
+
+class TauseStackApp(FastAPI):
+    """The FastAPI application ``create_app()`` returns, with its container and settings.
+
+    Everything FastAPI offers works unchanged; on top of it:
+
+    * ``app.container`` — the dependency-injection container of this application,
+    * ``app.settings`` — the loaded settings (sections included),
+    * ``app.discovery`` — what discovery found in the installed apps.
+    """
+
+    container: Container
+    settings: Settings
+    discovery: Discovery
+
+    def build_middleware_stack(self) -> ASGIApp:
+        # Handled exceptions (HTTPException, validation errors, custom handlers) never reach
+        # the middleware, so each handler tells the request scope that the request failed.
+        self.exception_handlers = {
+            key: recording_handler(handler) for key, handler in self.exception_handlers.items()
+        }
+        return super().build_middleware_stack()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    overrides: Mapping[Any, Any] | None = None,
+    components: Sequence[Any] = (),
+    routers: Sequence[APIRouter] = (),
+    **fastapi_options: Any,
+) -> TauseStackApp:
+    """Build a FastAPI application from the settings and the installed apps.
+
+    Args:
+        settings: the settings to use; loaded from the sources (``Settings()``) when omitted.
+        overrides: replacements for providers, keyed by type (or ``Annotated[T,
+            Qualifier("x")]``): an instance is used as it is, a class is constructed with
+            injection. Meant for tests.
+        components: extra classes or provider functions to register besides discovered ones.
+        routers: extra plain ``APIRouter`` objects to include after the installed apps'.
+        **fastapi_options: passed to ``FastAPI(...)``; they win over the ``app:`` settings.
+
+    Returns:
+        A :class:`TauseStackApp` (a ``FastAPI`` subclass) whose container is built: every
+        singleton that needs no event loop exists, and the others are created when the
+        lifespan starts.
+
+    Raises:
+        SettingsError, DiscoveryError, DependencyError, RouteError: the application cannot
+            work as configured; the message says what to change.
+    """
+    settings = settings if settings is not None else Settings()
+    discovery = discover(settings.installed_apps, settings.discovery.modules)
+    settings = settings.with_sections(discovery.sections)
+    app_routes: list[AppRoutes] = []
+    providers = _settings_providers(settings)
+    for app_entry in discovery.apps:
+        entry = AppRoutes(app_entry.label, routers=list(app_entry.routers))
+        for component in app_entry.components:
+            _register(component, app_entry.name, settings.profile, providers, entry)
+        app_routes.append(entry)
+    extra = AppRoutes("main", routers=list(routers))
+    for component in components:
+        _register(component, None, settings.profile, providers, extra)
+    app_routes.append(extra)
+
+    container = Container(providers, overrides=overrides)
+    container.build()
+
+    user_lifespan: Lifespan | None = fastapi_options.pop("lifespan", None)
+    app = TauseStackApp(
+        **{**_fastapi_defaults(settings), **fastapi_options},
+        lifespan=_lifespan(container, user_lifespan),
+    )
+    app.container = container
+    app.settings = settings
+    app.discovery = discovery
+    app.state.container = container
+    mount(app, container, app_routes)
+    if _needs_request_scope(providers):
+        app.add_middleware(RequestScopeMiddleware)
+    return app
+
+
+def _register(
+    component: Any,
+    app: str | None,
+    profile: str,
+    providers: list[Provider],
+    entry: AppRoutes,
+) -> None:
+    spec = component_spec(component)
+    if spec is None:
+        raise ProviderDefinitionError(
+            f"create_app(components=...) got {component!r}, which is not marked with @Service, "
+            "@Repository, @Controller or @provider."
+        )
+    if not spec.active_in(profile):
+        return
+    provider = provider_for(component, app=app, spec=spec)
+    providers.append(provider)
+    if spec.kind == "controller":
+        entry.controllers.append(provider)
+
+
+def _settings_providers(settings: Settings) -> list[Provider]:
+    keys = {DependencyKey(Settings), DependencyKey(type(settings))}
+    providers = [instance_provider(settings, tuple(keys), "the application settings")]
+    for section in settings.sections:
+        label = f"the {section.section_name!r} settings section"
+        providers.append(instance_provider(section, (DependencyKey(type(section)),), label))
+    return providers
+
+
+def _needs_request_scope(providers: Sequence[Provider]) -> bool:
+    return any(
+        provider.scope is not Scope.SINGLETON and provider.kind is not ProviderKind.CONTEXT
+        for provider in providers
+    )
+
+
+def _fastapi_defaults(settings: Settings) -> dict[str, Any]:
+    options = settings.app
+    return {
+        "title": options.title,
+        "version": options.version,
+        "description": options.description,
+        "debug": options.debug,
+        "docs_url": options.docs_url,
+        "redoc_url": options.redoc_url,
+        "openapi_url": options.openapi_url,
+        "root_path": options.root_path,
+    }
+
+
+def _lifespan(container: Container, user_lifespan: Lifespan | None) -> Lifespan:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        await container.start()
+        try:
+            if user_lifespan is None:
+                yield None
+            else:
+                async with user_lifespan(app) as state:
+                    yield state
+        finally:
+            await container.stop()
+
+    return lifespan

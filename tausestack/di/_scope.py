@@ -1,0 +1,112 @@
+"""The request scope: one instance per request-scoped provider, released when the request ends."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+from ..errors import ResolutionError
+from ._keys import DependencyKey
+
+if TYPE_CHECKING:
+    from starlette.requests import HTTPConnection
+
+    from ._container import Container
+    from ._graph import Node
+
+T = TypeVar("T")
+
+#: Key under which the web layer keeps the open scope in the ASGI scope dictionary.
+ASGI_SCOPE_KEY = "tausestack.request_scope"
+
+
+class RequestScope:
+    """Holds the request-scoped objects of one request (or websocket connection, or job).
+
+    The web layer opens one lazily the first time a request needs it and closes it after the
+    response is sent, running generator cleanups in reverse order. Outside HTTP, open one
+    yourself::
+
+        async with container.request_scope() as scope:
+            session = await scope.aget(Session)
+    """
+
+    __slots__ = ("_instances", "_stack", "connection", "container", "exception")
+
+    def __init__(self, container: Container, connection: HTTPConnection | None = None) -> None:
+        self.container = container
+        self.connection = connection
+        self.exception: BaseException | None = None
+        self._instances: dict[Node, Any] = {}
+        self._stack: AsyncExitStack | None = None
+
+    @overload
+    async def aget(self, kind: type[T], qualifier: str | None = None) -> T: ...
+    @overload
+    async def aget(self, kind: Any, qualifier: str | None = None) -> Any: ...
+
+    async def aget(self, kind: Any, qualifier: str | None = None) -> Any:
+        """Resolve ``kind`` in this scope: request-scoped objects are created once and reused."""
+        node = self.container.node_for(DependencyKey(kind, qualifier))
+        return await self.container.resolve_node(node, self)
+
+    async def resolve(self, node: Node) -> Any:
+        """Return this scope's instance of a request-scoped node, creating it on first use."""
+        try:
+            return self._instances[node]
+        except KeyError:
+            pass
+        value = await self.container.build_node(node, self)
+        self._instances[node] = value
+        return value
+
+    @property
+    def stack(self) -> AsyncExitStack:
+        """Where cleanups of objects created in this scope are registered."""
+        if self._stack is None:
+            self._stack = AsyncExitStack()
+        return self._stack
+
+    def record_exception(self, exception: BaseException) -> None:
+        """Remember that the request failed; generator providers see it at cleanup."""
+        if self.exception is None:
+            self.exception = exception
+
+    async def aclose(self) -> None:
+        """Run cleanups in reverse creation order; generators see the request's exception."""
+        stack, self._stack = self._stack, None
+        self._instances.clear()
+        if stack is None:
+            return
+        exception = self.exception
+        if exception is None:
+            await stack.aclose()
+            return
+        suppressed = await stack.__aexit__(type(exception), exception, exception.__traceback__)
+        del suppressed  # the request's own error is handled (or re-raised) by the web layer
+
+    async def __aenter__(self) -> RequestScope:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc is not None:
+            self.record_exception(exc)
+        await self.aclose()
+
+
+def require_scope(scope: RequestScope | None, node: Node) -> RequestScope:
+    """Return ``scope`` or explain that ``node`` only exists inside a request."""
+    if scope is not None:
+        return scope
+    label = node.provider.label
+    raise ResolutionError(
+        f"{label} is request-scoped, so it only exists inside a request. Take it as an "
+        f"Inject[...] parameter of a route, or open a scope: `async with container."
+        f"request_scope() as scope: await scope.aget(...)`."
+    )

@@ -1,0 +1,71 @@
+"""Pure ASGI middleware that closes each request's scope once the response has been sent."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..di._scope import ASGI_SCOPE_KEY, RequestScope
+
+RECORDING_MARK = "__tausestack_records_exceptions__"
+
+
+class RequestScopeMiddleware:
+    """Release request-scoped objects at the end of each request or websocket connection.
+
+    The scope itself is opened lazily by whatever first needs a request-scoped object, so a
+    request that uses none costs one dictionary lookup here. Generator providers see the
+    request's exception at cleanup, whether it escaped the app or was turned into a response
+    by an exception handler (see :func:`recording_handler`).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        except BaseException as exc:
+            request_scope: RequestScope | None = scope.get(ASGI_SCOPE_KEY)
+            if request_scope is not None:
+                request_scope.record_exception(exc)
+            raise
+        finally:
+            request_scope = scope.pop(ASGI_SCOPE_KEY, None)
+            if request_scope is not None:
+                await request_scope.aclose()
+
+
+def recording_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an exception handler so the request scope learns that the request failed."""
+    if getattr(handler, RECORDING_MARK, False):
+        return handler
+
+    def record(connection: HTTPConnection, exc: BaseException) -> None:
+        request_scope: RequestScope | None = connection.scope.get(ASGI_SCOPE_KEY)
+        if request_scope is not None:
+            request_scope.record_exception(exc)
+
+    if inspect.iscoroutinefunction(handler):
+
+        async def handle_async(connection: HTTPConnection, exc: BaseException) -> Any:
+            record(connection, exc)
+            return await handler(connection, exc)
+
+        wrapped: Callable[..., Any] = handle_async
+    else:
+
+        def handle(connection: HTTPConnection, exc: BaseException) -> Any:
+            record(connection, exc)
+            return handler(connection, exc)
+
+        wrapped = handle
+    setattr(wrapped, RECORDING_MARK, True)
+    return wrapped

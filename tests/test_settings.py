@@ -1,0 +1,274 @@
+"""Settings: sources and their priority, profiles, app sections and error messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from tausestack import Settings, SettingsSection
+from tausestack.errors import SettingsError
+from tests.conftest import Project
+
+
+class UsersSettings(SettingsSection):
+    page_size: int = 20
+    tags: list[str] = []
+
+
+class BillingSettings(SettingsSection, section="payments"):
+    currency: str = "EUR"
+
+
+class ApiKeySettings(SettingsSection, section="api"):
+    key: str
+
+
+def test_defaults_without_any_file(project: Project) -> None:
+    settings = Settings()
+    assert settings.profile == "dev"
+    assert settings.installed_apps == []
+    assert settings.app.title == "TauseStack"
+    assert settings.config_dir == project.root.resolve()
+    assert "controllers" in settings.discovery.modules
+
+
+def test_each_source_wins_over_the_ones_below_it(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("application.yaml", "app:\n  title: from-base\n  version: base\n")
+    project.write("application-dev.yaml", "app:\n  title: from-profile\n")
+    project.write(".env", "TAUSESTACK_APP__TITLE=from-dotenv\n")
+    monkeypatch.setenv("TAUSESTACK_APP__TITLE", "from-env")
+
+    assert Settings(app={"title": "from-kwargs"}).app.title == "from-kwargs"
+    assert Settings().app.title == "from-env"
+    monkeypatch.delenv("TAUSESTACK_APP__TITLE")
+    assert Settings().app.title == "from-dotenv"
+    (project.root / ".env").unlink()
+    assert Settings().app.title == "from-profile"
+    (project.root / "application-dev.yaml").unlink()
+    assert Settings().app.title == "from-base"
+    (project.root / "application.yaml").unlink()
+    assert Settings().app.title == "TauseStack"
+
+
+def test_nested_values_merge_across_sources(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("application.yaml", "app:\n  title: Shop\n  version: '1.0'\n")
+    monkeypatch.setenv("TAUSESTACK_APP__DEBUG", "true")
+    settings = Settings()
+    assert (settings.app.title, settings.app.version, settings.app.debug) == ("Shop", "1.0", True)
+
+
+def test_profile_selects_its_yaml_file(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.write("application.yaml", "installed_apps: [a]\n")
+    project.write("application-prod.yaml", "installed_apps: [b]\n")
+    assert Settings().installed_apps == ["a"]
+    assert Settings(profile="prod").installed_apps == ["b"]
+    monkeypatch.setenv("TAUSESTACK_PROFILE", "prod")
+    assert Settings().profile == "prod"
+    assert Settings().installed_apps == ["b"]
+
+
+def test_profile_from_dotenv_and_from_application_yaml(project: Project) -> None:
+    project.write("application.yaml", "profile: staging\n")
+    assert Settings().profile == "staging"
+    project.write(".env", "TAUSESTACK_PROFILE=qa\n")
+    assert Settings().profile == "qa"
+    assert Settings(profile="dev").profile == "dev"
+
+
+def test_config_dir_from_keyword_and_environment(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("conf/application.yaml", "app:\n  title: Configured\n")
+    assert Settings(config_dir=project.root / "conf").app.title == "Configured"
+    monkeypatch.setenv("TAUSESTACK_CONFIG_DIR", str(project.root / "conf"))
+    assert Settings().app.title == "Configured"
+
+
+def test_missing_config_dir_is_an_error(project: Project) -> None:
+    with pytest.raises(SettingsError, match=r"config_dir '.*nowhere' is not a folder"):
+        Settings(config_dir=project.root / "nowhere")
+
+
+def test_source_of_names_where_a_value_came_from(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("application.yaml", "app:\n  title: Shop\n")
+    monkeypatch.setenv("TAUSESTACK_APP__VERSION", "9")
+    settings = Settings()
+    assert settings.source_of("app", "title") == f"{project.root / 'application.yaml'}:2"
+    assert settings.source_of("app", "version") == "environment variable TAUSESTACK_APP__VERSION"
+    assert settings.source_of("app", "debug") == "defaults"
+
+
+# -- sections -----------------------------------------------------------------------------------
+
+
+def test_section_names_default_to_the_class_name() -> None:
+    assert UsersSettings.section_name == "users"
+    assert BillingSettings.section_name == "payments"
+
+
+def test_sections_read_from_every_source(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.write("application.yaml", "users:\n  page_size: 10\npayments:\n  currency: USD\n")
+    monkeypatch.setenv("TAUSESTACK_USERS__TAGS", '["a", "b"]')
+    settings = Settings().with_sections([UsersSettings, BillingSettings])
+    assert settings.section(UsersSettings) == UsersSettings(page_size=10, tags=["a", "b"])
+    assert settings.section(BillingSettings).currency == "USD"
+    monkeypatch.setenv("TAUSESTACK_USERS__PAGE_SIZE", "50")
+    reloaded = Settings().with_sections([UsersSettings, BillingSettings])
+    assert reloaded.section(UsersSettings).page_size == 50
+
+
+def test_keyword_arguments_survive_adding_sections(project: Project) -> None:
+    settings = Settings(installed_apps=["x"], users={"page_size": 3})
+    extended = settings.with_sections([UsersSettings])
+    assert extended.installed_apps == ["x"]
+    assert extended.section(UsersSettings).page_size == 3
+    assert isinstance(extended, Settings)
+
+
+def test_section_defaults_when_absent(project: Project) -> None:
+    settings = Settings().with_sections([UsersSettings])
+    assert settings.section(UsersSettings) == UsersSettings()
+    assert settings.sections == [UsersSettings()]
+
+
+def test_asking_for_a_section_that_was_not_loaded(project: Project) -> None:
+    with pytest.raises(SettingsError, match="no section .*UsersSettings.*installed_apps"):
+        Settings().section(UsersSettings)
+
+
+def test_required_section_missing(project: Project) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_sections([ApiKeySettings])
+    assert "api: required, expected ApiKeySettings; no source sets it" in str(caught.value)
+    assert "TAUSESTACK_API" in str(caught.value)
+
+
+def test_required_field_of_a_present_section_missing(project: Project) -> None:
+    project.write("application.yaml", "api: {}\n")
+    with pytest.raises(SettingsError, match=r"api\.key: required, expected str"):
+        Settings().with_sections([ApiKeySettings])
+
+
+def test_section_key_clashing_with_core_settings() -> None:
+    class AppSection(SettingsSection, section="app"):
+        x: int = 1
+
+    with pytest.raises(SettingsError, match="uses the key 'app', which TauseStack's own settings"):
+        Settings().with_sections([AppSection])
+
+
+def test_two_sections_with_one_key() -> None:
+    class Other(SettingsSection, section="users"):
+        x: int = 1
+
+    with pytest.raises(SettingsError, match="Two settings sections use the key 'users'"):
+        Settings().with_sections([UsersSettings, Other])
+
+
+def test_section_key_must_be_an_identifier() -> None:
+    with pytest.raises(SettingsError, match="'my-section', which is not a valid identifier"):
+
+        class Bad(SettingsSection, section="my-section"):
+            pass
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+def test_invalid_yaml_value_names_key_file_line_and_type(project: Project) -> None:
+    project.write("application.yaml", "users:\n  page_size: 10\n")
+    project.write("application-prod.yaml", "app:\n  debug: false\nusers:\n  page_size: lots\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings(profile="prod").with_sections([UsersSettings])
+    message = str(caught.value)
+    assert "Invalid settings (profile 'prod'" in message
+    assert "users.page_size: Input should be a valid integer" in message
+    assert f"got 'lots' from {project.root / 'application-prod.yaml'}:4" in message
+    assert "expected int." in message
+    assert caught.value.problems
+    assert len(caught.value.problems) == 1
+
+
+def test_invalid_environment_value_names_the_variable(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_APP__DEBUG", "perhaps")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert "app.debug" in str(caught.value)
+    assert "environment variable TAUSESTACK_APP__DEBUG" in str(caught.value)
+    assert "expected bool" in str(caught.value)
+
+
+def test_invalid_dotenv_value_names_the_file_and_variable(project: Project) -> None:
+    project.write(".env", "TAUSESTACK_APP__DEBUG=perhaps\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert f"{project.root / '.env'} (TAUSESTACK_APP__DEBUG)" in str(caught.value)
+
+
+def test_invalid_keyword_argument(project: Project) -> None:
+    with pytest.raises(SettingsError, match=r"installed_apps.*from keyword argument; expected"):
+        Settings(installed_apps="apps.users")
+
+
+def test_every_invalid_key_is_listed(project: Project) -> None:
+    project.write("application.yaml", "app:\n  debug: maybe\n  docs_url: 3\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    assert len(caught.value.problems) == 2
+    assert {problem.split(":")[0] for problem in caught.value.problems} == {
+        "app.debug",
+        "app.docs_url",
+    }
+
+
+def test_unknown_key_suggests_the_known_one(project: Project) -> None:
+    project.write("application.yaml", "instaled_apps: [apps.users]\n")
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_sections([])
+    message = str(caught.value)
+    assert f"instaled_apps: unknown setting (from {project.root / 'application.yaml'}:1)" in message
+    assert "Did you mean 'installed_apps'?" in message
+
+
+def test_unknown_key_without_near_match_mentions_installed_apps(project: Project) -> None:
+    project.write("application.yaml", "storage:\n  backend: s3\n")
+    with pytest.raises(SettingsError, match="add that app to installed_apps"):
+        Settings().with_sections([])
+
+
+def test_unknown_key_inside_a_section(project: Project) -> None:
+    project.write("application.yaml", "users:\n  pagesize: 3\n")
+    with pytest.raises(SettingsError, match=r"users\.pagesize: unknown setting .*'page_size'"):
+        Settings().with_sections([UsersSettings])
+
+
+def test_malformed_yaml_names_file_line_and_column(project: Project) -> None:
+    project.write("application.yaml", "app:\n  title: [unclosed\n")
+    with pytest.raises(SettingsError, match=r"application\.yaml:3:1: .*Fix the YAML syntax"):
+        Settings()
+
+
+def test_yaml_must_be_a_mapping(project: Project) -> None:
+    project.write("application.yaml", "- a\n- b\n")
+    with pytest.raises(SettingsError, match="must hold a mapping .* not a list"):
+        Settings()
+
+
+def test_environment_lists_must_be_json(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAUSESTACK_INSTALLED_APPS", "apps.users")
+    with pytest.raises(SettingsError, match="installed_apps.*must be JSON"):
+        Settings()
+    monkeypatch.setenv("TAUSESTACK_INSTALLED_APPS", '["apps.users"]')
+    assert Settings().installed_apps == ["apps.users"]
+
+
+def test_unprefixed_dotenv_variables_are_ignored(project: Project) -> None:
+    project.write(".env", "DATABASE_PASSWORD=secret\nTAUSESTACK_APP__TITLE=Dotenv\n")
+    assert Settings().with_sections([]).app.title == "Dotenv"
