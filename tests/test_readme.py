@@ -26,9 +26,9 @@ def test_readme_example_runs(project: Project) -> None:
     exec(files["main.py"], namespace)  # main.py calls create_app() as `uvicorn main:app` would
     app = namespace["app"]
     assert app.title == "My service"  # type: ignore[attr-defined]
-    with TestClient(create_app()) as client:
+    fresh = create_app()
+    with TestClient(fresh) as client:
         assert client.get("/users/1").json() == {"id": 1, "name": "Ada"}
         assert client.get("/users/2").status_code == 404
-        assert client.app.container.get(  # type: ignore[attr-defined]
-            type(client.app.settings.users)  # type: ignore[attr-defined]
-        ).page_size == 50
+    users_settings = fresh.settings.users  # type: ignore[attr-defined]
+    assert fresh.container.get(type(users_settings)).page_size == 50
