@@ -8,7 +8,7 @@ error's location is looked up in that record, highest priority first.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
 )
 
+from ._naming import did_you_mean, near_matches
 from .errors import SettingsError
 
 if TYPE_CHECKING:
@@ -176,6 +177,29 @@ def resolve_config_dir(init_kwargs: dict[str, Any]) -> Path:
             f"the folder that holds {BASE_FILE}."
         )
     return path.resolve()
+
+
+def unknown_variables(dotenv_path: Path, fields: Iterable[str]) -> list[str]:
+    """Problems for ``TAUSESTACK_*`` variables (environment or .env) that set no known key."""
+    known = {field.lower() for field in fields}
+    sources: list[tuple[str, Iterable[str]]] = [("environment variable", list(os.environ))]
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        sources.append((str(dotenv_path), list(dotenv_values(dotenv_path))))
+    problems = []
+    for origin, variables in sources:
+        for name in sorted(variables):
+            if not name.upper().startswith(ENV_PREFIX):
+                continue
+            top, _, rest = name[len(ENV_PREFIX) :].lower().partition(NESTED_DELIMITER)
+            if top in known:
+                continue
+            tail = (NESTED_DELIMITER + rest).upper() if rest else ""
+            suggestions = [ENV_PREFIX + match.upper() + tail for match in near_matches(top, known)]
+            hint = did_you_mean(name, suggestions) if suggestions else ""
+            problems.append(f"{name}: unknown setting (from {origin}).{hint}")
+    return problems
 
 
 def _dotenv_value(path: Path, name: str) -> str | None:

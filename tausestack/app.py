@@ -130,8 +130,13 @@ def _register(
 
 
 def _settings_providers(settings: Settings) -> list[Provider]:
-    keys = {DependencyKey(Settings), DependencyKey(type(settings))}
-    providers = [instance_provider(settings, tuple(keys), "the application settings")]
+    # Injectable as Settings and as any subclass of it the project declared.
+    keys = tuple(
+        DependencyKey(kind)
+        for kind in type(settings).__mro__
+        if isinstance(kind, type) and issubclass(kind, Settings)
+    )
+    providers = [instance_provider(settings, keys, "the application settings")]
     for section in settings.sections:
         label = f"the {section.section_name!r} settings section"
         providers.append(instance_provider(section, (DependencyKey(type(section)),), label))

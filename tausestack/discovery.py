@@ -93,9 +93,10 @@ def discover(
         app = DiscoveredApp(name)
         package = _import_app(name)
         seen: set[int] = set()
-        for module in _app_modules(package, modules):
+        for module, convention in _app_modules(package, modules):
             app.modules.append(module.__name__)
-            _collect(app, module, seen)
+            _collect(app, module, seen, routes=convention == ROUTES_MODULE)
+        app.routers = _outermost(app.routers)
         discovery.apps.append(app)
     return discovery
 
@@ -127,7 +128,11 @@ def _check_entries(installed_apps: Sequence[str]) -> None:
 def _import_app(name: str) -> ModuleType:
     try:
         spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if not (name == missing or name.startswith(missing + ".")):
+            # A parent package exists but imports something that does not.
+            raise _import_error(name, name.rpartition(".")[0] or name, exc) from exc
         spec = None
     except Exception as exc:  # a parent package raised while being imported
         raise _import_error(name, name.rpartition(".")[0] or name, exc) from exc
@@ -139,22 +144,54 @@ def _import_app(name: str) -> ModuleType:
         raise _import_error(name, name, exc) from exc
 
 
-def _app_modules(package: ModuleType, modules: Sequence[str]) -> Iterator[ModuleType]:
-    yield package
+def _app_modules(
+    package: ModuleType, modules: Sequence[str]
+) -> Iterator[tuple[ModuleType, str | None]]:
+    """Yield the app's modules with the conventional name each was found under."""
+    yield package, None
     if not hasattr(package, "__path__"):  # a single-module app
         return
     for module_name in modules:
         full_name = f"{package.__name__}.{module_name}"
         if importlib.util.find_spec(full_name) is None:
             continue
-        try:
-            yield importlib.import_module(full_name)
-        except Exception as exc:
-            raise _import_error(package.__name__, full_name, exc) from exc
+        for module in _import_tree(package.__name__, full_name):
+            yield module, module_name
 
 
-def _collect(app: DiscoveredApp, module: ModuleType, seen: set[int]) -> None:
-    is_routes = module.__name__.rpartition(".")[2] == ROUTES_MODULE
+def _import_tree(app: str, name: str) -> Iterator[ModuleType]:
+    """Import a module and, when it is a package, its submodules in name order."""
+    try:
+        module = importlib.import_module(name)
+    except Exception as exc:
+        raise _import_error(app, name, exc) from exc
+    yield module
+    for info in sorted(pkgutil.iter_modules(getattr(module, "__path__", [])), key=_by_name):
+        yield from _import_tree(app, f"{name}.{info.name}")
+
+
+def _by_name(info: pkgutil.ModuleInfo) -> str:
+    return info.name
+
+
+def _outermost(routers: list[APIRouter]) -> list[APIRouter]:
+    """Drop routers that another collected router already includes (they come with it, under
+    its prefix and dependencies; mounting them again would bypass those)."""
+    nested: set[int] = set()
+    for router in routers:
+        nested.update(id(child) for child in _included(router))
+    return [router for router in routers if id(router) not in nested]
+
+
+def _included(router: APIRouter) -> Iterator[APIRouter]:
+    for route in router.routes:
+        child = getattr(route, "original_router", None)  # FastAPI's record of include_router
+        if isinstance(child, APIRouter):
+            yield child
+            yield from _included(child)
+
+
+def _collect(app: DiscoveredApp, module: ModuleType, seen: set[int], *, routes: bool) -> None:
     for value in vars(module).values():
         if id(value) in seen:
             continue
@@ -168,7 +205,7 @@ def _collect(app: DiscoveredApp, module: ModuleType, seen: set[int]) -> None:
             and value is not SettingsSection
         ):
             app.sections.append(value)
-        elif is_routes and isinstance(value, APIRouter):
+        elif routes and isinstance(value, APIRouter):
             app.routers.append(value)
         else:
             continue

@@ -28,6 +28,7 @@ variable its value came from and the expected type.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args, get_origin
@@ -47,6 +48,7 @@ from ._settings_sources import (
     locate,
     resolve_config_dir,
     resolve_profile,
+    unknown_variables,
     yaml_line,
 )
 from .errors import SettingsError
@@ -139,6 +141,8 @@ class Settings(BaseSettings):
     app: AppSettings = Field(default_factory=AppSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
+    # Set on the models with_sections() builds: the class the sections were added to.
+    _section_base: ClassVar[type[Settings] | None] = None
 
     def __init__(self, **values: Any) -> None:
         config_dir = resolve_config_dir(values)
@@ -152,13 +156,16 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise _settings_error(exc, context, type(self)) from None
         except PydanticSettingsError as exc:
-            raise SettingsError(
-                f"Invalid settings (profile {profile!r}, config dir {config_dir}): {exc}. "
-                "Values of list or mapping settings given in the environment must be JSON."
-            ) from None
+            raise _parsing_error(exc, context) from None
         finally:
             current_load.reset(token)
         self._load = context
+        if self.model_config.get("extra") == "forbid":
+            unknown = unknown_variables(config_dir / ".env", type(self).model_fields)
+            if unknown:
+                raise SettingsError(
+                    f"Invalid settings (profile {profile!r}, config dir {config_dir}):", unknown
+                )
 
     @classmethod
     def settings_customise_sources(
@@ -181,7 +188,8 @@ class Settings(BaseSettings):
 
         Keys that no field or section claims are rejected here, with a suggestion.
         """
-        model = _model_with_sections(type(self), tuple(sections))
+        base = type(self).__dict__.get("_section_base") or type(self)
+        model = _model_with_sections(base, tuple(sections))
         values = dict(self._load.init_kwargs) if self._load else self.model_dump()
         return model(**values)
 
@@ -240,6 +248,7 @@ def _model_with_sections(
         **fields,
     )
     model.model_config["extra"] = "forbid"
+    model._section_base = base
     model.model_rebuild(force=True)
     return model
 
@@ -273,6 +282,22 @@ def _settings_error(
     return SettingsError(
         f"Invalid settings (profile {context.profile!r}, config dir {context.config_dir}):",
         problems,
+    )
+
+
+def _parsing_error(exc: PydanticSettingsError, context: LoadContext) -> SettingsError:
+    """pydantic-settings names the field and its source class; name the variable instead."""
+    text = str(exc)
+    match = re.search(r'field "(\w+)" from source "(\w+)"', text)
+    where = ""
+    if match:
+        variable = env_variable_name((match.group(1),))
+        dotenv = match.group(2).startswith("DotEnv")
+        where = f" {variable} in {context.config_dir / '.env'}" if dotenv else f" {variable}"
+    return SettingsError(
+        f"Invalid settings (profile {context.profile!r}, config dir {context.config_dir}): "
+        f"cannot parse{where or ' a value'} ({text}). Values of list or mapping settings given "
+        "as environment variables must be JSON, e.g. '[\"apps.users\"]'."
     )
 
 

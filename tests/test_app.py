@@ -302,7 +302,7 @@ def test_injected_lifespan_objects_in_route_methods(make_app: AppFactory) -> Non
         assert client.get("/per-request/").json() == {"connected": True}
 
 
-def test_user_lifespan_runs_inside_the_container_lifespan(make_app: AppFactory) -> None:
+def test_user_lifespan_runs_inside_the_container_lifespan(project: Project) -> None:
     events: list[str] = []
 
     @Service
@@ -412,3 +412,89 @@ def test_plain_router_operation_id_clash(make_app: AppFactory) -> None:
 
     with pytest.raises(OperationIdConflictError, match="'shared' is used by both"):
         make_app(routers=[router])
+
+
+def test_exception_handlers_of_every_kind_keep_working(project: Project) -> None:
+    import threading
+
+    from fastapi.responses import JSONResponse
+
+    class Teapot(Exception):
+        pass
+
+    class Gone(Exception):
+        pass
+
+    class TeapotHandler:  # an object with an async __call__
+        async def __call__(self, request: Request, exc: Teapot) -> JSONResponse:
+            return JSONResponse({"error": "teapot"}, status_code=418)
+
+    handler_threads: list[int] = []
+
+    def gone(request: Request, exc: Gone) -> JSONResponse:  # sync: Starlette runs it in a thread
+        handler_threads.append(threading.get_ident())
+        return JSONResponse({"error": "gone"}, status_code=410)
+
+    router = APIRouter()
+
+    @router.get("/teapot")
+    async def teapot() -> None:
+        raise Teapot
+
+    @router.get("/gone")
+    async def gone_route() -> None:
+        raise Gone
+
+    app = create_app(
+        Settings(config_dir="."), routers=[router], exception_handlers={Teapot: TeapotHandler()}
+    )
+    app.add_exception_handler(Gone, gone)
+    with TestClient(app) as client:
+        assert client.get("/teapot").status_code == 418
+        assert client.get("/gone").status_code == 410
+    assert handler_threads
+    assert handler_threads[0] != threading.get_ident()
+
+
+def test_loaded_settings_can_build_another_app(shop: Project) -> None:
+    first = create_app()
+    second = create_app(first.settings)
+    assert TestClient(second).get("/users/ada").json() == {"message": "Hi, ada (dev)"}
+
+
+def test_a_project_settings_subclass_is_injectable_by_its_type(project: Project) -> None:
+    class ProjectSettings(Settings):
+        region: str = "eu"
+
+    @Service
+    class Regional:
+        def __init__(self, settings: ProjectSettings) -> None:
+            self.region = settings.region
+
+    app = create_app(ProjectSettings(config_dir="."), components=[Regional])
+    assert app.container.get(Regional).region == "eu"
+    assert app.container.get(Settings) is app.settings
+
+
+def test_nested_routers_keep_their_parent_dependencies(project: Project) -> None:
+    project.write(
+        "shop/admin/routes.py",
+        """
+        from fastapi import APIRouter, Depends, HTTPException
+
+        def admin_only() -> None:
+            raise HTTPException(401, "admins only")
+
+        items = APIRouter(prefix="/items")
+
+        @items.delete("/{item_id}")
+        async def delete_item(item_id: int) -> dict[str, int]:
+            return {"deleted": item_id}
+
+        router = APIRouter(prefix="/admin", dependencies=[Depends(admin_only)])
+        router.include_router(items)
+        """,
+    )
+    client = TestClient(create_app(Settings(installed_apps=["shop.admin"])))
+    assert client.delete("/admin/items/1").status_code == 401
+    assert client.delete("/items/1").status_code == 404

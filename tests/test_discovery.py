@@ -232,3 +232,64 @@ def test_failing_parent_package_is_an_import_error(project: Project) -> None:
     project.write("shop/users/services.py", SERVICES)
     with pytest.raises(AppImportError, match="ValueError: bad parent"):
         discover(["shop.users"])
+
+
+def test_routers_included_by_another_router_come_only_with_it(project: Project) -> None:
+    project.write(
+        "shop/admin/routes.py",
+        """
+        from fastapi import APIRouter
+
+        items = APIRouter(prefix="/items")
+        reports = APIRouter(prefix="/reports")
+        items.include_router(reports)
+        router = APIRouter(prefix="/admin")
+        router.include_router(items)
+        public = APIRouter(prefix="/public")
+        """,
+    )
+    found = discover(["shop.admin"])
+    assert [router.prefix for router in found.routers] == ["/admin", "/public"]
+
+
+def test_conventional_modules_may_be_packages(project: Project) -> None:
+    project.write(
+        "shop/users/controllers/__init__.py",
+        """
+        from shop.users.controllers.profiles import ProfileController
+
+        __all__ = ["ProfileController"]
+        """,
+    )
+    for name in ("profiles", "accounts"):
+        project.write(
+            f"shop/users/controllers/{name}.py",
+            f"""
+            from tausestack import Controller, get
+
+            @Controller("/{name}")
+            class {name.title()[:-1]}Controller:
+                @get("/")
+                async def index(self) -> list[int]:
+                    return []
+            """,
+        )
+    project.write(
+        "shop/users/routes/__init__.py", "from fastapi import APIRouter\n\nrouter = APIRouter()\n"
+    )
+    project.write(
+        "shop/users/routes/extra.py", "from fastapi import APIRouter\n\nextra = APIRouter()\n"
+    )
+    found = discover(["shop.users"])
+    assert names(found.components) == ["AccountController", "ProfileController"]
+    assert len(found.routers) == 2
+    assert found.apps[0].modules[-2:] == ["shop.users.routes", "shop.users.routes.extra"]
+
+
+def test_parent_package_importing_a_missing_module(project: Project) -> None:
+    project.write("shop/__init__.py", "import a_library_that_is_not_installed\n")
+    project.write("shop/users/services.py", SERVICES)
+    with pytest.raises(AppImportError) as caught:
+        discover(["shop.users"])
+    assert "No module named 'a_library_that_is_not_installed'" in str(caught.value)
+    assert caught.value.module == "shop"

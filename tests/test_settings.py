@@ -263,8 +263,15 @@ def test_yaml_must_be_a_mapping(project: Project) -> None:
 
 def test_environment_lists_must_be_json(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAUSESTACK_INSTALLED_APPS", "apps.users")
-    with pytest.raises(SettingsError, match="installed_apps.*must be JSON"):
+    with pytest.raises(
+        SettingsError, match="cannot parse TAUSESTACK_INSTALLED_APPS .*must be JSON"
+    ):
         Settings()
+    monkeypatch.delenv("TAUSESTACK_INSTALLED_APPS")
+    project.write(".env", "TAUSESTACK_INSTALLED_APPS=apps.users\n")
+    with pytest.raises(SettingsError, match=r"cannot parse TAUSESTACK_INSTALLED_APPS in .*\.env"):
+        Settings()
+    (project.root / ".env").unlink()
     monkeypatch.setenv("TAUSESTACK_INSTALLED_APPS", '["apps.users"]')
     assert Settings().installed_apps == ["apps.users"]
 
@@ -272,3 +279,37 @@ def test_environment_lists_must_be_json(project: Project, monkeypatch: pytest.Mo
 def test_unprefixed_dotenv_variables_are_ignored(project: Project) -> None:
     project.write(".env", "DATABASE_PASSWORD=secret\nTAUSESTACK_APP__TITLE=Dotenv\n")
     assert Settings().with_sections([]).app.title == "Dotenv"
+
+
+def test_unknown_prefixed_variables_are_rejected(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_INSTALED_APPS", '["apps.users"]')
+    with pytest.raises(SettingsError) as caught:
+        Settings().with_sections([])
+    assert "TAUSESTACK_INSTALED_APPS: unknown setting (from environment variable)." in str(
+        caught.value
+    )
+    assert "Did you mean 'TAUSESTACK_INSTALLED_APPS'?" in str(caught.value)
+    monkeypatch.delenv("TAUSESTACK_INSTALED_APPS")
+    project.write(".env", "TAUSESTACK_APPP__TITLE=x\n")
+    with pytest.raises(
+        SettingsError, match=r"TAUSESTACK_APPP__TITLE: unknown setting \(from .*\.env\)"
+    ):
+        Settings().with_sections([])
+
+
+def test_section_variables_are_known_once_the_section_is(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_USERS__PAGE_SIZE", "7")
+    assert Settings().with_sections([UsersSettings]).section(UsersSettings).page_size == 7
+    with pytest.raises(SettingsError, match="TAUSESTACK_USERS__PAGE_SIZE: unknown setting"):
+        Settings().with_sections([])
+
+
+def test_sections_can_be_added_again(project: Project) -> None:
+    loaded = Settings(users={"page_size": 4}).with_sections([UsersSettings])
+    again = loaded.with_sections([UsersSettings, BillingSettings])
+    assert again.section(UsersSettings).page_size == 4
+    assert again.section(BillingSettings).currency == "EUR"

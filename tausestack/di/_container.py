@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any, TypeVar, overload
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 from starlette.websockets import WebSocket
 
@@ -128,7 +129,7 @@ class Container:
         scope = node.provider.scope
         if scope is Scope.SINGLETON:
             return self.singleton(node)
-        if scope is Scope.REQUEST:
+        if scope is Scope.REQUEST or node.lifetime < 2:
             require_scope(None, node)
         if node.asynchronous:
             raise ResolutionError(
@@ -237,11 +238,7 @@ class Container:
         stack = AsyncExitStack()
         built: list[Provider] = []
         try:
-            for node in self._graph.order:
-                if node.provider.scope is Scope.SINGLETON and node.lifespan_bound:
-                    self._singletons[node.provider] = await self.build_node(node, None, stack)
-                    built.append(node.provider)
-            await run_start_hooks(self._graph.order, self._singletons, stack)
+            await self.activate(self._graph.order, stack, built)
         except BaseException:
             for provider in built:
                 self._singletons.pop(provider, None)
@@ -263,6 +260,28 @@ class Container:
             for provider in self._lifespan_built:
                 self._singletons.pop(provider, None)
             self._changed()
+
+    async def activate(
+        self, nodes: Iterable[Node], stack: AsyncExitStack, built: list[Provider]
+    ) -> None:
+        """Build the missing lifespan singletons among ``nodes`` and start every singleton.
+
+        One pass in dependency order: each object is created and started before anything that
+        depends on it, so unwinding ``stack`` stops and cleans up in exactly the reverse order.
+        """
+        for node in nodes:
+            provider = node.provider
+            if provider.scope is not Scope.SINGLETON:
+                continue
+            if provider not in self._singletons:
+                self._singletons[provider] = await self.build_node(node, None, stack)
+                built.append(provider)
+            start_name, stop_name = provider.hooks
+            instance = self._singletons[provider]
+            if start_name is not None:
+                await run_hook(provider, getattr(instance, start_name))
+            if stop_name is not None:
+                stack.push_async_callback(run_hook, provider, getattr(instance, stop_name))
 
     def _changed(self) -> None:
         self._fast = _fast_factories(self._graph, self._singletons)
@@ -308,10 +327,18 @@ def _connection_of(kind: type[HTTPConnection]) -> Callable[[RequestScope], HTTPC
 async def _call(
     provider: Provider, args: list[Any], kwargs: dict[str, Any], stack: AsyncExitStack | None
 ) -> Any:
+    """Call a factory from async code; sync provider *functions* run in the thread pool.
+
+    Constructors run inline (keep them free of I/O); a sync provider function or generator may
+    block, so it runs in a worker thread, as FastAPI does with sync dependencies.
+    """
     factory = provider.factory
     style = provider.style
     if style is CallStyle.SYNC:
-        return _with_note(provider, factory, args, kwargs)
+        if provider.kind is ProviderKind.CLASS:
+            return _with_note(provider, factory, args, kwargs)
+        call = functools.partial(_with_note, provider, factory, args, kwargs)
+        return await run_in_threadpool(call)
     if style is CallStyle.ASYNC:
         return await _with_note(provider, factory, args, kwargs)
     if stack is None:
@@ -322,7 +349,14 @@ async def _call(
         )
     if style is CallStyle.GENERATOR:
         manager = contextmanager(factory)(*args, **kwargs)
-        return _with_note(provider, stack.enter_context, [manager], {})
+        enter = functools.partial(_with_note, provider, manager.__enter__, [], {})
+        value = await run_in_threadpool(enter)
+
+        async def exit_in_thread(*exc_info: Any) -> bool | None:
+            return await run_in_threadpool(manager.__exit__, *exc_info)
+
+        stack.push_async_exit(exit_in_thread)
+        return value
     async_manager = asynccontextmanager(factory)(*args, **kwargs)
     return await _with_note(provider, stack.enter_async_context, [async_manager], {})
 
@@ -333,22 +367,6 @@ def _with_note(provider: Provider, function: Any, args: Sequence[Any], kwargs: A
     except Exception as exc:
         exc.add_note(f"(raised while TauseStack was creating {provider.label})")
         raise
-
-
-async def run_start_hooks(
-    order: Iterable[Node], instances: Mapping[Provider, Any], stack: AsyncExitStack
-) -> None:
-    """Call ``start()`` on singletons in ``order`` and push their ``stop()`` onto ``stack``."""
-    for node in order:
-        provider = node.provider
-        if provider.scope is not Scope.SINGLETON or provider not in instances:
-            continue
-        start_name, stop_name = provider.hooks
-        instance = instances[provider]
-        if start_name is not None:
-            await run_hook(provider, getattr(instance, start_name))
-        if stop_name is not None:
-            stack.push_async_callback(run_hook, provider, getattr(instance, stop_name))
 
 
 async def run_hook(provider: Provider, hook: Callable[[], Any]) -> None:
@@ -371,7 +389,7 @@ def _fast_factories(
         provider = node.provider
         if provider.scope is Scope.SINGLETON or provider.style is not CallStyle.SYNC:
             continue
-        if provider.kind not in (ProviderKind.CLASS, ProviderKind.FUNCTION):
+        if provider.kind is not ProviderKind.CLASS:  # sync functions run in the thread pool
             continue
         args, kwargs = [], {}
         for dependency, target in node.edges:

@@ -73,6 +73,14 @@ class Registry:
             return unqualified[0]
         raise AmbiguousProviderError(_ambiguity_message(key, candidates, primaries))
 
+    def candidates(self, key: DependencyKey) -> list[Provider]:
+        """Every provider registered for ``key.type`` (with ``key.qualifier`` when it has one)."""
+        return [
+            provider
+            for qualifier, provider in self._by_type.get(key.type, [])
+            if key.qualifier is None or qualifier == key.qualifier
+        ]
+
     def qualifiers_for(self, kind: Any) -> list[str]:
         """Every qualifier registered for ``kind``."""
         return [qualifier for qualifier, _ in self._by_type.get(kind, []) if qualifier]
@@ -109,6 +117,16 @@ class Graph:
     order: list[Node]  # dependencies before their consumers
     overrides: Mapping[DependencyKey, Provider]
     _lookups: dict[DependencyKey, Node | None] = field(default_factory=dict)
+
+    def require(self, key: DependencyKey, consumer: str) -> Node:
+        """Return the node serving ``key`` or raise an error that names ``consumer``."""
+        try:
+            node = self.lookup(key)
+        except AmbiguousProviderError as exc:
+            raise AmbiguousProviderError(f"{consumer}: {exc}") from None
+        if node is None:
+            raise missing_provider(self.registry, key, consumer)
+        return node
 
     def lookup(self, key: DependencyKey) -> Node | None:
         """Return the node serving ``key`` (overrides first), or None."""
@@ -148,7 +166,8 @@ def build_graph(
                 continue
             if target is None:
                 if not dependency.has_default:
-                    problems.append(_missing(registry, node.provider, dependency))
+                    consumer = dependency.describe(node.provider)
+                    problems.append(missing_provider(registry, dependency.key, consumer))
                 node.edges.append((dependency, None))
             else:
                 node.edges.append((dependency, nodes[target]))
@@ -163,16 +182,16 @@ def build_graph(
     return Graph(registry, nodes, order, overrides)
 
 
-def _missing(
-    registry: Registry, consumer: Provider, dependency: Dependency
+def missing_provider(
+    registry: Registry, wanted: DependencyKey, consumer: str
 ) -> MissingProviderError:
-    wanted = dependency.key
+    """The error for a dependency nothing provides, with every hint that applies."""
     names = registry.type_names()
     hints = []
     if wanted.qualifier and wanted.type in registry._by_type:
         known = registry.qualifiers_for(wanted.type)
         hints.append(f"Known qualifiers for {describe_type(wanted.type)}: {known or 'none'}.")
-    if isinstance(wanted.type, type):
+    if isinstance(wanted.type, type) and not _is_protocol(wanted.type):
         subclasses = [
             provider.label
             for provider in registry.providers
@@ -202,8 +221,12 @@ def _missing(
             f"that returns {describe_type(wanted.type)}, or give the parameter a default."
         )
     return MissingProviderError(
-        f"No provider for {wanted}, needed by {dependency.describe(consumer)}. " + " ".join(hints)
+        f"No provider for {wanted}, needed by {consumer}. " + " ".join(hints)
     )
+
+
+def _is_protocol(kind: type) -> bool:
+    return bool(getattr(kind, "_is_protocol", False))
 
 
 def _cycles(nodes: Iterable[Node]) -> list[CircularDependencyError]:

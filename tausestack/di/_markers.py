@@ -99,11 +99,13 @@ def make_spec(
             )
     if isinstance(owner, type):
         for interface in provided:
-            if isinstance(interface, type) and not issubclass(owner, interface):
+            # A Protocol is satisfied structurally: nothing to check at decoration time.
+            if getattr(interface, "_is_protocol", False) or not isinstance(interface, type):
+                continue
+            if not issubclass(owner, interface):
                 raise ProviderDefinitionError(
                     f"{name} says provides={interface.__qualname__}, but it is not a subclass "
-                    f"of {interface.__qualname__}. Inherit from it (or register it as a "
-                    "Protocol implementation by providing a function)."
+                    f"of {interface.__qualname__}. Inherit from it."
                 )
     return ComponentSpec(
         kind=kind,

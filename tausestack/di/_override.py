@@ -30,21 +30,28 @@ def replacement_provider(
     replaces; anything else is used as the instance.
     """
     registry = Registry(providers)
-    current = registry.find(DependencyKey(key.type))
-    if current is None and not registry.qualifiers_for(key.type):
+    candidates = registry.candidates(key)
+    if not candidates:
         hint = did_you_mean(describe_type(key.type), registry.type_names())
+        known = registry.qualifiers_for(key.type)
+        if key.qualifier and known:
+            hint = f" Known qualifiers for {describe_type(key.type)}: {known}."
         raise MissingProviderError(
             f"Cannot override {key}: nothing provides it, so nothing would use the "
             f"replacement.{hint} Register the real provider, or add the replacement as a "
             "component."
         )
-    scope = current.scope if current is not None else Scope.SINGLETON
+    # Replacing several providers at once (an unqualified key) keeps the shortest lifetime.
+    scope = min((provider.scope for provider in candidates), key=_LIFETIME_ORDER.index)
     if isinstance(replacement, type):
         spec = component_spec(replacement) or ComponentSpec(kind="component", scope=scope)
         provider = class_provider(replacement, spec)
         return dataclasses.replace(provider, keys=(key,))
     label = f"the override of {key} ({type(replacement).__name__} instance)"
     return instance_provider(replacement, (key,), label)
+
+
+_LIFETIME_ORDER = [Scope.TRANSIENT, Scope.REQUEST, Scope.SINGLETON]
 
 
 @dataclass
@@ -110,20 +117,15 @@ class Override:
     # -- async ----------------------------------------------------------------------------------
 
     async def __aenter__(self) -> Override:
-        from ._container import run_start_hooks
-
         container = self._container
         affected = self._swap()
         stack = AsyncExitStack()
         try:
             self._build_eager(affected)
             if container.started:
-                for node in affected:
-                    if node.lifespan_bound:
-                        instance = await container.build_node(node, None, stack)
-                        container._singletons[node.provider] = instance
-                        self._rebuilt.append(node)
-                await run_start_hooks(self._rebuilt, container._singletons, stack)
+                built: list[Provider] = []
+                await container.activate(affected, stack, built)
+                self._rebuilt = affected
         except BaseException:
             await stack.aclose()
             self._restore()

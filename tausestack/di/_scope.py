@@ -6,8 +6,10 @@ from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+import anyio
+
 from ..errors import ResolutionError
-from ._keys import DependencyKey
+from ._keys import DependencyKey, Scope
 
 if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
@@ -52,13 +54,26 @@ class RequestScope:
         return await self.container.resolve_node(node, self)
 
     async def resolve(self, node: Node) -> Any:
-        """Return this scope's instance of a request-scoped node, creating it on first use."""
+        """Return this scope's instance of a request-scoped node, creating it on first use.
+
+        Concurrent first uses in one scope (``asyncio.gather``) share one creation.
+        """
+        value = self._instances.get(node, _MISSING)
+        if value is not _MISSING:
+            return await value.wait() if type(value) is _Pending else value
+        fast = self.container.fast_factory(node)
+        if fast is not None:  # no await between the check and the store: no race possible
+            value = self._instances[node] = fast()
+            return value
+        pending = self._instances[node] = _Pending()
         try:
-            return self._instances[node]
-        except KeyError:
-            pass
-        value = await self.container.build_node(node, self)
+            value = await self.container.build_node(node, self)
+        except BaseException as exc:
+            del self._instances[node]
+            pending.fail(exc)
+            raise
         self._instances[node] = value
+        pending.succeed(value)
         return value
 
     @property
@@ -100,13 +115,42 @@ class RequestScope:
         await self.aclose()
 
 
+_MISSING = object()
+
+
+class _Pending:
+    """A request-scoped object being created; later askers wait for it."""
+
+    __slots__ = ("_done", "_error", "_value")
+
+    def __init__(self) -> None:
+        self._done = anyio.Event()
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def succeed(self, value: Any) -> None:
+        self._value = value
+        self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    async def wait(self) -> Any:
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def require_scope(scope: RequestScope | None, node: Node) -> RequestScope:
     """Return ``scope`` or explain that ``node`` only exists inside a request."""
     if scope is not None:
         return scope
     label = node.provider.label
+    what = "is request-scoped" if node.provider.scope is Scope.REQUEST else "needs request objects"
     raise ResolutionError(
-        f"{label} is request-scoped, so it only exists inside a request. Take it as an "
+        f"{label} {what}, so it only exists inside a request. Take it as an "
         f"Inject[...] parameter of a route, or open a scope: `async with container."
         f"request_scope() as scope: await scope.aget(...)`."
     )

@@ -116,6 +116,11 @@ def _mark(cls: type[T], options: ControllerOptions, scope: Scope | str, profiles
     if not isinstance(cls, type):
         raise ControllerDefinitionError(f"@Controller decorates classes; {name} is not one.")
     prefix = options.prefix
+    if prefix == "/":
+        raise ControllerDefinitionError(
+            f"@Controller('/') on {name}: leave the prefix out (or pass '') for routes at the "
+            "root; a prefix must not end with '/'."
+        )
     if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
         raise ControllerDefinitionError(
             f"@Controller({prefix!r}) on {name}: a prefix must start with '/' and not end "

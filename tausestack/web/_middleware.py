@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -44,28 +46,30 @@ class RequestScopeMiddleware:
 
 
 def recording_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap an exception handler so the request scope learns that the request failed."""
+    """Wrap an exception handler so the request scope learns that the request failed.
+
+    The wrapper is always async; a sync handler still runs in the thread pool, as Starlette
+    would run it.
+    """
     if getattr(handler, RECORDING_MARK, False):
         return handler
+    handler_is_async = _is_async_callable(handler)
 
-    def record(connection: HTTPConnection, exc: BaseException) -> None:
+    async def record_and_handle(connection: HTTPConnection, exc: BaseException) -> Any:
         request_scope: RequestScope | None = connection.scope.get(ASGI_SCOPE_KEY)
         if request_scope is not None:
             request_scope.record_exception(exc)
-
-    if inspect.iscoroutinefunction(handler):
-
-        async def handle_async(connection: HTTPConnection, exc: BaseException) -> Any:
-            record(connection, exc)
+        if handler_is_async:
             return await handler(connection, exc)
+        return await run_in_threadpool(handler, connection, exc)
 
-        wrapped: Callable[..., Any] = handle_async
-    else:
+    setattr(record_and_handle, RECORDING_MARK, True)
+    return record_and_handle
 
-        def handle(connection: HTTPConnection, exc: BaseException) -> Any:
-            record(connection, exc)
-            return handler(connection, exc)
 
-        wrapped = handle
-    setattr(wrapped, RECORDING_MARK, True)
-    return wrapped
+def _is_async_callable(target: Any) -> bool:
+    while isinstance(target, functools.partial):
+        target = target.func
+    return inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
+        getattr(target, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )

@@ -8,19 +8,20 @@ current controller instance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
 from .._naming import snake_case
 from ..di._container import Container
-from ..di._keys import Scope
+from ..di._keys import DependencyKey, InjectTarget, Scope
 from ..di._providers import Provider
-from ..errors import OperationIdConflictError
-from ._checks import check_routes
+from ..errors import ContainerValidationError, DependencyError, OperationIdConflictError
+from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
 from ._routes import RouteSpec
@@ -74,9 +75,13 @@ class RouteBinding:
 
 
 def mount(app: FastAPI, container: Container, apps: Sequence[AppRoutes]) -> list[RouteBinding]:
-    """Add every controller route and plain router to ``app``; check the finished table."""
+    """Add every controller route and plain router to ``app``; check the finished table.
+
+    Every ``Inject[...]`` — in controller methods and in plain routes and their dependencies —
+    is matched to a provider here, so a missing one fails at startup, not at the first request.
+    """
     planned = [
-        (entry, _plan_controller(entry, provider))
+        (entry, _plan_controller(container, provider))
         for entry in apps
         for provider in entry.controllers
     ]
@@ -99,11 +104,12 @@ def mount(app: FastAPI, container: Container, apps: Sequence[AppRoutes]) -> list
 
     container.add_listener(refresh_all)
     check_routes(app)
+    check_injections(app, container)
     return bindings
 
 
 def _plan_controller(
-    entry: AppRoutes, provider: Provider
+    container: Container, provider: Provider
 ) -> list[tuple[RouteBinding, dict[str, Any]]]:
     cls = provider.factory
     controller: ControllerOptions = provider.spec.extra["controller"]
@@ -111,9 +117,38 @@ def _plan_controller(
     for attribute, function, spec in controller_routes(cls):
         label = f"{provider.label}.{attribute}"
         shape = method_shape(function, label, spec)
+        for name, key in shape.injected.items():
+            container.graph.require(key, f"parameter '{name}' of route method {label}")
         binding = RouteBinding(provider, attribute, shape, spec)
         planned.append((binding, _merge_options(controller, spec)))
     return planned
+
+
+def check_injections(app: FastAPI, container: Container) -> None:
+    """Match every ``Inject[...]`` in the app's routes and their dependencies to a provider."""
+    problems: list[DependencyError] = []
+    for context in iter_route_contexts(app.router.routes):
+        dependant = getattr(context, "dependant", None)
+        if dependant is None:
+            continue
+        handler = describe_handler(context.endpoint, context.path)
+        for name, key in _injected_keys(dependant):
+            try:
+                container.graph.require(key, f"parameter '{name}' of {handler}")
+            except DependencyError as exc:
+                problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ContainerValidationError(problems)
+
+
+def _injected_keys(dependant: Dependant) -> Iterator[tuple[str, DependencyKey]]:
+    for sub_dependant in dependant.dependencies:
+        call: object = sub_dependant.call
+        if isinstance(call, InjectTarget):
+            yield sub_dependant.name or "?", call.key
+        yield from _injected_keys(sub_dependant)
 
 
 def _merge_options(controller: ControllerOptions, spec: RouteSpec) -> dict[str, Any]:

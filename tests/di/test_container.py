@@ -402,3 +402,148 @@ async def test_start_twice_is_an_error() -> None:
         await container.start()
     await container.stop()
     await container.stop()  # stopping a stopped container is harmless
+
+
+@pytest.mark.anyio
+async def test_hooks_and_cleanups_interleave_in_dependency_order() -> None:
+    events: list[str] = []
+
+    @Service
+    class Pool:
+        def __init__(self) -> None:
+            self.running = False
+
+        async def start(self) -> None:
+            self.running = True
+            events.append("pool start")
+
+        async def stop(self) -> None:
+            self.running = False
+            events.append("pool stop")
+
+    class Session:
+        pass
+
+    @provider
+    async def session(pool: Pool) -> AsyncIterator[Session]:
+        events.append(f"session open (pool running={pool.running})")
+        yield Session()
+        events.append(f"session close (pool running={pool.running})")
+
+    container = build(Pool, session)
+    await container.start()
+    await container.stop()
+    assert events == [
+        "pool start",
+        "session open (pool running=True)",
+        "session close (pool running=True)",
+        "pool stop",
+    ]
+
+
+@pytest.mark.anyio
+async def test_concurrent_first_use_in_one_scope_creates_one_object() -> None:
+    import anyio
+
+    created: list[str] = []
+    closed: list[str] = []
+
+    class Session:
+        pass
+
+    @provider(scope="request")
+    async def session() -> AsyncIterator[Session]:
+        created.append("session")
+        await anyio.sleep(0.01)  # give the other task a chance to ask meanwhile
+        yield Session()
+        closed.append("session")
+
+    container = build(session)
+    results: list[Session] = []
+    async with container.request_scope() as scope:
+
+        async def ask() -> None:
+            results.append(await scope.aget(Session))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)
+            group.start_soon(ask)
+    assert results[0] is results[1]
+    assert created == ["session"]
+    assert closed == ["session"]
+
+
+@pytest.mark.anyio
+async def test_sync_provider_functions_run_in_a_worker_thread() -> None:
+    import threading
+
+    class Report:
+        def __init__(self, thread: int) -> None:
+            self.thread = thread
+
+    @provider(scope="request")
+    def report() -> Report:
+        return Report(threading.get_ident())  # a blocking call here would not stall the loop
+
+    @provider(scope="request")
+    def handle() -> Iterator[str]:
+        yield f"opened in {threading.get_ident()}"
+
+    @Service(scope="request")
+    class Constructed:
+        def __init__(self) -> None:
+            self.thread = threading.get_ident()
+
+    container = build(report, handle, Constructed)
+    loop_thread = threading.get_ident()
+    async with container.request_scope() as scope:
+        assert (await scope.aget(Report)).thread != loop_thread
+        assert await scope.aget(str) != f"opened in {loop_thread}"
+        assert (await scope.aget(Constructed)).thread == loop_thread
+
+
+def test_transients_that_need_request_objects_need_a_scope() -> None:
+    @Service(scope="request")
+    class Tenant:
+        pass
+
+    @Service(scope="transient")
+    class Audit:
+        def __init__(self, tenant: Tenant) -> None:
+            self.tenant = tenant
+
+    with pytest.raises(ResolutionError, match="Audit needs request objects, so it only exists"):
+        build(Tenant, Audit).get(Audit)
+
+
+def test_protocols_can_be_provided() -> None:
+    from typing import Protocol
+
+    class Sender(Protocol):
+        def send(self) -> str: ...
+
+    @Service(provides=Sender)
+    class SmtpSender:
+        def send(self) -> str:
+            return "smtp"
+
+    @Service
+    class Mailer:
+        def __init__(self, sender: Sender) -> None:
+            self.sender = sender
+
+    assert build(SmtpSender, Mailer).get(Mailer).sender.send() == "smtp"
+
+
+def test_annotated_with_two_qualifiers_is_an_error() -> None:
+    from tausestack.errors import ProviderDefinitionError
+
+    @Service
+    class Confused:
+        def __init__(
+            self, notifier: Annotated[Notifier, Qualifier("email"), Qualifier("sms")]
+        ) -> None:
+            self.notifier = notifier
+
+    with pytest.raises(ProviderDefinitionError, match="carries several qualifiers"):
+        build(EmailNotifier, SmsNotifier, Confused)

@@ -181,3 +181,44 @@ def test_listeners_hear_about_overrides() -> None:
     with container.override(Clock, FrozenClock()):
         pass
     assert calls == ["frozen", "real"]
+
+
+def test_override_a_qualified_binding_when_all_are_qualified() -> None:
+    @Service(provides=Clock, qualifier="utc")
+    class UtcClock(Clock):
+        pass
+
+    @Service(provides=Clock, qualifier="local")
+    class LocalClock(Clock):
+        pass
+
+    @Service
+    class Pair:
+        def __init__(
+            self,
+            utc: Annotated[Clock, Qualifier("utc")],
+            local: Annotated[Clock, Qualifier("local")],
+        ) -> None:
+            self.utc, self.local = utc, local
+
+    container = build(UtcClock, LocalClock, Pair)
+    with container.override(Clock, FrozenClock(), qualifier="utc"):
+        assert (container.get(Pair).utc.now(), container.get(Pair).local.now()) == (
+            "frozen",
+            "real",
+        )
+    constructed = build(
+        UtcClock, LocalClock, Pair, overrides={Annotated[Clock, Qualifier("local")]: FrozenClock()}
+    )
+    assert constructed.get(Pair).local.now() == "frozen"
+    with pytest.raises(
+        MissingProviderError, match=r"Known qualifiers for Clock: \['utc', 'local'\]"
+    ):
+        container.override(Clock, FrozenClock(), qualifier="tz").__enter__()
+
+
+def test_an_override_cannot_be_entered_twice() -> None:
+    container = build(SystemClock, Scheduler)
+    override = container.override(Clock, FrozenClock())
+    with override, pytest.raises(ResolutionError, match="is already active"):
+        override.__enter__()

@@ -321,3 +321,14 @@ def test_route_method_needs_self(make_app: AppFactory) -> None:
 def test_controller_prefix_must_be_a_string() -> None:
     with pytest.raises(ControllerDefinitionError, match="takes a path prefix string first"):
         Controller(42)  # type: ignore[call-overload]
+
+
+def test_root_prefix_is_explained() -> None:
+    with pytest.raises(
+        ControllerDefinitionError, match=r"@Controller\('/'\).* leave the prefix out"
+    ):
+
+        @Controller("/")
+        class Root:
+            @get("/")
+            async def index(self) -> None: ...

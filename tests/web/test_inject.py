@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.requests import HTTPConnection
 
 from tausestack import Controller, Inject, Qualifier, Service, get, provider, websocket
-from tausestack.errors import ScopeMismatchError
+from tausestack.errors import MissingProviderError, ResolutionError, ScopeMismatchError
 from tausestack.testing import TestClient
 from tests.conftest import AppFactory
 
@@ -282,3 +282,62 @@ def test_inject_outside_a_tausestack_app() -> None:
     client = TestClient(app, raise_server_exceptions=True)
     with pytest.raises(Exception, match="create_app\\(\\) did not build"):
         client.get("/")
+
+
+def test_missing_injection_in_a_route_method_fails_at_startup(make_app: AppFactory) -> None:
+    class Servise:
+        pass
+
+    @Controller("/m")
+    class MethodController:
+        @get("/")
+        async def index(self, catalog: Inject[Servise]) -> None: ...
+
+    with pytest.raises(MissingProviderError) as caught:
+        make_app(Catalog, MethodController)
+    assert "No provider for Servise, needed by parameter 'catalog' of route method" in str(
+        caught.value
+    )
+    assert "MethodController.index" in str(caught.value)
+
+
+def test_missing_injection_in_a_plain_route_fails_at_startup(make_app: AppFactory) -> None:
+    class Catalogue:
+        pass
+
+    plain_router = APIRouter()
+
+    def dependency(catalogue: Inject[Catalogue]) -> None: ...
+
+    @plain_router.get("/p")
+    async def handler(value: Annotated[None, Depends(dependency)]) -> None: ...
+
+    with pytest.raises(MissingProviderError) as caught:
+        make_app(Catalog, routers=[plain_router])
+    message = str(caught.value)
+    assert "No provider for Catalogue, needed by parameter 'catalogue' of" in message
+    assert "handler" in message
+    assert "Similar registered types: Catalog." in message
+
+
+def test_request_asked_for_in_a_websocket(make_app: AppFactory) -> None:
+    class Agent:
+        def __init__(self, value: str) -> None:
+            self.value = value
+
+    @provider(scope="request")
+    def agent(request: Request) -> Agent:
+        return Agent(request.headers.get("user-agent", ""))
+
+    @Controller("/a")
+    class AgentController:
+        @websocket("/ws")
+        async def feed(self, socket: WebSocket, agent: Inject[Agent]) -> None:
+            await socket.accept()
+
+    client = TestClient(make_app(agent, AgentController))
+    with (
+        pytest.raises(ResolutionError, match="A Request was asked for, but this scope has Web"),
+        client.websocket_connect("/a/ws"),
+    ):
+        pass
