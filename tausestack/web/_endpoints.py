@@ -19,6 +19,7 @@ from starlette.requests import HTTPConnection
 
 from ..di._keys import DependencyKey, Scope
 from ..di._providers import CallStyle
+from ..di._scope import ASGI_SCOPE_KEY
 from ..errors import AppNotStartedError, ControllerDefinitionError
 from ._inject import inject_key, request_scope_for
 from ._routes import RouteSpec
@@ -161,9 +162,12 @@ def wrapper(
         for name, node in injected.items()
         if node.provider.scope is Scope.SINGLETON
     }
-    scoped = {
-        name: node for name, node in injected.items() if node.provider.scope is not Scope.SINGLETON
-    }
+    # Request nodes go straight to the scope; transients through the container.
+    scoped = [
+        (name, node, node.provider.scope is Scope.REQUEST)
+        for name, node in injected.items()
+        if node.provider.scope is not Scope.SINGLETON
+    ]
     needs_scope = bool(scoped) or not singleton
     connection_name = shape.connection_parameter or CONNECTION_PARAMETER
     # Decided from the method alone, so the signature FastAPI saw stays right after overrides.
@@ -176,9 +180,12 @@ def wrapper(
             return instance
         if connection is None:
             connection = kwargs[connection_name]
-        scope = request_scope_for(connection, container)
-        for name, node in scoped.items():
-            kwargs[name] = await container.resolve_node(node, scope)
+        scope = connection.scope.get(ASGI_SCOPE_KEY) or request_scope_for(connection, container)
+        for name, node, per_request in scoped:
+            if per_request:
+                kwargs[name] = await scope.resolve(node)
+            else:
+                kwargs[name] = await container.resolve_node(node, scope)
         return instance if singleton else await scope.resolve(controller)
 
     if inspect.isasyncgenfunction(function):
