@@ -313,3 +313,9 @@ def test_sections_can_be_added_again(project: Project) -> None:
     again = loaded.with_sections([UsersSettings, BillingSettings])
     assert again.section(UsersSettings).page_size == 4
     assert again.section(BillingSettings).currency == "EUR"
+
+
+def test_unreadable_yaml_is_reported(project: Project) -> None:
+    (project.root / "application.yaml").write_bytes(b"app:\n  title: \xff\xfe\n")
+    with pytest.raises(SettingsError, match=r"Cannot read settings file .*application\.yaml"):
+        Settings()

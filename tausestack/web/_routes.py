@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, TypedDict, TypeVar, Unpack
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from fastapi import APIRouter, params
 from fastapi.routing import APIRoute
@@ -176,6 +176,3 @@ def websocket(
     if dependencies is not None:
         declared["dependencies"] = dependencies
     return _declare("WEBSOCKET", path, declared)
-
-
-HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]

@@ -365,3 +365,12 @@ def test_profiles_select_components() -> None:
     assert not dev_only.active_in("prod")
     assert not_in_prod.active_in("dev")
     assert not not_in_prod.active_in("prod")
+
+
+def test_only_classes_and_functions_are_components() -> None:
+    from tausestack.di import ComponentSpec
+
+    with pytest.raises(
+        ProviderDefinitionError, match="components are classes or provider functions"
+    ):
+        provider_for(42, spec=ComponentSpec(kind="service"))

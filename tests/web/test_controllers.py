@@ -332,3 +332,29 @@ def test_root_prefix_is_explained() -> None:
         class Root:
             @get("/")
             async def index(self) -> None: ...
+
+
+def test_controller_decorates_classes_only() -> None:
+    async def not_a_class() -> None: ...
+
+    with pytest.raises(ControllerDefinitionError, match="@Controller decorates classes"):
+        Controller("/x")(not_a_class)  # type: ignore[type-var]
+
+
+def test_unresolvable_route_method_hint(make_app: AppFactory) -> None:
+    @Controller("/h")
+    class Hinted:
+        @get("/")
+        async def index(self, thing: "Undefined") -> None: ...  # type: ignore[name-defined] # noqa: F821
+
+    with pytest.raises(
+        ControllerDefinitionError, match="type hints of route method .*Hinted.index"
+    ):
+        make_app(Hinted)
+
+
+def test_inject_is_an_annotation_only() -> None:
+    from tausestack import Inject
+
+    with pytest.raises(TypeError, match=r"Inject is used as a type annotation"):
+        Inject()  # type: ignore[operator]
