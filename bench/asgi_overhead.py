@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _asgi import get_scope  # bench/ is on sys.path when a script here runs
+
 BENCH_DIR = Path(__file__).resolve().parent
 VARIANTS = {
     "a": ("bare FastAPI (module-level wiring)", "http_apps.bare"),
@@ -71,20 +73,7 @@ async def measure(apps: dict[str, Any], batches: int, requests: int) -> dict[str
 
 
 async def call(app: Any) -> None:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": PATH,
-        "raw_path": PATH.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
-    }
+    scope = get_scope(PATH)
     status = 0
 
     async def receive() -> dict[str, Any]:

@@ -49,6 +49,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _asgi import get_scope  # bench/ is on sys.path when a script here runs
+
 VARIANTS = ("fastapi", "fastapi-routers", "tausestack")
 BASELINE = "fastapi"
 TARGET = 1.3
@@ -207,20 +209,7 @@ def child(variant: str, root: Path, apps: int, routes: int) -> dict[str, object]
 
 
 async def asgi_get(app: object, path: str) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"bench")],
-        "client": ("127.0.0.1", 1),
-        "server": ("bench", 80),
-    }
+    scope = get_scope(path)
     messages: list[dict[str, object]] = []
 
     async def receive() -> dict[str, object]:

@@ -6,35 +6,9 @@ so the cost measured is FastAPI resolving the chain on every request.
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI
 
-from .models import USERS, UserRead
-
-
-class Database:
-    def __init__(self) -> None:
-        self.users = dict(USERS)
-
-
-class UserRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def find(self, user_id: int) -> UserRead | None:
-        name = self.db.users.get(user_id)
-        return None if name is None else UserRead(id=user_id, name=name)
-
-
-class UserService:
-    def __init__(self, repository: UserRepository) -> None:
-        self.repository = repository
-
-    def get(self, user_id: int) -> UserRead:
-        user = self.repository.find(user_id)
-        if user is None:
-            raise HTTPException(404, "user not found")
-        return user
-
+from .models import Database, UserRead, UserRepository, UserService
 
 DATABASE = Database()
 REPOSITORY = UserRepository(DATABASE)

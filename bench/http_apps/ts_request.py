@@ -4,39 +4,10 @@
 route wrapper and released by the request-scope middleware when the response has been sent.
 """
 
-from fastapi import HTTPException
+from tausestack import Controller, Inject, Service, Settings, create_app, get
 
-from tausestack import Controller, Inject, Repository, Service, Settings, create_app, get
-
-from .models import USERS, UserRead
-
-
-@Repository
-class Database:
-    def __init__(self) -> None:
-        self.users = dict(USERS)
-
-
-@Repository
-class UserRepository:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def find(self, user_id: int) -> UserRead | None:
-        name = self.db.users.get(user_id)
-        return None if name is None else UserRead(id=user_id, name=name)
-
-
-@Service
-class UserService:
-    def __init__(self, repository: UserRepository) -> None:
-        self.repository = repository
-
-    def get(self, user_id: int) -> UserRead:
-        user = self.repository.find(user_id)
-        if user is None:
-            raise HTTPException(404, "user not found")
-        return user
+from .models import UserRead, UserService
+from .ts_singleton import CHAIN
 
 
 @Service(scope="request")
@@ -56,7 +27,4 @@ class UserController:
         return self.users.get(user_id)
 
 
-app = create_app(
-    Settings(installed_apps=[]),
-    components=[Database, UserRepository, UserService, RequestContext, UserController],
-)
+app = create_app(Settings(installed_apps=[]), components=[*CHAIN, RequestContext, UserController])
