@@ -57,6 +57,8 @@ class LoadContext:
     profile: str
     init_kwargs: dict[str, Any]
     sources: list[LoadedSource] = field(default_factory=list)
+    #: Where the profile and the config folder came from (they are resolved before loading).
+    origins: dict[str, str] = field(default_factory=dict)
 
 
 current_load: ContextVar[LoadContext | None] = ContextVar("tausestack_settings_load", default=None)
@@ -151,32 +153,44 @@ def build_sources(
     return tuple(_RecordingSource(source, record) for source, record in plan)
 
 
-def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> str:
-    """Pick the active profile: keyword, ``TAUSESTACK_PROFILE``, ``.env``, application.yaml, dev."""
+def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str, str]:
+    """Pick the active profile and say where it came from.
+
+    Keyword, ``TAUSESTACK_PROFILE`` (environment, then ``.env``), application.yaml, or dev.
+    """
     explicit = init_kwargs.get("profile")
     if explicit is not None:
-        return str(explicit)
+        return str(explicit), "keyword argument"
     variable = ENV_PREFIX + "PROFILE"
     for name, value in os.environ.items():
         if name.upper() == variable:
-            return value
-    dotenv_value = _dotenv_value(config_dir / ".env", variable)
+            return value, f"environment variable {variable}"
+    dotenv_path = config_dir / ".env"
+    dotenv_value = _dotenv_value(dotenv_path, variable)
     if dotenv_value is not None:
-        return dotenv_value
+        return dotenv_value, f"{dotenv_path} ({variable})"
     base_value = read_yaml(config_dir / BASE_FILE).get("profile")
-    return str(base_value) if base_value is not None else "dev"
+    if base_value is not None:
+        return str(base_value), str(config_dir / BASE_FILE)
+    return "dev", "defaults"
 
 
-def resolve_config_dir(init_kwargs: dict[str, Any]) -> Path:
-    """Pick the folder holding application.yaml and .env: keyword, env variable, or cwd."""
-    explicit = init_kwargs.get("config_dir") or os.environ.get(ENV_PREFIX + "CONFIG_DIR")
-    path = Path(explicit) if explicit else Path.cwd()
-    if explicit and not path.is_dir():
+def resolve_config_dir(init_kwargs: dict[str, Any]) -> tuple[Path, str]:
+    """Pick the folder holding application.yaml and .env, and say why: keyword, env, or cwd."""
+    if init_kwargs.get("config_dir"):
+        explicit, origin = init_kwargs["config_dir"], "keyword argument"
+    elif os.environ.get(ENV_PREFIX + "CONFIG_DIR"):
+        explicit = os.environ[ENV_PREFIX + "CONFIG_DIR"]
+        origin = f"environment variable {ENV_PREFIX}CONFIG_DIR"
+    else:
+        return Path.cwd().resolve(), "the current directory"
+    path = Path(explicit)
+    if not path.is_dir():
         raise SettingsError(
             f"config_dir {str(path)!r} is not a folder. Point it (or {ENV_PREFIX}CONFIG_DIR) at "
             f"the folder that holds {BASE_FILE}."
         )
-    return path.resolve()
+    return path.resolve(), origin
 
 
 def unknown_variables(dotenv_path: Path, fields: Iterable[str]) -> list[str]:

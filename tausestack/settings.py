@@ -145,10 +145,13 @@ class Settings(BaseSettings):
     _section_base: ClassVar[type[Settings] | None] = None
 
     def __init__(self, **values: Any) -> None:
-        config_dir = resolve_config_dir(values)
-        profile = resolve_profile(values, config_dir)
+        config_dir, config_dir_origin = resolve_config_dir(values)
+        profile, profile_origin = resolve_profile(values, config_dir)
         context = LoadContext(
-            config_dir, profile, {**values, "config_dir": config_dir, "profile": profile}
+            config_dir,
+            profile,
+            {**values, "config_dir": config_dir, "profile": profile},
+            origins={"config_dir": config_dir_origin, "profile": profile_origin},
         )
         token = current_load.set(context)
         try:
@@ -191,7 +194,10 @@ class Settings(BaseSettings):
         base = type(self).__dict__.get("_section_base") or type(self)
         model = _model_with_sections(base, tuple(sections))
         values = dict(self._load.init_kwargs) if self._load else self.model_dump()
-        return model(**values)
+        extended = model(**values)
+        if self._load is not None and extended._load is not None:
+            extended._load.origins = dict(self._load.origins)
+        return extended
 
     def section(self, section_type: type[SectionT]) -> SectionT:
         """Return the loaded section of type ``section_type``."""
@@ -212,6 +218,8 @@ class Settings(BaseSettings):
         """Describe where the value at ``path`` came from (a file, a variable or the defaults)."""
         if self._load is None:
             return "defaults"
+        if len(path) == 1 and path[0] in self._load.origins:
+            return self._load.origins[path[0]]
         source, _ = locate(self._load.sources, path)
         return _describe_origin(source, path)
 

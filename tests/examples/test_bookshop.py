@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -27,6 +26,7 @@ import pytest
 
 from tausestack import TauseStackApp
 from tausestack.testing import TestClient, create_test_app
+from tests.processes import free_port, wait_until_serving
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[2] / "examples" / "bookshop"
 SEEDED_ISBNS = ["978-0131103627", "978-0262033848", "978-1491946008"]
@@ -337,30 +337,9 @@ def test_container_override_lasts_for_the_block(
 # -- a real server ------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            httpx2.get(url, timeout=1)
-        except httpx2.TransportError:
-            time.sleep(0.1)
-        else:
-            return
-    pytest.fail(f"uvicorn did not answer {url} within 30 s:\n{log.read_text()}")
-
-
 @pytest.mark.e2e
 def test_the_example_runs_under_uvicorn(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "uvicorn.log"
     env = {name: value for name, value in os.environ.items() if not name.startswith("TAUSESTACK_")}
@@ -375,7 +354,7 @@ def test_the_example_runs_under_uvicorn(tmp_path: Path) -> None:
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_until_serving(process, f"{base}/books", log)
+        wait_until_serving(process, f"{base}/books", log)
 
         books = httpx2.get(f"{base}/books", timeout=5)
         assert books.status_code == 200

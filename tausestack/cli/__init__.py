@@ -1,0 +1,67 @@
+"""The ``tausestack`` command line: create, run and look at TauseStack projects.
+
+Every command is documented in ``docs/cli.md``. Bad input (a name, a path, no project here)
+exits with status 2 after a one-line error and writes nothing; a problem in the project itself
+(invalid settings, a missing provider) exits with status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from ..errors import TauseStackError
+from ._create import generate, init, new_app
+from ._inspect import check, config_show, inspect, routes, version
+from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail
+from ._serve import run, shell
+
+__all__ = ["cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(command: F) -> F:
+    """Turn the CLI's expected errors into messages and exit statuses, not tracebacks."""
+
+    @functools.wraps(command)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BadInput as exc:
+            fail(str(exc), BAD_INPUT)
+        except TauseStackError as exc:
+            errors.print(f"[bold red]Error:[/] {exc}", markup=True)
+            raise typer.Exit(PROJECT_PROBLEM) from None
+
+    return guarded  # type: ignore[return-value]
+
+
+cli = typer.Typer(
+    name="tausestack",
+    help="Create, run and inspect TauseStack projects.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config = typer.Typer(help="Look at the merged settings.", no_args_is_help=True)
+
+cli.command("init")(_guarded(init))
+cli.command("new-app")(_guarded(new_app))
+cli.command("run")(_guarded(run))
+cli.command("routes")(_guarded(routes))
+cli.command("inspect")(_guarded(inspect))
+cli.command("generate")(_guarded(generate))
+cli.command("shell")(_guarded(shell))
+cli.command("check")(_guarded(check))
+cli.command("version")(_guarded(version))
+config.command("show")(_guarded(config_show))
+cli.add_typer(config, name="config")
+
+
+def main() -> None:
+    """Entry point of the ``tausestack`` console script."""
+    cli()

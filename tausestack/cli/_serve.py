@@ -1,0 +1,77 @@
+"""``run`` and ``shell``: the project's app under uvicorn, or in an interactive console."""
+
+from __future__ import annotations
+
+import code
+from typing import Annotated, Any
+
+import typer
+
+from ._output import BadInput, console
+from ._project import DEFAULT_APP, Project
+
+AppOption = Annotated[
+    str, typer.Option("--app", help="The application as module:attribute.", show_default=True)
+]
+
+
+def run(
+    app: AppOption = DEFAULT_APP,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[
+        bool | None,
+        typer.Option(
+            "--reload/--no-reload",
+            help="Restart on code changes (default: on in the dev profile, off otherwise).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the project with uvicorn (main:app by default)."""
+    import uvicorn
+
+    project = Project.find()
+    project.app_location(app)
+    settings = project.settings()
+    reloading = settings.profile == "dev" if reload is None else reload
+    if reloading and workers > 1:
+        raise BadInput(
+            "--reload runs a single worker; pass --no-reload to run several, or drop --workers."
+        )
+    console.print(
+        f"Serving {app} (profile {settings.profile}) on http://{host}:{port}"
+        + (", reloading on changes" if reloading else "")
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        reload=reloading,
+        reload_dirs=[str(project.root)] if reloading else None,
+        app_dir=str(project.root),
+    )
+
+
+def shell(app: AppOption = DEFAULT_APP) -> None:
+    """Open IPython (or the standard console) with app, container and settings loaded."""
+    project = Project.find()
+    application = project.load_tausestack_app(app)
+    namespace: dict[str, Any] = {
+        "app": application,
+        "container": application.container,
+        "settings": application.settings,
+    }
+    banner = (
+        f"TauseStack shell for {project.root} (profile {application.settings.profile}).\n"
+        "Loaded: app, container, settings. Try container.get(SomeService)."
+    )
+    try:
+        from IPython import start_ipython
+    except ImportError:
+        code.interact(banner=banner, local=namespace, exitmsg="")
+        return
+    console.print(banner)
+    start_ipython(argv=[], user_ns=namespace)

@@ -1,0 +1,54 @@
+"""Fixtures for CLI tests: a scratch working folder, a runner, and a freshly created project."""
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from tausestack.cli import cli
+
+
+class Cli:
+    """Runs ``tausestack ...`` in-process, as a user would type it."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *arguments: str) -> Result:
+        return self.runner.invoke(cli, list(arguments))
+
+
+@pytest.fixture
+def tausestack(monkeypatch: pytest.MonkeyPatch) -> Cli:
+    monkeypatch.setenv("COLUMNS", "240")  # wide tables, so cells are not truncated
+    return Cli()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty working folder; modules the commands import from it are forgotten after."""
+    monkeypatch.chdir(tmp_path)
+    path_before = list(sys.path)
+    yield tmp_path
+    sys.path[:] = path_before
+    for name, module in list(sys.modules.items()):
+        location = f"{getattr(module, '__file__', '')} {getattr(module, '__path__', '')}"
+        if str(tmp_path) in location:
+            del sys.modules[name]
+
+
+@pytest.fixture
+def demo(workdir: Path, tausestack: Cli) -> Path:
+    """A project made by `tausestack init demo --no-git`, as the working directory."""
+    result = tausestack("init", "demo", "--no-git")
+    assert result.exit_code == 0, result.output
+    os.chdir(workdir / "demo")
+    return workdir / "demo"
+
+
+def tree(folder: Path) -> list[str]:
+    """Every file and folder below ``folder``, relative, sorted."""
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))

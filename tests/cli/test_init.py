@@ -1,0 +1,129 @@
+"""`tausestack init`: what a new project holds, name checks, and all-or-nothing rendering."""
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tausestack import __version__
+from tausestack.cli import _scaffold
+from tests.cli.conftest import Cli, tree
+
+EXPECTED_FILES = {
+    ".env.example",
+    ".gitignore",
+    "README.md",
+    "ROADMAP.md",
+    "application-prod.yaml",
+    "application.yaml",
+    "apps/__init__.py",
+    "apps/notes/__init__.py",
+    "apps/notes/controllers/__init__.py",
+    "apps/notes/controllers/note.py",
+    "apps/notes/models/__init__.py",
+    "apps/notes/models/note.py",
+    "apps/notes/services/__init__.py",
+    "apps/notes/services/note.py",
+    "apps/notes/settings.py",
+    "main.py",
+    "pyproject.toml",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_notes.py",
+}
+
+
+def test_creates_the_project(workdir: Path, tausestack: Cli) -> None:
+    result = tausestack("init", "demo", "--no-git")
+    assert result.exit_code == 0, result.output
+    project = workdir / "demo"
+    files = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
+    assert files == EXPECTED_FILES
+    assert "Created project demo" in result.stdout
+    assert ".venv/bin/pip install -e '.[dev]'" in result.stdout
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "demo"
+    assert pyproject["project"]["dependencies"] == [f"tausestack>={__version__}"]
+    settings = yaml.safe_load((project / "application.yaml").read_text())
+    assert settings["installed_apps"] == ["apps.notes"]
+    assert settings["app"]["title"] == "demo"
+    assert "app = create_app()" in (project / "main.py").read_text()
+    assert (
+        "from tausestack.testing import TestClient" in (project / "tests/conftest.py").read_text()
+    )
+    readme = (project / "README.md").read_text()
+    assert ".venv/bin/tausestack run" in readme
+    assert ".venv/bin/pytest" in readme
+    assert not (project / ".git").exists()
+
+
+def test_project_names_with_underscores_make_valid_distributions(
+    workdir: Path, tausestack: Cli
+) -> None:
+    assert tausestack("init", "my_shop", "--no-git").exit_code == 0
+    pyproject = tomllib.loads((workdir / "my_shop" / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == "my-shop"
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_initialises_git(workdir: Path, tausestack: Cli) -> None:
+    assert tausestack("init", "demo").exit_code == 0
+    assert (workdir / "demo" / ".git").is_dir()
+
+
+def test_path_option_and_an_existing_empty_folder(workdir: Path, tausestack: Cli) -> None:
+    (workdir / "services" / "shop").mkdir(parents=True)
+    result = tausestack("init", "shop", "--path", "services/shop", "--no-git")
+    assert result.exit_code == 0, result.output
+    assert (workdir / "services" / "shop" / "main.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("my-shop", "Project name 'my-shop' is not a Python identifier"),
+        ("9lives", "Project name '9lives' is not a Python identifier"),
+        ("class", "Project name 'class' is a Python keyword"),
+        ("json", "Project name 'json' is a standard-library module and would shadow it"),
+        ("tausestack", "Project name 'tausestack' is reserved by the project layout"),
+    ],
+)
+def test_invalid_names_write_nothing(
+    workdir: Path, tausestack: Cli, name: str, message: str
+) -> None:
+    result = tausestack("init", name)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {message}")
+    assert result.stderr.count("\n") == 1  # one line
+    assert tree(workdir) == []
+
+
+def test_existing_folder_with_files_is_refused(workdir: Path, tausestack: Cli) -> None:
+    (workdir / "demo").mkdir()
+    (workdir / "demo" / "notes.txt").write_text("keep me")
+    result = tausestack("init", "demo")
+    assert result.exit_code == 2
+    assert "already exists and is not empty" in result.stderr
+    assert tree(workdir) == ["demo", "demo/notes.txt"]
+
+
+def test_a_failure_half_way_leaves_nothing(
+    workdir: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[Path] = []
+    original = Path.write_text
+
+    def fail_on_the_fifth_file(self: Path, *args: object, **kwargs: object) -> int:
+        written.append(self)
+        if len(written) == 5:
+            raise OSError("disk full")
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_scaffold.Path, "write_text", fail_on_the_fifth_file)
+    result = tausestack("init", "demo", "--no-git")
+    assert result.exit_code != 0
+    assert isinstance(result.exception, OSError)
+    assert len(written) == 5
+    assert tree(workdir) == []  # no project, no staging folder

@@ -1,0 +1,162 @@
+"""`routes`, `inspect`, `check`, `config show` and `version` on real projects."""
+
+import re
+import sys
+from pathlib import Path
+
+import fastapi
+
+from tausestack import __version__
+from tests.cli.conftest import Cli
+
+SECURED_ROUTES = """
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.security import OAuth2PasswordBearer
+
+scheme = OAuth2PasswordBearer(tokenUrl="token")
+router = APIRouter()
+
+
+@router.get("/me")
+async def me(token: Annotated[str, Depends(scheme)]) -> dict[str, str]:
+    return {"token": token}
+"""
+
+
+def test_routes_lists_method_path_handler_app_and_auth(demo: Path, tausestack: Cli) -> None:
+    (demo / "apps" / "notes" / "routes.py").write_text(SECURED_ROUTES)
+    result = tausestack("routes")
+    assert result.exit_code == 0, result.output
+    rows = {
+        tuple(cell.strip() for cell in line.split("│")[1:-1])
+        for line in result.stdout.splitlines()
+        if line.startswith("│")
+    }
+    assert ("GET", "/notes/", "NoteController.index", "notes", "-") in rows
+    assert ("POST", "/notes/", "NoteController.create", "notes", "-") in rows
+    assert ("GET", "/me", "me", "notes", "OAuth2PasswordBearer") in rows
+    assert ("GET, HEAD", "/docs", "FastAPI (built in)", "fastapi", "-") in rows
+
+
+def test_routes_of_a_plain_fastapi_app(demo: Path, tausestack: Cli) -> None:
+    (demo / "plain.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/ping')\n"
+        "async def ping() -> str:\n    return 'pong'\n"
+    )
+    result = tausestack("routes", "--app", "plain:app")
+    assert result.exit_code == 0, result.output
+    assert "/ping" in result.stdout
+    refused = tausestack("inspect", "--app", "plain:app")
+    assert refused.exit_code == 2
+    assert "plain:app is a FastAPI, not an app built by tausestack.create_app()" in refused.stderr
+
+
+def test_app_option_errors(demo: Path, tausestack: Cli) -> None:
+    bad_format = tausestack("routes", "--app", "main")
+    assert bad_format.exit_code == 2
+    assert "--app must look like module:attribute (e.g. main:app), not 'main'" in bad_format.stderr
+    missing_attribute = tausestack("routes", "--app", "main:application")
+    assert missing_attribute.exit_code == 2
+    assert "module 'main'" in missing_attribute.stderr
+    assert "has no 'application'" in (missing_attribute.stderr)
+    (demo / "main.py").unlink()
+    sys.modules.pop("main", None)  # each real command is a new process
+    missing_module = tausestack("check")
+    assert missing_module.exit_code == 2
+    assert (
+        f"No app found: looked for 'app' in module 'main' ({demo / 'main.py'} does not exist)"
+        in (missing_module.stderr)
+    )
+
+
+def test_inspect_lists_components_per_app(demo: Path, tausestack: Cli) -> None:
+    result = tausestack("inspect")
+    assert result.exit_code == 0, result.output
+    assert "apps.notes" in result.stdout
+    assert re.search(r"NoteService\s+│ service\s+│ singleton", result.stdout)
+    assert re.search(
+        r"NoteController\s+│ controller\s+│ singleton .*service: NoteService", result.stdout
+    )
+
+
+def test_inspect_writes_graphs(demo: Path, tausestack: Cli) -> None:
+    mermaid = tausestack("inspect", "--graph", "mermaid")
+    assert mermaid.exit_code == 0
+    assert mermaid.stdout.startswith("graph LR\n")
+    assert '["NoteController (singleton)"]' in mermaid.stdout
+    assert re.search(r"n\d+ -->\|service\| n\d+", mermaid.stdout)
+    dot = tausestack("inspect", "--graph", "dot", "--output", "graph.dot")
+    assert dot.exit_code == 0
+    text = (demo / "graph.dot").read_text()
+    assert text.startswith("digraph tausestack {")
+    assert '"NoteController" -> "NoteService" [label="service"];' in text
+    assert tausestack("inspect", "--graph", "png").exit_code == 2
+
+
+def test_check_passes_on_a_sound_project(demo: Path, tausestack: Cli) -> None:
+    result = tausestack("check")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"No problems found in {demo}: profile dev, 1 app(s),")
+
+
+def test_check_lists_every_problem(demo: Path, tausestack: Cli) -> None:
+    (demo / "apps" / "notes" / "services" / "broken.py").write_text(
+        "from tausestack import Service\n\n\nclass Clock:\n    pass\n\n\n"
+        "class Mailer:\n    pass\n\n\n"
+        "@Service\nclass Broken:\n    def __init__(self, clock: Clock, mailer: Mailer) -> None:\n"
+        "        self.clock, self.mailer = clock, mailer\n"
+    )
+    result = tausestack("check")
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.stderr
+    assert "No provider for Clock, needed by parameter 'clock'" in result.stderr
+    assert "No provider for Mailer, needed by parameter 'mailer'" in result.stderr
+
+
+def test_check_lists_every_invalid_setting(demo: Path, tausestack: Cli) -> None:
+    config = demo / "application.yaml"
+    config.write_text(
+        config.read_text().replace("page_size: 50", "page_size: many") + "debugg: true\n"
+    )
+    result = tausestack("check")
+    assert result.exit_code == 1
+    assert "2 problem(s)" in result.stderr
+    assert "notes.page_size: Input should be a valid integer" in result.stderr
+    assert "debugg: unknown setting" in result.stderr
+
+
+def test_config_show_gives_values_and_sources_and_hides_secrets(
+    demo: Path, tausestack: Cli
+) -> None:
+    (demo / "apps" / "notes" / "settings.py").write_text(
+        "from tausestack import SettingsSection\n\n\nclass NotesSettings(SettingsSection, "
+        'section="notes"):\n    page_size: int = 50\n    api_token: str = "tok-123"\n'
+        '    database_url: str = "postgresql://app:hunter2@db.internal/notes"\n'
+    )
+    (demo / ".env").write_text("TAUSESTACK_APP__DEBUG=true\n")
+    result = tausestack("config", "show")
+    assert result.exit_code == 0, result.output
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in result.stdout.splitlines()
+            if line.startswith("│")
+        )
+    }
+    assert rows["notes.page_size"] == ["50", f"{demo / 'application.yaml'}:13"]
+    assert rows["app.debug"] == ["True", f"{demo / '.env'} (TAUSESTACK_APP__DEBUG)"]
+    assert rows["app.docs_url"] == ["/docs", "defaults"]
+    assert rows["profile"] == ["dev", "defaults"]
+    assert rows["notes.api_token"][0] == "********"
+    assert rows["notes.database_url"][0] == "postgresql://app:********@db.internal/notes"
+    assert "hunter2" not in result.stdout
+    assert "tok-123" not in result.stdout
+
+
+def test_version(tausestack: Cli) -> None:
+    result = tausestack("version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"tausestack {__version__} (FastAPI {fastapi.__version__}")
