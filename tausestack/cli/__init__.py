@@ -8,15 +8,18 @@ exits with status 2 after a one-line error and writes nothing; a problem in the 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
+import typer.main
+from rich.markup import escape
 
 from ..errors import TauseStackError
 from ._create import generate, init, new_app
 from ._inspect import check, config_show, inspect, routes, version
-from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail
+from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail, report
 from ._serve import run, shell
 
 __all__ = ["cli", "main"]
@@ -34,8 +37,11 @@ def _guarded(command: F) -> F:
         except BadInput as exc:
             fail(str(exc), BAD_INPUT)
         except TauseStackError as exc:
-            errors.print(f"[bold red]Error:[/] {exc}", markup=True)
+            errors.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True)
             raise typer.Exit(PROJECT_PROBLEM) from None
+        except OSError as exc:  # a path that cannot be written, a name too long for the disk
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.", BAD_INPUT)
 
     return guarded  # type: ignore[return-value]
 
@@ -63,5 +69,25 @@ cli.add_typer(config, name="config")
 
 
 def main() -> None:
-    """Entry point of the ``tausestack`` console script."""
-    cli()
+    """Entry point of the ``tausestack`` console script.
+
+    Usage errors (an unknown command or option, a bad option value) are one line, like every
+    other error, instead of Click's usage box.
+    """
+    command = typer.main.get_command(cli)
+    try:
+        status = command.main(prog_name="tausestack", standalone_mode=False)
+    except typer.Abort:
+        report("Aborted.")
+        sys.exit(PROJECT_PROBLEM)
+    except Exception as exc:  # Click's usage errors, without importing Typer's private Click
+        message = getattr(exc, "format_message", None)
+        if message is None or not hasattr(exc, "exit_code"):
+            raise
+        if not message():  # `tausestack` alone, or a group without its command: show the help
+            ctx = getattr(exc, "ctx", None)
+            print(ctx.get_help() if ctx is not None else "Run `tausestack --help`.")
+            sys.exit(0)
+        report(f"{message()} (see `tausestack --help`)")
+        sys.exit(BAD_INPUT)
+    sys.exit(status if isinstance(status, int) else 0)

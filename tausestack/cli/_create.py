@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 
 from .. import __version__
 from ..settings import Settings
-from ._names import check_name, component_names, singular
+from ._names import check_app_name, check_name, component_names, pascal, singular
 from ._output import BadInput, console
 from ._project import CONFIG_FILE, Project
 from ._scaffold import add_files, create_tree, render_file, render_tree, write_atomically
@@ -39,9 +40,9 @@ def app_context(app: str) -> dict[str, Any]:
     model_module = singular(app)
     return {
         "app": app,
-        "App": "".join(part.capitalize() for part in app.split("_")),
+        "App": pascal(app),
         "model_module": model_module,
-        "model": "".join(part.capitalize() for part in model_module.split("_")),
+        "model": pascal(model_module),
         "route": app.replace("_", "-"),
     }
 
@@ -69,14 +70,13 @@ def init(
     create_tree(target, files)
     if git:
         _git_init(target)
-    where = target if path else Path(name)
-    console.print(f"Created project {name} in {target}. Next:", markup=False)
+    where = shlex.quote(str(target if path else Path(name)))
+    console.print(f"Created project {name} in {target}. Next:")
     console.print(
         f"  cd {where}\n"
         "  python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'\n"
         "  .venv/bin/tausestack run     # http://127.0.0.1:8000/docs\n"
         "  .venv/bin/pytest",
-        markup=False,
     )
 
 
@@ -94,17 +94,24 @@ def new_app(
     ],
 ) -> None:
     """Create apps/NAME with its skeleton and test, and add it to installed_apps."""
-    check_name("App", name)
+    check_app_name(name)
     project = Project.find()
     folder = project.root / "apps" / name
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(f"{folder} is a file; choose another app name.")
     if folder.exists() and any(folder.iterdir()):
         raise BadInput(f"{folder} already exists and is not empty; choose another app name.")
+    if folder.with_suffix(".py").exists():
+        raise BadInput(
+            f"{folder.with_suffix('.py')} already exists and the new package would hide it; "
+            "choose another app name."
+        )
     config = project.root / CONFIG_FILE
     new_config = with_installed_app(config, f"apps.{name}")  # checked before anything is written
     files = render_tree("app", app_context(name))
     if not (project.root / "apps" / "__init__.py").exists():
         files[Path("apps/__init__.py")] = '"""The apps of this project."""\n'
-    written = add_files(project.root, files)
+    written = add_files(project.root, files, refusal="remove it or choose another app name")
     try:
         write_atomically(config, new_config)
     except BaseException:
@@ -114,7 +121,7 @@ def new_app(
         raise
     console.print(f"Created app {name} in {folder}; added apps.{name} to installed_apps.")
     for path in written:
-        console.print(f"  {path.relative_to(project.root)}", markup=False)
+        console.print(f"  {path.relative_to(project.root)}")
 
 
 def generate(
@@ -130,6 +137,8 @@ def generate(
     """Create a controller, service, repository or model file that discovery picks up."""
     project = Project.find()
     names = component_names(name)
+    if not app.isidentifier():
+        raise BadInput(f"--app '{app}' is not an app name; pass the folder name under apps/.")
     app_folder = project.root / "apps" / app
     if not (app_folder / "__init__.py").is_file():
         known_apps = sorted(
@@ -167,4 +176,4 @@ def generate(
     written = add_files(project.root, files, force=force)
     console.print(f"Created {kind.value} {names['Name']} in the {app} app:")
     for path in written:
-        console.print(f"  {path.relative_to(project.root)}", markup=False)
+        console.print(f"  {path.relative_to(project.root)}")

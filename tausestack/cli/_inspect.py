@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 from fastapi.security.base import SecurityBase
+from rich.markup import escape
 from rich.table import Table
 
 from .. import __version__
@@ -20,13 +21,13 @@ from ..di._providers import ProviderKind
 from ..discovery import discover
 from ..errors import TauseStackError
 from ..web._checks import iter_endpoints
-from ._output import PROJECT_PROBLEM, console, errors
+from ._output import PROJECT_PROBLEM, BadInput, console, errors
 from ._project import Project
 from ._serve import AppOption
 
 DEFAULT = "main:app"
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
-URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<password>[^@\s]+)@", re.I)
+URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)@", re.I)
 REDACTED = "********"
 
 
@@ -90,15 +91,20 @@ def inspect(
     ] = None,
 ) -> None:
     """Show the components of each app with scope and dependencies, or their graph."""
+    if output is not None and graph is None:
+        raise BadInput("--output writes a graph; pass --graph mermaid or --graph dot with it.")
+    destination = output.resolve() if output is not None else None  # before moving to the root
     application = Project.find().load_tausestack_app(app)
     nodes = [node for node in application.container.graph.order if _shown(node)]
     if graph is not None:
         text = _mermaid(nodes) if graph is GraphFormat.mermaid else _dot(nodes)
-        if output is None:
-            console.print(text, markup=False)
+        if destination is None:
+            console.print(text)
         else:
-            output.write_text(text, encoding="utf-8")
-            console.print(f"Wrote the {graph.value} graph of {len(nodes)} components to {output}.")
+            destination.write_text(text, encoding="utf-8")
+            console.print(
+                f"Wrote the {graph.value} graph of {len(nodes)} components to {destination}."
+            )
         return
     for app_name in [*_app_names(application), None]:
         members = [node for node in nodes if node.provider.app == app_name]
@@ -129,10 +135,21 @@ def _label(node: Node) -> str:
     return getattr(factory, "__qualname__", None) or node.provider.label
 
 
+def _graph_labels(nodes: list[Node]) -> dict[Node, str]:
+    """Class names, with the module added where two components share a name."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        counts[_label(node)] = counts.get(_label(node), 0) + 1
+    return {
+        node: node.provider.label if counts[_label(node)] > 1 else _label(node) for node in nodes
+    }
+
+
 def _mermaid(nodes: list[Node]) -> str:
     ids = {node: f"n{index}" for index, node in enumerate(nodes)}
+    labels = _graph_labels(nodes)
     lines = ["graph LR"]
-    lines += [f'    {ids[node]}["{_label(node)} ({node.provider.scope.value})"]' for node in nodes]
+    lines += [f'    {ids[node]}["{labels[node]} ({node.provider.scope.value})"]' for node in nodes]
     for node in nodes:
         for dependency, target in node.edges:
             if target in ids:
@@ -141,18 +158,16 @@ def _mermaid(nodes: list[Node]) -> str:
 
 
 def _dot(nodes: list[Node]) -> str:
-    shown = set(nodes)
+    ids = {node: f"n{index}" for index, node in enumerate(nodes)}
+    labels = _graph_labels(nodes)
     lines = ["digraph tausestack {", "    rankdir=LR;", "    node [shape=box];"]
-    lines += [
-        f'    "{_label(node)}" [label="{_label(node)}\\n{node.provider.scope.value}"];'
-        for node in nodes
-    ]
+    for node in nodes:
+        scope = node.provider.scope.value
+        lines.append(f'    {ids[node]} [label="{labels[node]}\\n{scope}"];')
     for node in nodes:
         for dependency, target in node.edges:
-            if target in shown:
-                lines.append(
-                    f'    "{_label(node)}" -> "{_label(target)}" [label="{dependency.name}"];'
-                )
+            if target in ids:
+                lines.append(f'    {ids[node]} -> {ids[target]} [label="{dependency.name}"];')
     return "\n".join([*lines, "}"]) + "\n"
 
 
@@ -163,11 +178,12 @@ def check(app: AppOption = DEFAULT) -> None:
         application = project.load_tausestack_app(app)
     except TauseStackError as exc:
         problems = [str(problem) for problem in getattr(exc, "problems", [])] or [str(exc)]
-        errors.print(f"[bold red]{len(problems)} problem(s)[/] in {project.root}:", markup=True)
+        root = escape(str(project.root))
+        errors.print(f"[bold red]{len(problems)} problem(s)[/] in {root}:", markup=True)
         if getattr(exc, "problems", None):
-            errors.print(str(exc).splitlines()[0], markup=False)
+            errors.print(str(exc).splitlines()[0])
         for problem in problems:
-            errors.print(f"  - {problem}", markup=False)
+            errors.print(f"  - {problem}")
         raise typer.Exit(PROJECT_PROBLEM) from None
     summary = _summary(application)
     console.print(f"No problems found in {project.root}: {summary}.")

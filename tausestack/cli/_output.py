@@ -10,9 +10,11 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# Markup and emoji codes are off: project names, paths and setting values are printed as given.
+console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
 
 BAD_INPUT = 2
 PROJECT_PROBLEM = 1
@@ -22,7 +24,12 @@ class BadInput(Exception):
     """The command cannot run as asked; the message says what to do instead."""
 
 
+def report(message: str) -> None:
+    """Print ``Error: message`` on one line to stderr."""
+    errors.print(f"[bold red]Error:[/] {escape(' '.join(message.split()))}", markup=True)
+
+
 def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     """Print ``Error: message`` on one line to stderr and exit with ``code``."""
-    errors.print(f"[bold red]Error:[/] {' '.join(message.split())}", markup=True)
+    report(message)
     raise typer.Exit(code)

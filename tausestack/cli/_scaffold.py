@@ -59,30 +59,52 @@ def _templates(base: Path) -> Iterator[Path]:
 
 
 def create_tree(target: Path, files: Mapping[Path, str]) -> None:
-    """Write a new folder ``target`` holding ``files``, all at once or not at all."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    """Write a new folder ``target`` holding ``files``, all at once or not at all.
+
+    An existing empty folder is filled rather than replaced, so a shell sitting in it keeps it.
+    """
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"{target} is a file; choose another name or --path.")
+    if target.exists() and any(target.iterdir()):
         raise BadInput(f"{target} already exists and is not empty; choose another name or path.")
+    for parent in target.parents:
+        if parent.exists() and not parent.is_dir():
+            raise BadInput(f"{parent} is a file, so {target} cannot be created in it.")
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    moved: list[Path] = []
     try:
         for relative, content in files.items():
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
+        _give_default_modes(staging)
         if target.exists():
-            target.rmdir()  # an empty folder the user made for the project
-        os.rename(staging, target)
+            for entry in sorted(staging.iterdir()):
+                os.rename(entry, target / entry.name)
+                moved.append(target / entry.name)
+            staging.rmdir()
+        else:
+            os.rename(staging, target)
     except BaseException:
+        for entry in moved:
+            os.rename(entry, staging / entry.name)
         shutil.rmtree(staging, ignore_errors=True)
         raise
 
 
-def add_files(root: Path, files: Mapping[Path, str], *, force: bool = False) -> list[Path]:
+def add_files(
+    root: Path,
+    files: Mapping[Path, str],
+    *,
+    force: bool = False,
+    refusal: str = "pass --force to overwrite",
+) -> list[Path]:
     """Add ``files`` under ``root``; refuse to overwrite (unless ``force``) before writing any."""
     existing = [relative for relative in files if (root / relative).exists()]
     if existing and not force:
         listed = ", ".join(str(relative) for relative in existing)
-        raise BadInput(f"{listed} already exists; pass --force to overwrite.")
+        raise BadInput(f"{listed} already exists; {refusal}.")
     created_folders: list[Path] = []
     written: list[tuple[Path, bytes | None]] = []
     try:
@@ -115,12 +137,36 @@ def _make_parents(folder: Path) -> list[Path]:
 
 
 def write_atomically(path: Path, content: str) -> None:
-    """Write ``content`` to ``path`` through a temporary file renamed over it."""
+    """Write ``content`` to ``path`` through a temporary file renamed over it.
+
+    A symlink is followed (its target is rewritten), an existing file keeps its mode, a new one
+    gets the usual mode for the user's umask, and a read-only file is refused.
+    """
+    path = path.resolve()
+    if path.exists() and not os.access(path, os.W_OK):
+        raise BadInput(f"{path} is read-only; make it writable and run the command again.")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(content)
+        if path.exists():
+            shutil.copymode(path, temporary)
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _give_default_modes(root: Path) -> None:
+    """mkdtemp makes 0700 folders; give what plain mkdir and open would have given."""
+    mask = _umask()
+    for path in [root, *root.rglob("*")]:
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)

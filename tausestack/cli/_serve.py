@@ -33,19 +33,22 @@ def run(
     import uvicorn
 
     project = Project.find()
-    project.app_location(app)
     settings = project.settings()
     reloading = settings.profile == "dev" if reload is None else reload
     if reloading and workers > 1:
         raise BadInput(
             "--reload runs a single worker; pass --no-reload to run several, or drop --workers."
         )
+    # Import it here first, so a missing app or a broken project fails with our messages. A
+    # single worker without reloading serves this very object; otherwise uvicorn imports again.
+    loaded = project.load_app(app)
+    target: Any = loaded if not reloading and workers == 1 else app
     console.print(
         f"Serving {app} (profile {settings.profile}) on http://{host}:{port}"
         + (", reloading on changes" if reloading else "")
     )
     uvicorn.run(
-        app,
+        target,
         host=host,
         port=port,
         workers=workers if workers > 1 else None,
@@ -71,6 +74,8 @@ def shell(app: AppOption = DEFAULT_APP) -> None:
     try:
         from IPython import start_ipython
     except ImportError:
+        start_ipython = None
+    if start_ipython is None:  # outside the except block, so errors typed in do not chain to it
         code.interact(banner=banner, local=namespace, exitmsg="")
         return
     console.print(banner)

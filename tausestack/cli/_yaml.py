@@ -25,7 +25,10 @@ def with_installed_app(path: Path, entry: str) -> str:
 
     Raises BadInput for a duplicate entry or a file that cannot hold one.
     """
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = ""
+    if path.exists():
+        with path.open(encoding="utf-8", newline="") as stream:  # keep \r\n line endings
+            text = stream.read()
     round_trip = YAML(typ="rt")
     round_trip.preserve_quotes = True
     try:
@@ -45,21 +48,29 @@ def with_installed_app(path: Path, entry: str) -> str:
     if apps is not None and entry in apps:
         raise BadInput(f"{entry} is already in installed_apps in {path}.")
     expected = [*(apps or []), entry]
+    newline = "\r\n" if "\r\n" in text else "\n"
+    if apps is None and "installed_apps" not in data:
+        separator = "" if not text or text.endswith("\n") else newline
+        return f"{text}{separator}installed_apps:{newline}  - {entry}{newline}"
     if apps is None:
-        separator = "" if not text or text.endswith("\n") else "\n"
-        return f"{text}{separator}installed_apps:\n  - {entry}\n"
-    inserted = _insert_line(text, apps, entry)
-    if inserted is not None and _installed_apps(inserted) == expected:
-        return inserted
-    apps.append(entry)
+        edited = _fill_empty_key(text, data, entry, newline)
+    elif isinstance(apps, CommentedSeq) and (apps.fa.flow_style() or not apps):
+        edited = _extend_flow_list(text, apps, entry)
+    else:
+        edited = _insert_line(text, apps, entry, newline)
+    if edited is not None and _installed_apps(edited) == expected:
+        return edited
+    data["installed_apps"] = CommentedSeq(expected) if apps is None else apps
+    if apps is not None:
+        apps.append(entry)
     buffer = io.StringIO()
     round_trip.dump(data, buffer)
     return buffer.getvalue()
 
 
-def _insert_line(text: str, apps: Any, entry: str) -> str | None:
+def _insert_line(text: str, apps: Any, entry: str, newline: str) -> str | None:
     """Add ``- entry`` under the last item of a block list; None when that cannot work."""
-    if not isinstance(apps, CommentedSeq) or not apps or apps.fa.flow_style():
+    if not isinstance(apps, CommentedSeq) or not apps:
         return None
     line, column = apps.lc.item(len(apps) - 1)
     lines = text.splitlines(keepends=True)
@@ -67,8 +78,33 @@ def _insert_line(text: str, apps: Any, entry: str) -> str | None:
     if dash < 0 or lines[line][:dash].strip():
         return None
     if not lines[line].endswith("\n"):
-        lines[line] += "\n"
-    lines.insert(line + 1, f"{lines[line][:dash]}- {entry}\n")
+        lines[line] += newline
+    lines.insert(line + 1, f"{lines[line][:dash]}- {entry}{newline}")
+    return "".join(lines)
+
+
+def _fill_empty_key(text: str, data: CommentedMap, entry: str, newline: str) -> str | None:
+    """``installed_apps:`` with no value (or null) becomes a one-item block list."""
+    line, column = data.lc.key("installed_apps")
+    lines = text.splitlines(keepends=True)
+    colon = lines[line].find(":", column)
+    if colon < 0:
+        return None
+    lines[line] = lines[line][: colon + 1] + newline
+    lines.insert(line + 1, f"{' ' * (column + 2)}- {entry}{newline}")
+    return "".join(lines)
+
+
+def _extend_flow_list(text: str, apps: CommentedSeq, entry: str) -> str | None:
+    """``[a, b]`` on one line becomes ``[a, b, entry]``; None for a list over several lines."""
+    lines = text.splitlines(keepends=True)
+    line, column = apps.lc.line, apps.lc.col
+    closing = lines[line].find("]", column)
+    if lines[line][column : column + 1] != "[" or closing < 0:
+        return None
+    inside = lines[line][column + 1 : closing]
+    addition = f"{entry}" if not inside.strip() else f"{inside.rstrip()}, {entry}"
+    lines[line] = lines[line][: column + 1] + addition + lines[line][closing:]
     return "".join(lines)
 
 

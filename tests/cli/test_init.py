@@ -1,6 +1,8 @@
 """`tausestack init`: what a new project holds, name checks, and all-or-nothing rendering."""
 
+import os
 import shutil
+import stat
 import tomllib
 from pathlib import Path
 
@@ -88,6 +90,10 @@ def test_path_option_and_an_existing_empty_folder(workdir: Path, tausestack: Cli
         ("class", "Project name 'class' is a Python keyword"),
         ("json", "Project name 'json' is a standard-library module and would shadow it"),
         ("tausestack", "Project name 'tausestack' is reserved by the project layout"),
+        ("_private", "Project name '_private' must not start or end with '_'"),
+        ("café", "Project name 'café' must use ASCII letters, digits and underscores only"),
+        ("x" * 65, "is longer than 64 characters"),
+        ("[bold]x", "Project name '[bold]x' is not a Python identifier"),
     ],
 )
 def test_invalid_names_write_nothing(
@@ -95,7 +101,8 @@ def test_invalid_names_write_nothing(
 ) -> None:
     result = tausestack("init", name)
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: {message}")
+    assert result.stderr.startswith("Error: ")
+    assert message in result.stderr
     assert result.stderr.count("\n") == 1  # one line
     assert tree(workdir) == []
 
@@ -123,7 +130,55 @@ def test_a_failure_half_way_leaves_nothing(
 
     monkeypatch.setattr(_scaffold.Path, "write_text", fail_on_the_fifth_file)
     result = tausestack("init", "demo", "--no-git")
-    assert result.exit_code != 0
-    assert isinstance(result.exception, OSError)
+    assert result.exit_code == 2
+    assert "Cannot write: disk full. Nothing was changed." in result.stderr
     assert len(written) == 5
     assert tree(workdir) == []  # no project, no staging folder
+
+
+def test_names_yaml_would_misread_still_work(workdir: Path, tausestack: Cli) -> None:
+    assert tausestack("init", "true", "--no-git").exit_code == 0
+    os.chdir(workdir / "true")
+    result = tausestack("check")
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load((workdir / "true" / "application.yaml").read_text())["app"]["title"] == (
+        "true"
+    )
+
+
+def test_files_get_ordinary_permissions(workdir: Path, tausestack: Cli) -> None:
+    previous = os.umask(0o022)
+    try:
+        assert tausestack("init", "demo", "--no-git").exit_code == 0
+    finally:
+        os.umask(previous)
+    project = workdir / "demo"
+    assert stat.S_IMODE(project.stat().st_mode) == 0o755
+    assert stat.S_IMODE((project / "apps").stat().st_mode) == 0o755
+    assert stat.S_IMODE((project / "main.py").stat().st_mode) == 0o644
+
+
+def test_an_empty_destination_folder_is_filled_not_replaced(workdir: Path, tausestack: Cli) -> None:
+    target = workdir / "here"
+    target.mkdir()
+    inode = target.stat().st_ino
+    os.chdir(target)
+    assert tausestack("init", "demo", "--path", ".", "--no-git").exit_code == 0
+    assert target.stat().st_ino == inode
+    assert (target / "main.py").is_file()
+
+
+def test_path_errors_are_one_line(workdir: Path, tausestack: Cli) -> None:
+    (workdir / "afile").write_text("")
+    inside_a_file = tausestack("init", "demo", "--path", "afile/sub")
+    assert inside_a_file.exit_code == 2
+    assert "afile is a file, so" in inside_a_file.stderr
+    onto_a_file = tausestack("init", "demo", "--path", "afile")
+    assert onto_a_file.exit_code == 2
+    assert "afile is a file; choose another name or --path" in onto_a_file.stderr
+    too_long = tausestack("init", "demo", "--path", "x" * 300)
+    assert too_long.exit_code == 2
+    assert too_long.stderr.startswith("Error: Cannot write")
+    assert "File name too long" in too_long.stderr
+    assert too_long.stderr.count("\n") == 1
+    assert tree(workdir) == ["afile"]

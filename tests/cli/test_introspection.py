@@ -1,5 +1,6 @@
 """`routes`, `inspect`, `check`, `config show` and `version` on real projects."""
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -57,6 +58,9 @@ def test_app_option_errors(demo: Path, tausestack: Cli) -> None:
     bad_format = tausestack("routes", "--app", "main")
     assert bad_format.exit_code == 2
     assert "--app must look like module:attribute (e.g. main:app), not 'main'" in bad_format.stderr
+    run_missing = tausestack("run", "--app", "main:nope", "--no-reload")
+    assert run_missing.exit_code == 2
+    assert "has no 'nope'" in run_missing.stderr
     missing_attribute = tausestack("routes", "--app", "main:application")
     assert missing_attribute.exit_code == 2
     assert "module 'main'" in missing_attribute.stderr
@@ -87,12 +91,26 @@ def test_inspect_writes_graphs(demo: Path, tausestack: Cli) -> None:
     assert mermaid.stdout.startswith("graph LR\n")
     assert '["NoteController (singleton)"]' in mermaid.stdout
     assert re.search(r"n\d+ -->\|service\| n\d+", mermaid.stdout)
+    os.chdir(demo / "apps")  # --output is relative to where the command runs
     dot = tausestack("inspect", "--graph", "dot", "--output", "graph.dot")
     assert dot.exit_code == 0
-    text = (demo / "graph.dot").read_text()
+    text = (demo / "apps" / "graph.dot").read_text()
     assert text.startswith("digraph tausestack {")
-    assert '"NoteController" -> "NoteService" [label="service"];' in text
+    ids = dict(re.findall(r'    (n\d+) \[label="(\w+)\\n', text))
+    service = next(node for node, label in ids.items() if label == "NoteService")
+    controller = next(node for node, label in ids.items() if label == "NoteController")
+    assert f'{controller} -> {service} [label="service"];' in text
     assert tausestack("inspect", "--graph", "png").exit_code == 2
+    without_graph = tausestack("inspect", "--output", "x.txt")
+    assert without_graph.exit_code == 2
+    assert "--output writes a graph; pass --graph" in without_graph.stderr
+
+
+def test_graph_labels_tell_same_named_components_apart(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("new-app", "note").exit_code == 0
+    mermaid = tausestack("inspect", "--graph", "mermaid").stdout
+    assert '["apps.notes.services.note.NoteService (singleton)"]' in mermaid
+    assert '["apps.note.services.note.NoteService (singleton)"]' in mermaid
 
 
 def test_check_passes_on_a_sound_project(demo: Path, tausestack: Cli) -> None:
@@ -134,6 +152,8 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
         "from tausestack import SettingsSection\n\n\nclass NotesSettings(SettingsSection, "
         'section="notes"):\n    page_size: int = 50\n    api_token: str = "tok-123"\n'
         '    database_url: str = "postgresql://app:hunter2@db.internal/notes"\n'
+        '    cache_url: str = "redis://:s3cret@cache:6379/0"\n'
+        '    motto: str = "[bold]loud[/bold] :cat:"\n'
     )
     (demo / ".env").write_text("TAUSESTACK_APP__DEBUG=true\n")
     result = tausestack("config", "show")
@@ -152,6 +172,8 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
     assert rows["profile"] == ["dev", "defaults"]
     assert rows["notes.api_token"][0] == "********"
     assert rows["notes.database_url"][0] == "postgresql://app:********@db.internal/notes"
+    assert rows["notes.cache_url"][0] == "redis://:********@cache:6379/0"
+    assert rows["notes.motto"][0] == "[bold]loud[/bold] :cat:"  # shown as written
     assert "hunter2" not in result.stdout
     assert "tok-123" not in result.stdout
 

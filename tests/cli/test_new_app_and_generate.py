@@ -1,5 +1,7 @@
 """`tausestack new-app` and `tausestack generate`: files, installed_apps, and refusals."""
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -41,6 +43,11 @@ def test_new_app_creates_the_skeleton_and_installs_it(demo: Path, tausestack: Cl
         ("Bad-Name", "App name 'Bad-Name' is not a Python identifier"),
         ("import", "App name 'import' is a Python keyword"),
         ("email", "App name 'email' is a standard-library module"),
+        ("_x", "App name '_x' must not start or end with '_'"),
+        ("app", "App name 'app' is a key of TauseStack's own settings"),
+        ("installed_apps", "App name 'installed_apps' is a key of TauseStack's own settings"),
+        ("services", "App name 'services' would name its model class Service"),
+        ("controller", "App name 'controller' would name its model class Controller"),
     ],
 )
 def test_new_app_refusals_write_nothing(
@@ -51,6 +58,48 @@ def test_new_app_refusals_write_nothing(
     assert result.exit_code == 2
     assert message in result.stderr
     assert (tree(demo), (demo / "application.yaml").read_text()) == before
+
+
+def test_new_app_next_to_files_it_would_clash_with(demo: Path, tausestack: Cli) -> None:
+    (demo / "tests" / "test_billing.py").write_text("# mine\n")
+    (demo / "apps" / "zed.py").write_text("")
+    (demo / "apps" / "file").write_text("")
+    before = tree(demo), (demo / "application.yaml").read_text()
+    cases = {
+        "billing": "tests/test_billing.py already exists; remove it or choose another app name",
+        "zed": "zed.py already exists and the new package would hide it",
+        "file": "apps/file is a file; choose another app name",
+    }
+    for name, message in cases.items():
+        result = tausestack("new-app", name)
+        assert result.exit_code == 2
+        assert message in result.stderr, result.stderr
+        assert "--force" not in result.stderr
+    assert (tree(demo), (demo / "application.yaml").read_text()) == before
+
+
+def test_new_app_keeps_the_config_files_mode_and_link(demo: Path, tausestack: Cli) -> None:
+    real = demo / "config" / "application.yaml"
+    real.parent.mkdir()
+    (demo / "application.yaml").rename(real)
+    (demo / "application.yaml").symlink_to(real)
+    real.chmod(0o640)
+    assert tausestack("new-app", "billing").exit_code == 0
+    assert (demo / "application.yaml").is_symlink()
+    assert "  - apps.billing" in real.read_text()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+def test_new_app_refuses_a_read_only_config(demo: Path, tausestack: Cli) -> None:
+    config = demo / "application.yaml"
+    config.chmod(0o444)
+    if os.access(config, os.W_OK):
+        pytest.skip("running as root: read-only files are writable")
+    before = tree(demo)
+    result = tausestack("new-app", "billing")
+    assert result.exit_code == 2
+    assert "application.yaml is read-only" in result.stderr
+    assert tree(demo) == before
 
 
 def test_new_app_already_listed_in_installed_apps(demo: Path, tausestack: Cli) -> None:
@@ -101,14 +150,20 @@ def test_commands_work_from_a_subfolder(
             "installed_apps:\n    - apps.a\nx:\n    y: 1",
             "installed_apps:\n    - apps.a\n    - apps.b\nx:\n    y: 1",
         ),
-        ("installed_apps: [apps.a]  # flow\n", "installed_apps: [apps.a, apps.b] # flow\n"),
-        ("installed_apps: []\n", "installed_apps:\n- apps.b\n"),
+        ("installed_apps: [apps.a]  # flow\n", "installed_apps: [apps.a, apps.b]  # flow\n"),
+        ("installed_apps: []\nx:\n    y: 1\n", "installed_apps: [apps.b]\nx:\n    y: 1\n"),
+        ("installed_apps:\n# none\nx: 1\n", "installed_apps:\n  - apps.b\n# none\nx: 1\n"),
+        ("installed_apps: null\n", "installed_apps:\n  - apps.b\n"),
+        (
+            "x: 1\r\ninstalled_apps:\r\n- apps.a\r\n",
+            "x: 1\r\ninstalled_apps:\r\n- apps.a\r\n- apps.b\r\n",
+        ),
         ("app:\n  title: x", "app:\n  title: x\ninstalled_apps:\n  - apps.b\n"),
     ],
 )
 def test_installed_apps_edits_keep_the_file(tmp_path: Path, original: str, expected: str) -> None:
     path = tmp_path / "application.yaml"
-    path.write_text(original)
+    path.write_bytes(original.encode())
     assert with_installed_app(path, "apps.b") == expected
 
 
@@ -184,6 +239,8 @@ def test_generate_refusals(demo: Path, tausestack: Cli) -> None:
         (["service", "x", "--app", "nope"], "No app 'nope' in this project"),
         (["service", "x", "--app", "extra"], "apps.extra is not in installed_apps"),
         (["service", "9-x", "--app", "notes"], "'9-x' cannot name a component"),
+        (["model", "Class", "--app", "notes"], "'Class' cannot name a component: 'class' is a"),
+        (["service", "x", "--app", ""], "--app '' is not an app name"),
         (["widget", "x", "--app", "notes"], "Invalid value for 'KIND'"),
     ]
     for arguments, message in cases:
@@ -198,3 +255,23 @@ def test_generate_refusals(demo: Path, tausestack: Cli) -> None:
     assert single.exit_code == 2
     assert "apps/extra/controllers.py is a single module" in single.stderr
     assert tree(demo) == before
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular_form"),
+    [
+        ("notes", "note"),
+        ("categories", "category"),
+        ("addresses", "address"),
+        ("boxes", "box"),
+        ("order_items", "order_item"),
+        ("billing", "billing"),
+        ("news", "news"),
+        ("analysis", "analysis"),
+        ("status", "status"),
+    ],
+)
+def test_singular(plural: str, singular_form: str) -> None:
+    from tausestack.cli._names import singular
+
+    assert singular(plural) == singular_form

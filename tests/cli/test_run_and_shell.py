@@ -47,7 +47,7 @@ def test_shell_preloads_app_container_and_settings(demo: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tausestack", "shell"],
         cwd=demo,
-        input="print(type(app).__name__, type(container).__name__, settings.profile)\n",
+        input="print(type(app).__name__, type(container).__name__, settings.profile)\nundefined\n",
         capture_output=True,
         text=True,
         timeout=60,
@@ -57,3 +57,31 @@ def test_shell_preloads_app_container_and_settings(demo: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "TauseStackApp Container dev" in result.stdout + result.stderr
     assert "Loaded: app, container, settings" in result.stdout + result.stderr
+    assert "NameError: name 'undefined' is not defined" in result.stderr
+    assert "IPython" not in result.stderr  # errors typed in do not chain to the missing IPython
+
+
+def test_usage_errors_are_one_line(workdir: Path) -> None:
+    for arguments, message in (
+        (["bogus"], "Error: No such command 'bogus'."),
+        (["generate", "widget", "x", "--app", "notes"], "Error: Invalid value for 'KIND'"),
+        (["run", "--port", "70000"], "Error: Invalid value for '--port'"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "tausestack", *arguments],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2, arguments
+        assert result.stderr.startswith(message), result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_no_command_shows_the_help(workdir: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tausestack"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "Usage: tausestack" in result.stdout
