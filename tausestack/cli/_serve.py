@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import code
+import importlib
 from typing import Annotated, Any
 
 import typer
@@ -67,9 +68,15 @@ def shell(app: AppOption = DEFAULT_APP) -> None:
         "container": application.container,
         "settings": application.settings,
     }
+    try:  # the SDK facades (storage, cache, secrets…), once the SDK modules are installed
+        namespace["sdk"] = importlib.import_module("tausestack.sdk")
+    except ModuleNotFoundError as exc:
+        if exc.name != "tausestack.sdk":
+            raise
+    loaded = ", ".join(namespace)
     banner = (
         f"TauseStack shell for {project.root} (profile {application.settings.profile}).\n"
-        "Loaded: app, container, settings. Try container.get(SomeService)."
+        f"Loaded: {loaded}. Try container.get(SomeService)."
     )
     try:
         from IPython import start_ipython

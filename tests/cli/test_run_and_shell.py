@@ -85,3 +85,23 @@ def test_no_command_shows_the_help(workdir: Path) -> None:
     )
     assert result.returncode == 0
     assert "Usage: tausestack" in result.stdout
+
+
+def test_shell_preloads_the_sdk_when_it_is_installed(demo: Path) -> None:
+    # Stands in for the tausestack.sdk package, so the test shows the shell picks it up.
+    launcher = (
+        "import sys, types; sys.modules['tausestack.sdk'] = types.ModuleType('tausestack.sdk'); "
+        "sys.argv = ['tausestack', 'shell']; from tausestack.cli import main; main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", launcher],
+        cwd=demo,
+        input="print(sdk.__name__)\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Loaded: app, container, settings, sdk" in result.stdout + result.stderr
+    assert "tausestack.sdk" in result.stdout
