@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
+from ._autoconfig import autoconfigure, wanted_types
 from .di._container import Container
 from .di._keys import DependencyKey, Scope
 from .di._markers import component_spec
@@ -17,7 +18,7 @@ from .discovery import Discovery, discover
 from .errors import ProviderDefinitionError
 from .settings import Settings
 from .web._middleware import RequestScopeMiddleware, recording_handler
-from .web._mount import AppRoutes, mount
+from .web._mount import AppRoutes, mount, plan_routes
 
 __all__ = ["TauseStackApp", "create_app"]
 
@@ -89,6 +90,8 @@ def create_app(
     for component in components:
         _register(component, None, settings.profile, providers, extra)
     app_routes.append(extra)
+    plan = plan_routes(app_routes)
+    providers += autoconfigure(providers, wanted_types(providers, plan.injected_types()))
 
     container = Container(providers, overrides=overrides)
     container.build()
@@ -102,9 +105,9 @@ def create_app(
     app.settings = settings
     app.discovery = discovery
     app.state.container = container
-    mount(app, container, app_routes)
+    mount(app, container, plan)
     if _needs_request_scope(providers):
-        app.add_middleware(RequestScopeMiddleware)
+        app.add_middleware(RequestScopeMiddleware, container=container)
     return app
 
 

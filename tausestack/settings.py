@@ -52,6 +52,7 @@ from ._settings_sources import (
     yaml_line,
 )
 from .errors import SettingsError
+from .sdk.settings import DatabaseSettings
 
 __all__ = [
     "DEFAULT_DISCOVERY_MODULES",
@@ -139,6 +140,7 @@ class Settings(BaseSettings):
     installed_apps: list[str] = Field(default_factory=list)
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.

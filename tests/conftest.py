@@ -1,4 +1,13 @@
-"""Fixtures shared by the whole suite: a scratch project folder and a clean environment."""
+"""Fixtures shared by the whole suite: a scratch project folder, a clean environment, PostgreSQL.
+
+PostgreSQL (see ``tests/services.py``): ``postgres_server`` starts one throwaway server for the
+session; ``postgres_database``, ``postgres_url`` and ``postgres_async_url`` give each test a fresh
+database on it, dropped afterwards. Without the server binaries these tests skip, saying how to
+install them; with ``REQUIRE_REAL_SERVICES=1`` (CI) they fail instead. Every test that uses one of
+these fixtures is marked ``postgres`` automatically (``pytest_collection_modifyitems`` below), so
+``pytest -m "not postgres"`` leaves them out; a test that starts its own ``PostgresServer`` should
+carry ``@pytest.mark.postgres`` itself.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +23,7 @@ import pytest
 from fastapi import APIRouter
 
 from tausestack import Settings, TauseStackApp, create_app
+from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
 pytest_plugins = ["pytester"]
 
@@ -80,3 +90,45 @@ def make_app(tmp_path: Path) -> AppFactory:
         return create_app(settings, components=components, overrides=overrides, routers=routers)
 
     return factory
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that use ``postgres_server`` (directly or not) with ``postgres``.
+
+    ``tryfirst`` so that the mark is there before ``-m`` deselects.
+    """
+    for item in items:
+        if "postgres_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the whole session, on a free port of 127.0.0.1.
+
+    Skips (fails with ``REQUIRE_REAL_SERVICES=1``) when the server binaries or psycopg are missing.
+    """
+    require_module("psycopg", PSYCOPG_INSTALL_HINT)
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_database(postgres_server: PostgresServer) -> Iterator[str]:
+    """The name of a fresh, empty database for this test; dropped (even if in use) afterwards."""
+    name = postgres_server.create_database()
+    yield name
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer, postgres_database: str) -> str:
+    """``postgresql+psycopg://`` URL of this test's database (``create_engine`` and async)."""
+    return postgres_server.url(postgres_database)
+
+
+@pytest.fixture
+def postgres_async_url(postgres_server: PostgresServer, postgres_database: str) -> str:
+    """``postgresql+asyncpg://`` URL of this test's database, the same one as ``postgres_url``."""
+    return postgres_server.async_url(postgres_database)

@@ -16,7 +16,17 @@ import tausestack.errors
 import tausestack.testing
 import tausestack.web
 
-HEAVY_MODULES = ("pandas", "pyarrow", "boto3", "botocore", "firebase_admin", "strawberry", "redis")
+HEAVY_MODULES = (
+    "pandas",
+    "pyarrow",
+    "boto3",
+    "botocore",
+    "firebase_admin",
+    "strawberry",
+    "redis",
+    "sqlalchemy",
+    "sqlmodel",
+)
 
 
 @pytest.mark.parametrize(

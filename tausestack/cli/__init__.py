@@ -17,6 +17,7 @@ import typer.main
 from rich.markup import escape
 
 from ..errors import TauseStackError
+from . import _db
 from ._create import generate, init, new_app
 from ._inspect import check, config_show, inspect, routes, version
 from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail, report
@@ -54,6 +55,9 @@ cli = typer.Typer(
     pretty_exceptions_enable=False,
 )
 config = typer.Typer(help="Look at the merged settings.", no_args_is_help=True)
+db = typer.Typer(help="Create and apply database migrations (Alembic).", no_args_is_help=True)
+# `downgrade -1` and `upgrade +1`: a negative revision is an argument, not an unknown option.
+_RELATIVE_REVISIONS = {"ignore_unknown_options": True}
 
 cli.command("init")(_guarded(init))
 cli.command("new-app")(_guarded(new_app))
@@ -66,6 +70,13 @@ cli.command("check")(_guarded(check))
 cli.command("version")(_guarded(version))
 config.command("show")(_guarded(config_show))
 cli.add_typer(config, name="config")
+db.command("init")(_guarded(_db.init))
+db.command("makemigrations")(_guarded(_db.makemigrations))
+db.command("upgrade", context_settings=_RELATIVE_REVISIONS)(_guarded(_db.upgrade))
+db.command("downgrade", context_settings=_RELATIVE_REVISIONS)(_guarded(_db.downgrade))
+db.command("current")(_guarded(_db.current))
+db.command("history")(_guarded(_db.history))
+cli.add_typer(db, name="db")
 
 
 def main() -> None:
@@ -84,9 +95,7 @@ def main() -> None:
         message = getattr(exc, "format_message", None)
         if message is None or not hasattr(exc, "exit_code"):
             raise
-        if not message():  # `tausestack` alone, or a group without its command: show the help
-            ctx = getattr(exc, "ctx", None)
-            print(ctx.get_help() if ctx is not None else "Run `tausestack --help`.")
+        if not message():  # `tausestack` alone, or a group without its command: help was shown
             sys.exit(0)
         report(f"{message()} (see `tausestack --help`)")
         sys.exit(BAD_INPUT)

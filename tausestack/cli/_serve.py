@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import code
-import importlib
 from typing import Annotated, Any
 
 import typer
 
+from .. import sdk
 from ._output import BadInput, console
 from ._project import DEFAULT_APP, Project
 
@@ -67,12 +67,8 @@ def shell(app: AppOption = DEFAULT_APP) -> None:
         "app": application,
         "container": application.container,
         "settings": application.settings,
+        "sdk": sdk,
     }
-    try:  # the SDK facades (storage, cache, secrets…), once the SDK modules are installed
-        namespace["sdk"] = importlib.import_module("tausestack.sdk")
-    except ModuleNotFoundError as exc:
-        if exc.name != "tausestack.sdk":
-            raise
     loaded = ", ".join(namespace)
     banner = (
         f"TauseStack shell for {project.root} (profile {application.settings.profile}).\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from typing import Any, TypeVar, overload
@@ -27,6 +28,14 @@ from ._scope import RequestScope, require_scope
 
 T = TypeVar("T")
 Listener = Callable[[], None]
+
+#: Containers whose lifespan is running, for SDK functions called without DI.
+_RUNNING: weakref.WeakSet[Container] = weakref.WeakSet()
+
+
+def running_containers() -> list[Container]:
+    """The containers started and not yet stopped in this process."""
+    return list(_RUNNING)
 
 
 class Container:
@@ -57,6 +66,7 @@ class Container:
     def _builtins(self) -> list[Provider]:
         return [
             instance_provider(self, (DependencyKey(Container),), "the application's Container"),
+            context_provider(lambda scope: scope, DependencyKey(RequestScope)),
             context_provider(lambda scope: scope.connection, DependencyKey(HTTPConnection)),
             context_provider(_connection_of(Request), DependencyKey(Request)),
             context_provider(_connection_of(WebSocket), DependencyKey(WebSocket)),
@@ -247,6 +257,7 @@ class Container:
             raise
         self._lifespan = stack
         self._lifespan_built = built
+        _RUNNING.add(self)
         self._changed()
 
     async def stop(self) -> None:
@@ -254,6 +265,7 @@ class Container:
         stack, self._lifespan = self._lifespan, None
         if stack is None:
             return
+        _RUNNING.discard(self)
         try:
             await stack.aclose()
         finally:

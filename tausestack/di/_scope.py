@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from contextvars import ContextVar
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -22,6 +24,27 @@ T = TypeVar("T")
 #: Key under which the web layer keeps the open scope in the ASGI scope dictionary.
 ASGI_SCOPE_KEY = "tausestack.request_scope"
 
+#: The container and ASGI scope of the request being handled (set by RequestScopeMiddleware),
+#: so singletons such as the database can reach the current request's scope.
+current_request: ContextVar[tuple[Container, dict[str, Any]] | None] = ContextVar(
+    "tausestack_current_request", default=None
+)
+
+
+def current_request_scope(container: Container) -> RequestScope | None:
+    """The request scope of the request being handled by ``container``'s app, if any."""
+    current = current_request.get()
+    if current is None or current[0] is not container:
+        return None
+    asgi_scope = current[1]
+    scope: RequestScope | None = asgi_scope.get(ASGI_SCOPE_KEY)
+    if scope is None:
+        from starlette.requests import HTTPConnection
+
+        scope = RequestScope(container, HTTPConnection(asgi_scope))
+        asgi_scope[ASGI_SCOPE_KEY] = scope
+    return scope
+
 
 class RequestScope:
     """Holds the request-scoped objects of one request (or websocket connection, or job).
@@ -34,14 +57,25 @@ class RequestScope:
             session = await scope.aget(Session)
     """
 
-    __slots__ = ("_instances", "_stack", "connection", "container", "exception")
+    __slots__ = (
+        "_instances",
+        "_response_hooks",
+        "_stack",
+        "connection",
+        "container",
+        "exception",
+        "values",
+    )
 
     def __init__(self, container: Container, connection: HTTPConnection | None = None) -> None:
         self.container = container
         self.connection = connection
         self.exception: BaseException | None = None
+        #: Per-request state of integrations (the database keeps its sessions here).
+        self.values: dict[object, Any] = {}
         self._instances: dict[Node, Any] = {}
         self._stack: AsyncExitStack | None = None
+        self._response_hooks: list[Callable[[], Awaitable[None]]] | None = None
 
     @overload
     async def aget(self, kind: type[T], qualifier: str | None = None) -> T: ...
@@ -83,6 +117,27 @@ class RequestScope:
             self._stack = AsyncExitStack()
         return self._stack
 
+    def before_response(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` just before the response starts (database commits go here).
+
+        A hook that raises turns the response into a 500, as no byte has been sent yet.
+        Websocket connections have no response; their hooks never run.
+        """
+        if self._response_hooks is None:
+            self._response_hooks = []
+        self._response_hooks.append(hook)
+
+    async def run_response_hooks(self) -> None:
+        """Run and forget the hooks registered with :meth:`before_response`."""
+        hooks, self._response_hooks = self._response_hooks, None
+        for hook in hooks or ():
+            await hook()
+
+    @property
+    def has_response_hooks(self) -> bool:
+        """Whether :meth:`run_response_hooks` has anything to do."""
+        return bool(self._response_hooks)
+
     def record_exception(self, exception: BaseException) -> None:
         """Remember that the request failed; generator providers see it at cleanup."""
         if self.exception is None:
@@ -92,6 +147,7 @@ class RequestScope:
         """Run cleanups in reverse creation order; generators see the request's exception."""
         stack, self._stack = self._stack, None
         self._instances.clear()
+        self._response_hooks = None
         if stack is None:
             return
         exception = self.exception

@@ -86,4 +86,6 @@ def request_scope_for(connection: HTTPConnection, container: Container) -> Reque
     if scope is None:
         scope = RequestScope(container, connection)
         asgi_scope[ASGI_SCOPE_KEY] = scope
+    elif type(scope.connection) is HTTPConnection and type(connection) is not HTTPConnection:
+        scope.connection = connection  # opened by a singleton first; keep the richer object
     return scope

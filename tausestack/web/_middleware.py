@@ -9,9 +9,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..di._scope import ASGI_SCOPE_KEY, RequestScope
+from ..di._container import Container
+from ..di._scope import ASGI_SCOPE_KEY, RequestScope, current_request
 
 RECORDING_MARK = "__tausestack_records_exceptions__"
 
@@ -25,21 +26,33 @@ class RequestScopeMiddleware:
     by an exception handler (see :func:`recording_handler`).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, container: Container) -> None:
         self.app = app
+        self.container = container
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
+
+        async def send_after_hooks(message: Message) -> None:
+            # Hooks (database commits) run before the first byte, so their failure is a 500.
+            if message["type"] == "http.response.start":
+                request_scope: RequestScope | None = scope.get(ASGI_SCOPE_KEY)
+                if request_scope is not None and request_scope.has_response_hooks:
+                    await request_scope.run_response_hooks()
+            await send(message)
+
+        token = current_request.set((self.container, scope))  # type: ignore[arg-type]
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_after_hooks)
         except BaseException as exc:
-            request_scope: RequestScope | None = scope.get(ASGI_SCOPE_KEY)
+            request_scope = scope.get(ASGI_SCOPE_KEY)
             if request_scope is not None:
                 request_scope.record_exception(exc)
             raise
         finally:
+            current_request.reset(token)
             request_scope = scope.pop(ASGI_SCOPE_KEY, None)
             if request_scope is not None:
                 await request_scope.aclose()

@@ -74,17 +74,50 @@ class RouteBinding:
         self.route.dependant.call = endpoint
 
 
-def mount(app: FastAPI, container: Container, apps: Sequence[AppRoutes]) -> list[RouteBinding]:
+@dataclass
+class RoutePlan:
+    """Every controller route, read once from the classes before the container exists."""
+
+    apps: Sequence[AppRoutes]
+    controllers: list[tuple[AppRoutes, list[tuple[RouteBinding, dict[str, Any]]]]]
+
+    def injected_types(self) -> set[Any]:
+        """The types asked for with ``Inject[...]`` in controllers and plain routers."""
+        wanted = {
+            key.type
+            for _, routes in self.controllers
+            for binding, _ in routes
+            for key in binding.shape.injected.values()
+        }
+        for entry in self.apps:
+            for router in entry.routers:
+                for context in iter_route_contexts(router.routes):
+                    dependant = getattr(context, "dependant", None)
+                    if dependant is not None:
+                        wanted.update(key.type for _, key in _injected_keys(dependant))
+        return wanted
+
+
+def plan_routes(apps: Sequence[AppRoutes]) -> RoutePlan:
+    """Read every controller's route methods (signatures, options) once."""
+    controllers = [
+        (entry, _plan_controller(provider)) for entry in apps for provider in entry.controllers
+    ]
+    return RoutePlan(apps, controllers)
+
+
+def mount(app: FastAPI, container: Container, plan: RoutePlan) -> list[RouteBinding]:
     """Add every controller route and plain router to ``app``; check the finished table.
 
     Every ``Inject[...]`` — in controller methods and in plain routes and their dependencies —
     is matched to a provider here, so a missing one fails at startup, not at the first request.
     """
-    planned = [
-        (entry, _plan_controller(container, provider))
-        for entry in apps
-        for provider in entry.controllers
-    ]
+    apps, planned = plan.apps, plan.controllers
+    for _, routes in planned:
+        for binding, _ in routes:
+            for name, key in binding.shape.injected.items():
+                where = f"parameter '{name}' of route method {binding.shape.label}"
+                container.graph.require(key, where)
     taken = _router_operation_ids(apps)
     _assign_operation_ids(planned, taken)
     bindings: list[RouteBinding] = []
@@ -108,17 +141,13 @@ def mount(app: FastAPI, container: Container, apps: Sequence[AppRoutes]) -> list
     return bindings
 
 
-def _plan_controller(
-    container: Container, provider: Provider
-) -> list[tuple[RouteBinding, dict[str, Any]]]:
+def _plan_controller(provider: Provider) -> list[tuple[RouteBinding, dict[str, Any]]]:
     cls = provider.factory
     controller: ControllerOptions = provider.spec.extra["controller"]
     planned = []
     for attribute, function, spec in controller_routes(cls):
         label = f"{provider.label}.{attribute}"
         shape = method_shape(function, label, spec)
-        for name, key in shape.injected.items():
-            container.graph.require(key, f"parameter '{name}' of route method {label}")
         binding = RouteBinding(provider, attribute, shape, spec)
         planned.append((binding, _merge_options(controller, spec)))
     return planned

@@ -47,7 +47,10 @@ def test_shell_preloads_app_container_and_settings(demo: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tausestack", "shell"],
         cwd=demo,
-        input="print(type(app).__name__, type(container).__name__, settings.profile)\nundefined\n",
+        input=(
+            "print(type(app).__name__, type(container).__name__, settings.profile, sdk.__name__)"
+            "\nundefined\n"
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -55,8 +58,8 @@ def test_shell_preloads_app_container_and_settings(demo: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "TauseStackApp Container dev" in result.stdout + result.stderr
-    assert "Loaded: app, container, settings" in result.stdout + result.stderr
+    assert "TauseStackApp Container dev tausestack.sdk" in result.stdout + result.stderr
+    assert "Loaded: app, container, settings, sdk" in result.stdout + result.stderr
     assert "NameError: name 'undefined' is not defined" in result.stderr
     assert "IPython" not in result.stderr  # errors typed in do not chain to the missing IPython
 
@@ -85,23 +88,3 @@ def test_no_command_shows_the_help(workdir: Path) -> None:
     )
     assert result.returncode == 0
     assert "Usage: tausestack" in result.stdout
-
-
-def test_shell_preloads_the_sdk_when_it_is_installed(demo: Path) -> None:
-    # Stands in for the tausestack.sdk package, so the test shows the shell picks it up.
-    launcher = (
-        "import sys, types; sys.modules['tausestack.sdk'] = types.ModuleType('tausestack.sdk'); "
-        "sys.argv = ['tausestack', 'shell']; from tausestack.cli import main; main()"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", launcher],
-        cwd=demo,
-        input="print(sdk.__name__)\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Loaded: app, container, settings, sdk" in result.stdout + result.stderr
-    assert "tausestack.sdk" in result.stdout

@@ -1,0 +1,26 @@
+"""The TauseStack SDK: databases, storage, cache, secrets, notifications and tasks.
+
+Each module is imported on first use (``from tausestack import sdk; sdk.database``), so an app
+pays only for what it uses. Every module has an abstract interface (``base.py``), backends
+chosen by settings, injectable types for DI, and module-level functions for code without DI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ._context import current_container, use
+
+if TYPE_CHECKING:
+    from . import database
+
+__all__ = ["current_container", "database", "use"]
+
+_MODULES = frozenset({"database"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

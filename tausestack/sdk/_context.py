@@ -1,0 +1,52 @@
+"""Which application an SDK function called without DI works for.
+
+In order: the app serving the current request; the container chosen with :func:`use`; the one
+app whose lifespan is running in this process; otherwise an app built once from the settings
+(for scripts and shells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from ..di._container import Container, running_containers
+from ..di._scope import current_request
+from ..errors import ResolutionError
+
+_chosen: ContextVar[Container | None] = ContextVar("tausestack_sdk_container", default=None)
+_default: list[Container] = []
+
+
+def current_container() -> Container:
+    """The container SDK functions use now (see the module docstring)."""
+    request = current_request.get()
+    if request is not None:
+        return request[0]
+    chosen = _chosen.get()
+    if chosen is not None:
+        return chosen
+    running = running_containers()
+    if len(running) == 1:
+        return running[0]
+    if len(running) > 1:
+        raise ResolutionError(
+            f"{len(running)} applications are running in this process, so the SDK cannot tell "
+            "which one to use; wrap the call in `with tausestack.sdk.use(app.container):`."
+        )
+    if not _default:
+        from ..app import create_app
+
+        _default.append(create_app().container)
+    return _default[0]
+
+
+@contextmanager
+def use(container: Container) -> Iterator[Container]:
+    """Make SDK functions in this block work for ``container``'s application."""
+    token = _chosen.set(container)
+    try:
+        yield container
+    finally:
+        _chosen.reset(token)

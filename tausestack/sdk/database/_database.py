@@ -1,0 +1,349 @@
+"""``Database``: the engines of one application and the session each piece of code should use.
+
+Which session a repository uses, in order:
+
+1. the session of the enclosing ``db.transaction()`` block (a savepoint when nested);
+2. inside an HTTP request or websocket, the request's session — created on first use,
+   committed just before the response starts (or at the end of a websocket), rolled back if the
+   request failed, closed at the end;
+3. otherwise a short session for the one operation, committed when it succeeds.
+
+Engines are created on first use, pooled, checked at startup and disposed at shutdown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession
+from starlette.concurrency import run_in_threadpool
+
+from ...di._container import Container
+from ...di._scope import RequestScope, current_request_scope
+from ...settings import Settings
+from ..settings import DatabaseSettings
+from . import _urls
+from .errors import DatabaseConfigurationError, DatabaseConnectionError
+
+
+class Database:
+    """The database of one application: engines, sessions and transactions.
+
+    Injectable by type; repositories and the ``sdk.database`` functions use it for you::
+
+        async with database.transaction():       # one unit of work (a savepoint when nested)
+            await orders.acreate(order)
+            await stock.aupdate(item.id, {"count": item.count - 1})
+    """
+
+    def __init__(self, settings: Settings, container: Container) -> None:
+        self.settings: DatabaseSettings = settings.database
+        self.urls = _urls.resolve(self.settings, settings.config_dir)
+        self._source = settings.source_of("database", "url")
+        self._container = container
+        self._engine: Engine | None = None
+        self._async_engine: AsyncEngine | None = None
+        self._lock = threading.Lock()
+        self._sync_unit: ContextVar[Session | None] = ContextVar("sync_unit", default=None)
+        self._async_unit: ContextVar[AsyncSession | None] = ContextVar("async_unit", default=None)
+
+    def __repr__(self) -> str:
+        return f"<Database {_urls.describe(self.urls.sync)}>"
+
+    # -- engines --------------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The sync engine (created on first use)."""
+        if self._engine is None:
+            with self._lock:
+                if self._engine is None:
+                    self._engine = self._create(self.urls.sync, create_engine)
+        return self._engine
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """The async engine (created on first use)."""
+        if self._async_engine is None:
+            with self._lock:
+                if self._async_engine is None:
+                    self._async_engine = self._create(self.urls.asynchronous, create_async_engine)
+        return self._async_engine
+
+    def _create(self, url: URL, factory: Any) -> Any:
+        options: dict[str, Any] = {"echo": self.settings.echo}
+        family = url.get_backend_name()
+        if family != "sqlite":
+            options["pool_pre_ping"] = self.settings.pool_pre_ping
+        if family == "sqlite":
+            options["connect_args"] = {
+                "check_same_thread": False,
+                "timeout": self.settings.pool_timeout,
+            }
+        else:
+            options |= {
+                "pool_size": self.settings.pool_size,
+                "max_overflow": self.settings.max_overflow,
+                "pool_timeout": self.settings.pool_timeout,
+                "pool_recycle": self.settings.pool_recycle,
+            }
+            if family == "postgresql":
+                options["connect_args"] = {"connect_timeout": int(self.settings.connect_timeout)}
+        try:
+            engine = factory(url, **options)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise DatabaseConfigurationError(
+                f"The {url.get_driver_name()} driver for {_urls.describe(url)} is not installed "
+                f"({exc}); {_urls.install_hint(url)}, or choose another driver in database.url "
+                f"(set in {self._source})."
+            ) from None
+        if family == "sqlite":
+            sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
+            event.listen(sync_engine, "connect", _sqlite_foreign_keys)
+        return engine
+
+    # -- lifecycle (container hooks) ------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect once, so a wrong URL or an unreachable server fails at startup."""
+        if self.settings.check_on_startup:
+            await run_in_threadpool(self.check_connection)
+
+    def check_connection(self) -> None:
+        """Open and close one connection; raise DatabaseConnectionError naming host and driver."""
+        url = self.urls.sync
+        try:
+            with self.engine.connect():
+                pass
+        except DBAPIError as exc:
+            where = f"host {url.host}:{url.port or 'default port'}" if url.host else "file"
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseConnectionError(
+                f"Cannot connect to {_urls.describe(url)} ({where}, driver "
+                f"{url.get_driver_name()}): {reason}. Check database.url (set in {self._source}) "
+                "and that the database server is running."
+            ) from None
+
+    async def stop(self) -> None:
+        """Close pooled connections; engines open new ones if the app starts again."""
+        if self._async_engine is not None:
+            await self._async_engine.dispose()
+        if self._engine is not None:
+            await run_in_threadpool(self._engine.dispose)
+
+    # -- sessions -------------------------------------------------------------------------------
+
+    def new_session(self) -> Session:
+        """A new sync session of your own (``with database.new_session() as session:``)."""
+        return Session(self.engine, expire_on_commit=False)
+
+    def new_async_session(self) -> SQLModelAsyncSession:
+        """A new async session of your own (``async with database.new_async_session() as s:``)."""
+        return SQLModelAsyncSession(self.async_engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self, *, writes: bool = True) -> Iterator[Session]:
+        """The session the current code should use (see the module docstring).
+
+        ``writes=False`` marks a read: a short session of its own is then closed, not
+        committed, which saves a round trip.
+        """
+        current = self._sync_unit.get() or self._request_session()
+        if current is not None:
+            yield current
+            return
+        with self.new_session() as session:
+            try:
+                yield session
+                if writes:
+                    session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    @asynccontextmanager
+    async def async_session(self, *, writes: bool = True) -> AsyncIterator[AsyncSession]:
+        """The async session the current code should use; ``writes`` as for :meth:`session`."""
+        current = self._async_unit.get() or await self._request_async_session()
+        if current is not None:
+            yield current
+            return
+        async with self.new_async_session() as session:
+            try:
+                yield session
+                if writes:
+                    await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    def request_session(self, scope: RequestScope) -> Session:
+        """The sync session of one request, created on first use (see the module docstring)."""
+        key = (id(self), "sync")
+        session: Session | None = scope.values.get(key)
+        if session is None:
+            session = scope.values[key] = self.new_session()
+            outcome = _RequestOutcome(scope)
+
+            async def commit() -> None:
+                await run_in_threadpool(outcome.commit_sync, session)
+
+            scope.before_response(commit)
+            scope.stack.push_async_exit(outcome.finish_sync(session))
+        return session
+
+    async def request_async_session(self, scope: RequestScope) -> AsyncSession:
+        """The async session of one request, created on first use."""
+        key = (id(self), "async")
+        session: AsyncSession | None = scope.values.get(key)
+        if session is None:
+            session = scope.values[key] = self.new_async_session()
+            outcome = _RequestOutcome(scope)
+            scope.before_response(lambda: outcome.commit_async(session))
+            scope.stack.push_async_exit(outcome.finish_async(session))
+        return session
+
+    def _request_session(self) -> Session | None:
+        scope = current_request_scope(self._container)
+        return self.request_session(scope) if scope is not None else None
+
+    async def _request_async_session(self) -> AsyncSession | None:
+        scope = current_request_scope(self._container)
+        return await self.request_async_session(scope) if scope is not None else None
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        """A unit of work: ``with`` for sync code, ``async with`` for async code.
+
+        It commits when the block succeeds and rolls back when it raises. Inside a request or
+        another transaction it is a savepoint of the enclosing session.
+        """
+        return Transaction(self)
+
+
+class Transaction:
+    """Returned by :meth:`Database.transaction`; usable with ``with`` and ``async with``."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._session: Any = None
+        self._owned = False
+        self._savepoint: Any = None
+        self._token: Any = None
+
+    def __enter__(self) -> Session:
+        database = self._database
+        parent = database._sync_unit.get() or database._request_session()
+        if parent is not None:
+            self._session, self._savepoint = parent, parent.begin_nested()
+        else:
+            self._session, self._owned = database.new_session(), True
+            self._session.begin()
+        self._token = database._sync_unit.set(self._session)
+        session: Session = self._session
+        return session
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._database._sync_unit.reset(self._token)
+        target = self._savepoint if self._savepoint is not None else self._session
+        try:
+            if exc is None:
+                target.commit()
+            else:
+                target.rollback()
+        finally:
+            if self._owned:
+                self._session.close()
+
+    async def __aenter__(self) -> AsyncSession:
+        database = self._database
+        parent = database._async_unit.get() or await database._request_async_session()
+        if parent is not None:
+            self._session, self._savepoint = parent, await parent.begin_nested()
+        else:
+            self._session, self._owned = database.new_async_session(), True
+            await self._session.begin()
+        self._token = database._async_unit.set(self._session)
+        session: AsyncSession = self._session
+        return session
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._database._async_unit.reset(self._token)
+        target = self._savepoint if self._savepoint is not None else self._session
+        try:
+            if exc is None:
+                await target.commit()
+            else:
+                await target.rollback()
+        finally:
+            if self._owned:
+                await self._session.close()
+
+
+class _RequestOutcome:
+    """Commits a request's session before the response, or rolls it back, then closes it."""
+
+    def __init__(self, scope: RequestScope) -> None:
+        self.scope = scope
+        self.committed = False
+
+    def commit_sync(self, session: Session) -> None:
+        if self.scope.exception is None and not self.committed:
+            session.commit()
+            self.committed = True
+
+    async def commit_async(self, session: AsyncSession) -> None:
+        if self.scope.exception is None and not self.committed:
+            await session.commit()
+            self.committed = True
+
+    def finish_sync(self, session: Session) -> Any:
+        async def finish(kind: Any, exc: Any, tb: Any) -> bool:
+            def close() -> None:
+                try:
+                    if exc is None and self.scope.exception is None and not self.committed:
+                        session.commit()  # a websocket: no response to commit before
+                    else:
+                        session.rollback()
+                finally:
+                    session.close()
+
+            await run_in_threadpool(close)
+            return False
+
+        return finish
+
+    def finish_async(self, session: AsyncSession) -> Any:
+        async def finish(kind: Any, exc: Any, tb: Any) -> bool:
+            try:
+                if exc is None and self.scope.exception is None and not self.committed:
+                    await session.commit()
+                else:
+                    await session.rollback()
+            finally:
+                await session.close()
+            return False
+
+        return finish
+
+
+def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
+    """SQLite ignores foreign keys unless asked, per connection."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

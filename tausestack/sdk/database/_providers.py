@@ -1,0 +1,92 @@
+"""The database's providers, added to an app's container when something in it asks for them.
+
+``create_app()`` registers them when a component or route needs ``Database``, a session, an
+engine, a repository's backend, or when the project imports ``tausestack.sdk.database``; apps
+that never touch a database pay nothing for it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
+from sqlalchemy.orm import Session as SQLAlchemySession
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from ...di._keys import Scope
+from ...di._markers import ComponentSpec
+from ...di._providers import Provider, class_provider, function_provider
+from ...di._scope import RequestScope
+from ...settings import Settings
+from ._database import Database
+from ._sqlalchemy import SQLAlchemyDatabaseBackend
+from .base import AbstractDatabaseBackend
+from .errors import DatabaseConfigurationError
+
+APP = "tausestack.sdk.database"
+
+
+def engine(database: Database) -> Engine:
+    """The application's sync engine."""
+    return database.engine
+
+
+def async_engine(database: Database) -> AsyncEngine:
+    """The application's async engine."""
+    return database.async_engine
+
+
+async def session(database: Database, scope: RequestScope) -> Session:
+    """The request's sync session: committed before the response, rolled back on failure."""
+    return database.request_session(scope)
+
+
+async def async_session(database: Database, scope: RequestScope) -> AsyncSession:
+    """The request's async session: committed before the response, rolled back on failure."""
+    return await database.request_async_session(scope)  # type: ignore[return-value]
+
+
+def database_backend(settings: Settings, database: Database) -> AbstractDatabaseBackend:
+    """The backend ``database.backend`` names: ``sqlalchemy`` or a dotted class path."""
+    name = settings.database.backend
+    if name == "sqlalchemy":
+        return SQLAlchemyDatabaseBackend(database)
+    backend_class = _import(name)
+    if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractDatabaseBackend)):
+        raise DatabaseConfigurationError(
+            f"database.backend {name!r} is not a subclass of AbstractDatabaseBackend; point it "
+            "at one (module.path:ClassName), or use 'sqlalchemy'."
+        )
+    backend: AbstractDatabaseBackend = backend_class(settings)  # type: ignore[call-arg]
+    return backend
+
+
+def _import(path: str) -> Any:
+    module_name, _, attribute = path.replace(":", ".").rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise DatabaseConfigurationError(
+            f"database.backend {path!r} cannot be imported ({exc}); write it as "
+            "package.module:ClassName, or use 'sqlalchemy'."
+        ) from None
+
+
+def providers() -> list[Provider]:
+    """Every provider of the database, for one container."""
+
+    def spec(scope: Scope = Scope.SINGLETON, provides: tuple[Any, ...] = ()) -> ComponentSpec:
+        return ComponentSpec(kind="provider", scope=scope, provides=provides)
+
+    return [
+        class_provider(Database, ComponentSpec(kind="component"), app=APP),
+        function_provider(engine, spec(), app=APP),
+        function_provider(async_engine, spec(), app=APP),
+        function_provider(session, spec(Scope.REQUEST, (SQLAlchemySession,)), app=APP),
+        function_provider(async_session, spec(Scope.REQUEST, (SQLAlchemyAsyncSession,)), app=APP),
+        function_provider(database_backend, spec(), app=APP),
+    ]

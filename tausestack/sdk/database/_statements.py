@@ -1,0 +1,163 @@
+"""Statements and row preparation shared by the sync and async SQLAlchemy backends."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Select, func, inspect, literal, select
+from sqlalchemy.exc import NoInspectionAvailable
+from sqlalchemy.orm import selectinload
+
+from ..._naming import did_you_mean
+from . import _filters
+from .errors import DatabaseError, InvalidFilterError
+from .pagination import after_cursor, keyset_order
+
+_MAPPED: weakref.WeakSet[type[Any]] = weakref.WeakSet()
+
+
+def check_model(model: Any) -> None:
+    """Fail clearly when ``model`` is not a mapped table class (checked once per model)."""
+    if model in _MAPPED:
+        return
+    try:
+        inspect(model)
+        _MAPPED.add(model)
+    except NoInspectionAvailable:
+        raise DatabaseError(
+            f"{getattr(model, '__name__', model)!r} is not a table model; declare it with "
+            "`class Hero(SQLModel, table=True)` (or as a SQLAlchemy mapped class)."
+        ) from None
+
+
+def where_of(
+    model: type[Any], where: Mapping[str, Any] | None, filters: Mapping[str, Any]
+) -> list[Any]:
+    """The WHERE conditions from ``where`` and keyword filters together."""
+    return _filters.conditions(model, {**(where or {}), **filters})
+
+
+def loading(model: type[Any], load: Sequence[str]) -> list[Any]:
+    """Loader options for the relationships named in ``load``."""
+    if not load:
+        return []
+    relationships = inspect(model).relationships
+    options = []
+    for name in load:
+        if name not in relationships:
+            raise InvalidFilterError(
+                f"{model.__name__} has no relationship '{name}' to load."
+                f"{did_you_mean(name, relationships.keys())} "
+                f"Relationships: {', '.join(relationships.keys()) or 'none'}."
+            )
+        options.append(selectinload(getattr(model, name)))
+    return options
+
+
+def select_rows(
+    model: type[Any],
+    *,
+    where: Mapping[str, Any] | None,
+    filters: Mapping[str, Any],
+    order_by: str | Sequence[str] | None,
+    load: Sequence[str],
+) -> Select[Any]:
+    """SELECT model rows with filters, ordering and relationship loading."""
+    check_model(model)
+    statement = select(model)
+    conditions = where_of(model, where, filters)
+    if conditions:
+        statement = statement.where(*conditions)
+    if order_by:
+        statement = statement.order_by(*_filters.ordering(model, order_by))
+    if load:
+        statement = statement.options(*loading(model, load))
+    return statement
+
+
+def count_rows(
+    model: type[Any], where: Mapping[str, Any] | None, filters: Mapping[str, Any]
+) -> Select[Any]:
+    """SELECT count(*) with the filters."""
+    check_model(model)
+    return select(func.count()).select_from(model).where(*where_of(model, where, filters))
+
+
+def any_row(
+    model: type[Any], where: Mapping[str, Any] | None, filters: Mapping[str, Any]
+) -> Select[Any]:
+    """SELECT 1 … LIMIT 1 with the filters."""
+    check_model(model)
+    return select(literal(True)).select_from(model).where(*where_of(model, where, filters)).limit(1)
+
+
+def page_bounds(page: int, size: int) -> tuple[int, int]:
+    """Offset and limit for page number ``page`` (from 1) of ``size`` rows."""
+    if page < 1 or size < 1:
+        raise InvalidFilterError(f"page and size start at 1 (got page={page}, size={size}).")
+    return (page - 1) * size, size
+
+
+def cursor_rows(
+    model: type[Any],
+    *,
+    after: str | None,
+    size: int,
+    where: Mapping[str, Any] | None,
+    filters: Mapping[str, Any],
+    order_by: str | Sequence[str] | None,
+    load: Sequence[str],
+) -> tuple[Select[Any], list[tuple[Any, bool]]]:
+    """SELECT the next ``size + 1`` rows after the cursor (one extra tells if more remain)."""
+    if size < 1:
+        raise InvalidFilterError(f"size starts at 1 (got {size}).")
+    names = [order_by] if isinstance(order_by, str) else list(order_by or ())
+    statement = select_rows(model, where=where, filters=filters, order_by=None, load=load)
+    order = keyset_order(model, names)
+    if after is not None:
+        statement = statement.where(after_cursor(model, order, after))
+    clauses = [column.desc() if descending else column.asc() for column, descending in order]
+    return statement.order_by(*clauses).limit(size + 1), order
+
+
+def instance(model: type[Any], data: Any) -> Any:
+    """A ``model`` instance from an instance, a pydantic model or a mapping (validated)."""
+    if isinstance(data, model):
+        return data
+    values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+    _check_fields(model, values)
+    validate = getattr(model, "model_validate", None)
+    return validate(values) if validate is not None else model(**values)
+
+
+def apply(model: type[Any], row: Any, data: Any) -> None:
+    """Set the given fields on ``row`` (a pydantic model's unset fields are left alone)."""
+    values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+    _check_fields(model, values)
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def _check_fields(model: type[Any], values: Mapping[str, Any]) -> None:
+    mapper = inspect(model)
+    known = {attribute.key for attribute in mapper.attrs}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidFilterError(
+            f"{model.__name__} has no field '{unknown[0]}'.{did_you_mean(unknown[0], known)} "
+            f"Fields: {', '.join(sorted(known))}."
+        )
+
+
+def identity(row: Any) -> Any:
+    """The primary key value of a mapped instance, as ``get`` takes it."""
+    key = inspect(row).identity
+    return key[0] if key is not None and len(key) == 1 else key
+
+
+def ident_of(model: type[Any], ident: Any) -> Any:
+    """Accept a primary key or an instance of the model."""
+    return identity(ident) if isinstance(ident, model) else ident

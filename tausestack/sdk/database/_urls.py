@@ -1,0 +1,116 @@
+"""Database URLs: parsing, the sync and async driver of each family, and safe descriptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..settings import DatabaseSettings
+from .errors import DatabaseConfigurationError
+
+
+@dataclass(frozen=True)
+class Family:
+    """The drivers TauseStack uses for one kind of database, and how to install them."""
+
+    sync_driver: str
+    async_driver: str
+    install: str
+
+
+FAMILIES: dict[str, Family] = {
+    "sqlite": Family("pysqlite", "aiosqlite", "pip install aiosqlite"),
+    "postgresql": Family("psycopg", "psycopg", "pip install 'tausestack[postgres]'"),
+    "mysql": Family("pymysql", "aiomysql", "pip install pymysql aiomysql"),
+    "mariadb": Family("pymysql", "aiomysql", "pip install pymysql aiomysql"),
+}
+ALIASES = {"postgres": "postgresql"}
+ASYNC_DRIVERS = {"aiosqlite", "asyncpg", "aiomysql", "asyncmy"}
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    """The URL for sync sessions and the URL for async sessions of one database."""
+
+    sync: URL
+    asynchronous: URL
+
+    @property
+    def family(self) -> str:
+        """``sqlite``, ``postgresql``, …"""
+        return self.sync.get_backend_name()
+
+
+def parse(text: str, key: str) -> URL:
+    """Parse a URL from the setting ``key``; the error shows it with the password hidden."""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseConfigurationError(
+            f"{key} {redact_text(text)!r} is not a valid database URL ({exc}). Write it as "
+            "dialect+driver://user:password@host:port/database, e.g. "
+            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db."
+        ) from None
+    given_backend, plus, driver = url.drivername.partition("+")
+    backend = ALIASES.get(given_backend, given_backend)
+    if backend != given_backend:
+        url = url.set(drivername=f"{backend}{plus}{driver}")
+    return url
+
+
+def resolve(settings: DatabaseSettings, config_dir: Path) -> DatabaseUrls:
+    """The sync and async URLs for ``settings``, with relative SQLite paths made absolute."""
+    given = _absolute_sqlite(parse(settings.url, "database.url"), config_dir)
+    family = FAMILIES.get(given.get_backend_name())
+    driver = given.get_driver_name()
+    if settings.async_url is not None:
+        asynchronous = _absolute_sqlite(parse(settings.async_url, "database.async_url"), config_dir)
+    elif driver in ASYNC_DRIVERS or family is None:
+        asynchronous = given
+    else:
+        asynchronous = given.set(drivername=f"{given.get_backend_name()}+{family.async_driver}")
+    if driver in ASYNC_DRIVERS:
+        if family is None:
+            raise DatabaseConfigurationError(
+                f"database.url uses the async driver {driver}; give database.url a sync driver "
+                "and database.async_url the async one."
+            )
+        sync = given.set(drivername=f"{given.get_backend_name()}+{family.sync_driver}")
+    elif family is not None and "+" not in given.drivername:
+        sync = given.set(drivername=f"{given.get_backend_name()}+{family.sync_driver}")
+    else:
+        sync = given
+    return DatabaseUrls(sync, asynchronous)
+
+
+def _absolute_sqlite(url: URL, config_dir: Path) -> URL:
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).is_absolute():
+        return url
+    return url.set(database=str((config_dir / database).resolve()))
+
+
+def describe(url: URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return url.render_as_string(hide_password=True)
+
+
+def redact_text(text: str) -> str:
+    """Hide the password of a URL given as text, even one too broken to parse."""
+    scheme, separator, rest = text.partition("://")
+    if not separator or "@" not in rest:
+        return text
+    credentials, _, location = rest.rpartition("@")
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}:***@{location}" if ":" in credentials else text
+
+
+def install_hint(url: URL) -> str:
+    """How to install the driver a URL needs."""
+    family = FAMILIES.get(url.get_backend_name())
+    return family.install if family is not None else f"install the {url.get_driver_name()} driver"

@@ -1,0 +1,255 @@
+"""BaseRepository and the sdk.database functions, sync and async, on every database."""
+
+from typing import Any
+
+import pytest
+from fastapi import HTTPException
+
+from tausestack import TauseStackApp, sdk
+from tausestack.sdk.database import (
+    CursorPage,
+    InvalidCursorError,
+    InvalidFilterError,
+    Page,
+    RecordNotFoundError,
+)
+from tausestack.testing import AsyncTestClient
+from tests.contract.models import (
+    Hero,
+    HeroCreate,
+    HeroRepository,
+    Power,
+    PowerRepository,
+    Squad,
+    SquadRepository,
+)
+
+PEOPLE = [("ada", 36), ("bob", 20), ("cy", None), ("dee", 20), ("eve", 51), ("fox", 20)]
+
+
+def seed(heroes: HeroRepository) -> list[Hero]:
+    return heroes.bulk_create([{"name": name, "age": age} for name, age in PEOPLE])
+
+
+def names(rows: list[Any]) -> list[str]:
+    return [row.name for row in rows]
+
+
+def test_create_get_update_delete(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    created = heroes.create(HeroCreate(name="ada", age=36))
+    assert created.id is not None
+    assert heroes.get(created.id) == created
+    assert heroes.get(created.id + 100) is None
+    assert heroes.create(Hero(name="bob")).name == "bob"
+    assert heroes.create({"name": "cy", "age": 3}).age == 3
+    updated = heroes.update(created.id, HeroCreate.model_validate({"name": "ada"}).model_copy())
+    assert updated.age == 36  # unset fields of a pydantic model are left alone
+    assert heroes.update(created, {"age": 37}).age == 37
+    assert heroes.get(created.id).age == 37  # type: ignore[union-attr]
+    assert heroes.delete(created.id) is True
+    assert heroes.delete(created.id) is False
+    assert heroes.get(created.id) is None
+    with pytest.raises(RecordNotFoundError, match=r"No Hero with primary key 999"):
+        heroes.update(999, {"age": 1})
+
+
+def test_get_or_404(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    hero = heroes.create({"name": "ada"})
+    assert heroes.get_or_404(hero.id) == hero
+    with pytest.raises(HTTPException) as caught:
+        heroes.get_or_404(12345)
+    assert (caught.value.status_code, caught.value.detail) == (404, "Hero 12345 not found.")
+
+
+def test_filters_every_operator(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    assert names(heroes.list(age=20, order_by="name")) == ["bob", "dee", "fox"]
+    assert names(heroes.list(age__ne=20, order_by="name")) == ["ada", "eve"]
+    assert names(heroes.list(age__lt=36, order_by="name")) == ["bob", "dee", "fox"]
+    assert names(heroes.list(age__lte=36, order_by="name")) == ["ada", "bob", "dee", "fox"]
+    assert names(heroes.list(age__gt=36)) == ["eve"]
+    assert names(heroes.list(age__gte=36, order_by="-age")) == ["eve", "ada"]
+    assert names(heroes.list(name__in=["ada", "cy", "zed"], order_by="name")) == ["ada", "cy"]
+    assert names(heroes.list(name__not_in=["ada", "bob"], age__isnull=False, order_by="name")) == [
+        "dee",
+        "eve",
+        "fox",
+    ]
+    assert names(heroes.list(name__like="%e%", order_by="name")) == ["dee", "eve"]
+    assert names(heroes.list(name__ilike="A%")) == ["ada"]
+    assert names(heroes.list(age__isnull=True)) == ["cy"]
+    assert names(heroes.list(where={"age": 20}, name__like="%o%", order_by="name")) == [
+        "bob",
+        "fox",
+    ]
+
+
+def test_ordering_limit_offset_count_exists(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    assert names(heroes.list(age=20, order_by=["-name"])) == ["fox", "dee", "bob"]
+    assert names(heroes.list(order_by=["age", "-name"], age__isnull=False)) == [
+        "fox",
+        "dee",
+        "bob",
+        "ada",
+        "eve",
+    ]
+    assert names(heroes.list(order_by="name", limit=2, offset=1)) == ["bob", "cy"]
+    assert heroes.count() == 6
+    assert heroes.count(age=20) == 3
+    assert heroes.exists(name="eve") is True
+    assert heroes.exists(name="zed") is False
+
+
+def test_unknown_fields_and_operators_are_errors(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    with pytest.raises(InvalidFilterError, match=r"Hero has no field 'agee' .*Did you mean 'age'"):
+        heroes.list(agee=3)
+    with pytest.raises(InvalidFilterError, match=r"Unknown filter operator 'gtee' in 'age__gtee'"):
+        heroes.count(age__gtee=3)
+    with pytest.raises(InvalidFilterError, match=r"no field 'nam' to order by"):
+        heroes.list(order_by="-nam")
+    with pytest.raises(InvalidFilterError, match=r"takes a list of values"):
+        heroes.list(name__in="ada")
+    with pytest.raises(InvalidFilterError, match=r"no relationship 'power' .*'powers'"):
+        heroes.list(load=["power"])
+    with pytest.raises(InvalidFilterError, match=r"Hero has no field 'nme'"):
+        heroes.create({"nme": "x"})
+
+
+def test_offset_pages(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    first = heroes.page(page=1, size=4, order_by="name")
+    assert isinstance(first, Page)
+    assert (names(first.items), first.total, first.pages) == (["ada", "bob", "cy", "dee"], 6, 2)
+    second = heroes.page(page=2, size=4, order_by="name")
+    assert names(second.items) == ["eve", "fox"]
+    assert heroes.page(page=1, size=10, age=20).total == 3
+    with pytest.raises(InvalidFilterError, match="page and size start at 1"):
+        heroes.page(page=0)
+
+
+def test_cursor_pages_walk_everything_once_in_order(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = heroes.cursor_page(after=cursor, size=2, order_by=["-age"], age__isnull=False)
+        assert isinstance(page, CursorPage)
+        seen += names(page.items)
+        if not page.has_more:
+            assert page.next_cursor is None
+            break
+        cursor = page.next_cursor
+    # Ties on age are broken by the primary key, so nothing repeats or goes missing.
+    assert seen == ["eve", "ada", "bob", "dee", "fox"]
+    with pytest.raises(InvalidCursorError, match="was not made by a Hero listing"):
+        heroes.cursor_page(after="not-a-cursor")
+    first = heroes.cursor_page(size=1, order_by="name")
+    with pytest.raises(InvalidCursorError, match="belongs to another listing"):
+        heroes.cursor_page(after=first.next_cursor, order_by="-name")
+
+
+def test_raw_sql_binds_parameters(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    rows = heroes.execute(
+        "SELECT name FROM contract_hero WHERE age = :age ORDER BY name", {"age": 20}
+    )
+    assert rows == [{"name": "bob"}, {"name": "dee"}, {"name": "fox"}]
+    assert (
+        heroes.execute(
+            "UPDATE contract_hero SET age = :age WHERE name = :name",
+            {
+                "age": 99,
+                "name": "cy'; DROP TABLE contract_hero; --",
+            },
+        )
+        == []
+    )
+    assert heroes.count() == 6  # the quote was a value, not SQL
+
+
+def test_one_to_many_and_many_to_many(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    squads = app.container.get(SquadRepository)
+    powers = app.container.get(PowerRepository)
+    squad = squads.create({"name": "avengers"})
+    flight, strength = powers.bulk_create([{"name": "flight"}, {"name": "strength"}])
+    ada = heroes.create(Hero(name="ada", squad_id=squad.id, powers=[flight, strength]))
+    heroes.create(Hero(name="bob", squad_id=squad.id, powers=[strength]))
+    loaded = squads.get(squad.id, load=["heroes"])
+    assert loaded is not None
+    assert sorted(names(loaded.heroes)) == ["ada", "bob"]
+    with_powers = heroes.get(ada.id, load=["powers", "squad"])
+    assert with_powers is not None
+    assert sorted(names(with_powers.powers)) == ["flight", "strength"]
+    assert with_powers.squad is not None
+    assert with_powers.squad.name == "avengers"
+    strong = powers.list(name="strength", load=["heroes"])[0]
+    assert sorted(names(strong.heroes)) == ["ada", "bob"]
+
+
+@pytest.mark.anyio
+async def test_async_twins(app: TauseStackApp) -> None:
+    async with AsyncTestClient(app):
+        heroes = app.container.get(HeroRepository)
+        created = await heroes.abulk_create([{"name": n, "age": a} for n, a in PEOPLE])
+        assert len(created) == 6
+        ada = await heroes.acreate({"name": "zed", "age": 1})
+        assert (await heroes.aget(ada.id)) == ada
+        assert (await heroes.aget_or_404(ada.id)).name == "zed"
+        assert (await heroes.aupdate(ada.id, {"age": 2})).age == 2
+        assert names(await heroes.alist(age=20, order_by="name")) == ["bob", "dee", "fox"]
+        assert (await heroes.acount(age__gte=20)) == 5
+        assert await heroes.aexists(name="zed") is True
+        assert names((await heroes.apage(page=2, size=5, order_by="name")).items) == ["fox", "zed"]
+        page = await heroes.acursor_page(size=3, order_by="name")
+        rest = await heroes.acursor_page(after=page.next_cursor, size=10, order_by="name")
+        assert names(page.items) + names(rest.items) == [
+            "ada",
+            "bob",
+            "cy",
+            "dee",
+            "eve",
+            "fox",
+            "zed",
+        ]
+        assert await heroes.aexecute("SELECT count(*) AS n FROM contract_hero") == [{"n": 7}]
+        assert await heroes.adelete(ada.id) is True
+        assert await heroes.aget(ada.id) is None
+        with pytest.raises(HTTPException):
+            await heroes.aget_or_404(ada.id)
+        squad = await app.container.get(SquadRepository).acreate({"name": "x"})
+        await heroes.aupdate(created[0].id, {"squad_id": squad.id})
+        loaded = await app.container.get(SquadRepository).aget(squad.id, load=["heroes"])
+        assert loaded is not None
+        assert names(loaded.heroes) == ["ada"]
+
+
+@pytest.mark.anyio
+async def test_sdk_functions_use_the_running_app(app: TauseStackApp) -> None:
+    async with AsyncTestClient(app):
+        hero = await sdk.database.acreate(Hero, {"name": "ada", "age": 3})
+        assert (await sdk.database.aget(Hero, hero.id)) == hero
+        assert sdk.database.get(Hero, hero.id) == hero
+        assert sdk.database.count(Hero) == 1
+        assert names(sdk.database.list(Hero, age__gte=1)) == ["ada"]
+        assert sdk.database.update(Hero, hero.id, {"age": 4}).age == 4
+        assert (await sdk.database.aexists(Hero, age=4)) is True
+        assert sdk.database.page(Hero).total == 1
+        assert (await sdk.database.apage(Hero)).total == 1
+        assert sdk.database.execute("SELECT name FROM contract_hero") == [{"name": "ada"}]
+        assert sdk.database.delete(Hero, hero.id) is True
+        assert sdk.database.cursor_page(Hero).items == []
+    with sdk.use(app.container):
+        assert sdk.database.count(Hero) == 0
+    assert sdk.database.backend is not None
+    assert isinstance(Squad, type)
+    assert isinstance(Power, type)

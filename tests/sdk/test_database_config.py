@@ -1,0 +1,125 @@
+"""Database settings: URLs, drivers, startup checks and auto-configuration."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tausestack import Controller, Inject, Settings, create_app, get
+from tausestack.sdk.database import (
+    Database,
+    DatabaseConfigurationError,
+    DatabaseConnectionError,
+)
+from tausestack.sdk.database._urls import resolve
+from tausestack.sdk.settings import DatabaseSettings
+from tausestack.testing import TestClient
+from tests.processes import free_port
+
+
+def urls(
+    url: str, async_url: str | None = None, config_dir: Path = Path("/srv/app")
+) -> tuple[str, str]:
+    resolved = resolve(DatabaseSettings(url=url, async_url=async_url), config_dir)
+    return str(resolved.sync), str(resolved.asynchronous)
+
+
+def test_default_is_a_sqlite_file_in_the_project(tmp_path: Path) -> None:
+    assert urls("sqlite:///app.db", config_dir=tmp_path) == (
+        f"sqlite+pysqlite:///{tmp_path / 'app.db'}",
+        f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
+    )
+    assert urls("sqlite:////var/data/x.db")[0] == "sqlite+pysqlite:////var/data/x.db"
+    assert urls("sqlite://")[1] == "sqlite+aiosqlite://"
+
+
+def test_each_family_gets_its_sync_and_async_driver() -> None:
+    assert urls("postgresql://u:p@db/app") == (
+        "postgresql+psycopg://u:***@db/app",
+        "postgresql+psycopg://u:***@db/app",
+    )
+    assert urls("postgres://u@db/app")[0] == "postgresql+psycopg://u@db/app"
+    assert urls("postgresql+asyncpg://u@db/app") == (
+        "postgresql+psycopg://u@db/app",
+        "postgresql+asyncpg://u@db/app",
+    )
+    assert urls("mysql://u@db/app") == ("mysql+pymysql://u@db/app", "mysql+aiomysql://u@db/app")
+    assert urls("sqlite:///a.db", "sqlite+aiosqlite:////b.db")[1] == "sqlite+aiosqlite:////b.db"
+
+
+def test_malformed_url_fails_at_create_app_with_the_password_hidden(tmp_path: Path) -> None:
+    settings = Settings(
+        config_dir=tmp_path, database={"url": "postgresql://app:s3cret@db:notaport/x"}
+    )
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(settings, components=[Reader])
+    message = str(caught.value)
+    assert (
+        "database.url 'postgresql://app:***@db:notaport/x' is not a valid database URL" in message
+    )
+    assert "s3cret" not in message
+
+
+def test_unreachable_server_fails_at_startup_naming_host_and_driver(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql://app:s3cret@127.0.0.1:{port}/shop"
+    app = create_app(Settings(config_dir=tmp_path, database={"url": url}), components=[Reader])
+    with pytest.raises(DatabaseConnectionError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert f"Cannot connect to postgresql+psycopg://app:***@127.0.0.1:{port}/shop" in message
+    assert f"host 127.0.0.1:{port}, driver psycopg" in message
+    assert "set in keyword argument" in message
+    assert "s3cret" not in message
+
+
+def test_missing_driver_says_how_to_install_it(tmp_path: Path) -> None:
+    if "pymysql" in sys.modules or _installed("pymysql"):
+        pytest.skip("pymysql is installed here")
+    settings = Settings(config_dir=tmp_path, database={"url": "mysql://app:pw@db/shop"})
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(settings, components=[Reader])
+    assert "The pymysql driver for mysql+pymysql://app:***@db/shop is not installed" in str(
+        caught.value
+    )
+    assert "pip install pymysql aiomysql" in str(caught.value)
+
+
+def test_a_sqlite_file_in_a_missing_folder_fails_at_startup(tmp_path: Path) -> None:
+    settings = Settings(config_dir=tmp_path, database={"url": "sqlite:///nowhere/app.db"})
+    app = create_app(settings, components=[Reader])
+    with (
+        pytest.raises(DatabaseConnectionError, match=r"Cannot connect to sqlite\+pysqlite:///"),
+        TestClient(app),
+    ):
+        pass
+
+
+def test_startup_check_can_be_turned_off(tmp_path: Path) -> None:
+    settings = Settings(
+        config_dir=tmp_path,
+        database={"url": f"postgresql://app@127.0.0.1:{free_port()}/x", "check_on_startup": False},
+    )
+    with TestClient(create_app(settings, components=[Reader])) as client:
+        assert client.get("/reader/").json() == {"database": "postgresql+psycopg"}
+
+
+def test_database_support_joins_apps_that_ask_for_it(tmp_path: Path) -> None:
+    from tausestack.di import DependencyKey
+
+    with_db = create_app(Settings(config_dir=tmp_path), components=[Reader])
+    assert isinstance(with_db.container.get(Database), Database)
+    assert with_db.container.graph.lookup(DependencyKey(Database)) is not None
+
+
+def _installed(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+@Controller("/reader")
+class Reader:
+    @get("/")
+    async def index(self, database: Inject[Database]) -> dict[str, str]:
+        return {"database": database.urls.sync.drivername}
