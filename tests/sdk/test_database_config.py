@@ -123,3 +123,95 @@ class Reader:
     @get("/")
     async def index(self, database: Inject[Database]) -> dict[str, str]:
         return {"database": database.urls.sync.drivername}
+
+
+def test_repositories_of_installed_apps_are_discovered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import Project
+
+    project = Project(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project.write(
+        "zoo/animals/models.py",
+        """
+        from sqlmodel import Field, SQLModel
+
+        class Animal(SQLModel, table=True):
+            __tablename__ = "zoo_animal"
+            id: int | None = Field(default=None, primary_key=True)
+            name: str
+        """,
+    )
+    project.write(
+        "zoo/animals/repositories.py",
+        """
+        from tausestack import Repository
+        from tausestack.sdk.database import BaseRepository
+        from zoo.animals.models import Animal
+
+        @Repository
+        class AnimalRepository(BaseRepository[Animal]):
+            def named(self, name: str) -> list[Animal]:
+                return self.list(name=name)
+        """,
+    )
+    app = create_app(Settings(config_dir=tmp_path, installed_apps=["zoo.animals"]))
+    repositories = __import__("zoo.animals.repositories", fromlist=["AnimalRepository"])
+    models = __import__("zoo.animals.models", fromlist=["Animal"])
+    database = app.container.get(Database)
+    models.SQLModel.metadata.create_all(database.engine, tables=[models.Animal.__table__])
+    animals = app.container.get(repositories.AnimalRepository)
+    animals.create({"name": "okapi"})
+    assert [animal.name for animal in animals.named("okapi")] == ["okapi"]
+    database.engine.dispose()
+    for name in [name for name in sys.modules if name.startswith("zoo")]:
+        del sys.modules[name]
+
+
+class _Fake:
+    """Builds a backend class whose every operation records its name."""
+
+    @staticmethod
+    def backend_class() -> type:
+        from tausestack.sdk.database import AbstractDatabaseBackend
+
+        def operation(name: str) -> object:
+            def run(self: object, *args: object, **kwargs: object) -> str:
+                return f"fake {name}"
+
+            return run
+
+        names = AbstractDatabaseBackend.__abstractmethods__
+        body: dict[str, object] = {name: operation(name) for name in names}
+        body["__init__"] = lambda self, settings: setattr(self, "settings", settings)
+        return type("FakeBackend", (AbstractDatabaseBackend,), body)
+
+
+FakeBackend = _Fake.backend_class()
+
+
+def test_a_backend_chosen_by_dotted_path(tmp_path: Path) -> None:
+    from tausestack.sdk.database import AbstractDatabaseBackend
+
+    settings = Settings(
+        config_dir=tmp_path, database={"backend": "tests.sdk.test_database_config:FakeBackend"}
+    )
+    app = create_app(settings, components=[Reader])
+    backend = app.container.get(AbstractDatabaseBackend)
+    assert type(backend).__name__ == "FakeBackend"
+    assert backend.get(object, 1) == "fake get"
+    assert backend.settings is app.settings  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        ("tests.sdk.test_database_config:Reader", "is not a subclass of AbstractDatabaseBackend"),
+        ("tests.sdk.nowhere:Backend", "cannot be imported"),
+    ],
+)
+def test_bad_backend_paths(tmp_path: Path, backend: str, message: str) -> None:
+    settings = Settings(config_dir=tmp_path, database={"backend": backend})
+    with pytest.raises(DatabaseConfigurationError, match=message):
+        create_app(settings, components=[Reader])
