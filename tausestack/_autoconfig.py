@@ -1,9 +1,9 @@
 """Auto-configuration: framework providers added only when an application needs them.
 
 The database's providers join a container when a component, a route or a dependency asks for
-one of its types (``Database``, a session, an engine, a repository's backend), or when the
-project imported ``tausestack.sdk.database`` to use its functions. An app that needs none of
-it never imports SQLAlchemy.
+one of its types (``Database``, a session, an engine, a repository's backend), or when a module
+of an installed app uses ``tausestack.sdk.database`` (to call its functions without DI). An app
+that needs none of it never imports SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 from typing import Any
 
 from .di._providers import Provider
 
-#: (module with a ``providers()`` function, modules whose types ask for it, module whose import
-#: asks for it)
+#: (module with a ``providers()`` function, modules whose types ask for it, package whose use
+#: in an installed app's module asks for it)
 AUTO_CONFIGURATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "tausestack.sdk.database._providers",
@@ -33,21 +34,37 @@ def wanted_types(providers: Sequence[Provider], injected: Iterable[Any]) -> set[
     return wanted
 
 
-def autoconfigure(providers: Sequence[Provider], wanted: set[Any]) -> list[Provider]:
-    """The framework providers to add for what ``wanted`` asks and ``providers`` lacks."""
+def autoconfigure(
+    providers: Sequence[Provider], wanted: set[Any], app_modules: Iterable[str]
+) -> list[Provider]:
+    """The framework providers to add for what ``wanted`` asks and ``providers`` lacks.
+
+    ``app_modules`` are the installed apps' modules; one that uses a framework package (binds
+    it, or something from it, as a global) asks for that package's providers too.
+    """
     provided = {key.type for provider in providers for key in provider.keys}
+    modules = [sys.modules[name] for name in app_modules if name in sys.modules]
     added: list[Provider] = []
-    for module_name, type_modules, imported in AUTO_CONFIGURATIONS:
+    for module_name, type_modules, package in AUTO_CONFIGURATIONS:
         asked = any(
             str(getattr(kind, "__module__", "")).startswith(type_modules) and kind not in provided
             for kind in wanted
         )
-        if not asked and imported not in sys.modules:
+        if not asked and not any(_uses(module, package) for module in modules):
             continue
-        module = importlib.import_module(module_name)
+        configuration = importlib.import_module(module_name)
         added += [
             provider
-            for provider in module.providers()
+            for provider in configuration.providers()
             if not any(key.type in provided for key in provider.keys)
         ]
     return added
+
+
+def _uses(module: Any, package: str) -> bool:
+    """Whether a module's globals hold ``package`` (or a submodule) or anything defined in it."""
+    for value in vars(module).values():
+        name = value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", "")
+        if isinstance(name, str) and (name == package or name.startswith(package + ".")):
+            return True
+    return False

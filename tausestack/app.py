@@ -91,7 +91,9 @@ def create_app(
         _register(component, None, settings.profile, providers, extra)
     app_routes.append(extra)
     plan = plan_routes(app_routes)
-    providers += autoconfigure(providers, wanted_types(providers, plan.injected_types()))
+    app_modules = [module for app_entry in discovery.apps for module in app_entry.modules]
+    wanted = wanted_types(providers, plan.injected_types())
+    providers += autoconfigure(providers, wanted, app_modules)
 
     container = Container(providers, overrides=overrides)
     container.build()

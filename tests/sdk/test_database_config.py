@@ -89,7 +89,7 @@ def test_a_sqlite_file_in_a_missing_folder_fails_at_startup(tmp_path: Path) -> N
     settings = Settings(config_dir=tmp_path, database={"url": "sqlite:///nowhere/app.db"})
     app = create_app(settings, components=[Reader])
     with (
-        pytest.raises(DatabaseConnectionError, match=r"Cannot connect to sqlite\+pysqlite:///"),
+        pytest.raises(DatabaseConnectionError, match=r"Cannot open sqlite\+pysqlite:///.*does not"),
         TestClient(app),
     ):
         pass
@@ -215,3 +215,44 @@ def test_bad_backend_paths(tmp_path: Path, backend: str, message: str) -> None:
     settings = Settings(config_dir=tmp_path, database={"backend": backend})
     with pytest.raises(DatabaseConfigurationError, match=message):
         create_app(settings, components=[Reader])
+
+
+def test_database_support_is_added_only_when_something_uses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tausestack.di import DependencyKey
+    from tests.conftest import Project
+
+    project = Project(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    project.write(
+        "shop/reports/services.py",
+        """
+        from tausestack import Service
+        from tausestack.sdk import database
+
+        @Service
+        class Reports:
+            def heroes(self) -> list[dict[str, object]]:
+                return database.execute("SELECT 1 AS one")
+        """,
+    )
+    project.write(
+        "shop/plain/services.py",
+        """
+        from tausestack import Service
+
+        @Service
+        class Plain:
+            pass
+        """,
+    )
+    uses_it = create_app(Settings(config_dir=tmp_path, installed_apps=["shop.reports"]))
+    without = create_app(Settings(config_dir=tmp_path, installed_apps=["shop.plain"]))
+    assert uses_it.container.graph.lookup(DependencyKey(Database)) is not None
+    assert without.container.graph.lookup(DependencyKey(Database)) is None
+    with TestClient(uses_it):
+        reports = __import__("shop.reports.services", fromlist=["Reports"]).Reports
+        assert uses_it.container.get(reports).heroes() == [{"one": 1}]
+    for name in [name for name in sys.modules if name.startswith("shop")]:
+        del sys.modules[name]

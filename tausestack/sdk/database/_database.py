@@ -17,6 +17,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -120,8 +121,14 @@ class Database:
             await run_in_threadpool(self.check_connection)
 
     def check_connection(self) -> None:
-        """Open and close one connection; raise DatabaseConnectionError naming host and driver."""
+        """Open and close one connection; raise DatabaseConnectionError naming host and driver.
+
+        A SQLite file is not opened (that would create it): its folder must exist.
+        """
         url = self.urls.sync
+        if url.get_backend_name() == "sqlite":
+            self._check_sqlite_folder(url)
+            return
         try:
             with self.engine.connect():
                 pass
@@ -133,6 +140,18 @@ class Database:
                 f"{url.get_driver_name()}): {reason}. Check database.url (set in {self._source}) "
                 "and that the database server is running."
             ) from None
+
+    def _check_sqlite_folder(self, url: URL) -> None:
+        database = url.database or ""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise DatabaseConnectionError(
+                f"Cannot open {_urls.describe(url)} (file, driver {url.get_driver_name()}): the "
+                f"folder {folder} does not exist. Create it, or point database.url (set in "
+                f"{self._source}) elsewhere."
+            )
 
     async def stop(self) -> None:
         """Close pooled connections; engines open new ones if the app starts again."""
