@@ -36,8 +36,9 @@ def wanted_types(providers: Sequence[Provider], injected: Iterable[Any]) -> set[
 
 def autoconfigure(
     providers: Sequence[Provider], wanted: set[Any], app_modules: Iterable[str]
-) -> list[Provider]:
-    """The framework providers to add for what ``wanted`` asks and ``providers`` lacks.
+) -> tuple[list[Provider], dict[type[Exception], Any]]:
+    """The framework providers (and exception handlers) to add for what ``wanted`` asks and
+    ``providers`` lacks.
 
     ``app_modules`` are the installed apps' modules; one that uses a framework package (binds
     it, or something from it, as a global) asks for that package's providers too.
@@ -45,6 +46,7 @@ def autoconfigure(
     provided = {key.type for provider in providers for key in provider.keys}
     modules = [sys.modules[name] for name in app_modules if name in sys.modules]
     added: list[Provider] = []
+    handlers: dict[type[Exception], Any] = {}
     for module_name, type_modules, package in AUTO_CONFIGURATIONS:
         asked = any(
             str(getattr(kind, "__module__", "")).startswith(type_modules) and kind not in provided
@@ -55,10 +57,11 @@ def autoconfigure(
         configuration = importlib.import_module(module_name)
         added += [
             provider
-            for provider in configuration.providers()
+            for provider in configuration.providers(wanted)
             if not any(key.type in provided for key in provider.keys)
         ]
-    return added
+        handlers |= configuration.exception_handlers()
+    return added, handlers
 
 
 def _uses(module: Any, package: str) -> bool:

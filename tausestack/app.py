@@ -17,7 +17,7 @@ from .di._providers import Provider, ProviderKind, instance_provider, provider_f
 from .discovery import Discovery, discover
 from .errors import ProviderDefinitionError
 from .settings import Settings
-from .web._middleware import RequestScopeMiddleware, recording_handler
+from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
 from .web._mount import AppRoutes, mount, plan_routes
 
 __all__ = ["TauseStackApp", "create_app"]
@@ -93,22 +93,27 @@ def create_app(
     plan = plan_routes(app_routes)
     app_modules = [module for app_entry in discovery.apps for module in app_entry.modules]
     wanted = wanted_types(providers, plan.injected_types())
-    providers += autoconfigure(providers, wanted, app_modules)
+    configured, handlers = autoconfigure(providers, wanted, app_modules)
+    providers += configured
 
     container = Container(providers, overrides=overrides)
     container.build()
 
+    scoped = _needs_request_scope(providers)
     user_lifespan: Lifespan | None = fastapi_options.pop("lifespan", None)
     app = TauseStackApp(
         **{**_fastapi_defaults(settings), **fastapi_options},
-        lifespan=_lifespan(container, user_lifespan),
+        lifespan=_lifespan(container, user_lifespan, settle_sync=scoped),
     )
+    for error, handler in handlers.items():
+        if error not in app.exception_handlers:
+            app.add_exception_handler(error, handler)
     app.container = container
     app.settings = settings
     app.discovery = discovery
     app.state.container = container
-    mount(app, container, plan)
-    if _needs_request_scope(providers):
+    mount(app, container, plan, settle_sync=scoped)
+    if scoped:
         app.add_middleware(RequestScopeMiddleware, container=container)
     return app
 
@@ -169,9 +174,13 @@ def _fastapi_defaults(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _lifespan(container: Container, user_lifespan: Lifespan | None) -> Lifespan:
+def _lifespan(
+    container: Container, user_lifespan: Lifespan | None, *, settle_sync: bool
+) -> Lifespan:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        if settle_sync:  # routes added after create_app() too
+            settle_sync_endpoints(app)
         await container.start()
         try:
             if user_lifespan is None:

@@ -23,6 +23,10 @@ T = TypeVar("T")
 
 #: Key under which the web layer keeps the open scope in the ASGI scope dictionary.
 ASGI_SCOPE_KEY = "tausestack.request_scope"
+#: Set in the ASGI scope once the request has ended.
+CLOSED_KEY = "tausestack.request_closed"
+#: The asyncio task handling the request (integrations keep per-request state to that task).
+REQUEST_TASK_KEY = "tausestack.task"
 
 #: The container and ASGI scope of the request being handled (set by RequestScopeMiddleware),
 #: so singletons such as the database can reach the current request's scope.
@@ -34,7 +38,7 @@ current_request: ContextVar[tuple[Container, dict[str, Any]] | None] = ContextVa
 def current_request_scope(container: Container) -> RequestScope | None:
     """The request scope of the request being handled by ``container``'s app, if any."""
     current = current_request.get()
-    if current is None or current[0] is not container:
+    if current is None or current[0] is not container or current[1].get(CLOSED_KEY):
         return None
     asgi_scope = current[1]
     scope: RequestScope | None = asgi_scope.get(ASGI_SCOPE_KEY)
@@ -58,6 +62,7 @@ class RequestScope:
     """
 
     __slots__ = (
+        "_endpoint_hooks",
         "_instances",
         "_response_hooks",
         "_stack",
@@ -76,6 +81,7 @@ class RequestScope:
         self._instances: dict[Node, Any] = {}
         self._stack: AsyncExitStack | None = None
         self._response_hooks: list[Callable[[], Awaitable[None]]] | None = None
+        self._endpoint_hooks: list[Callable[[bool], None]] | None = None
 
     @overload
     async def aget(self, kind: type[T], qualifier: str | None = None) -> T: ...
@@ -138,6 +144,23 @@ class RequestScope:
         """Whether :meth:`run_response_hooks` has anything to do."""
         return bool(self._response_hooks)
 
+    def after_sync_endpoint(self, hook: Callable[[bool], None]) -> None:
+        """Run ``hook(succeeded)`` in a sync endpoint's thread as the endpoint returns or raises.
+
+        The database ends a sync transaction there, so its pooled connection is free before
+        FastAPI asks the thread pool for another thread (to serialize the response); async
+        endpoints never run these hooks.
+        """
+        if self._endpoint_hooks is None:
+            self._endpoint_hooks = []
+        self._endpoint_hooks.append(hook)
+
+    def run_endpoint_hooks(self, succeeded: bool) -> None:
+        """Run and forget the hooks registered with :meth:`after_sync_endpoint`."""
+        hooks, self._endpoint_hooks = self._endpoint_hooks, None
+        for hook in hooks or ():
+            hook(succeeded)
+
     def record_exception(self, exception: BaseException) -> None:
         """Remember that the request failed; generator providers see it at cleanup."""
         if self.exception is None:
@@ -148,6 +171,7 @@ class RequestScope:
         stack, self._stack = self._stack, None
         self._instances.clear()
         self._response_hooks = None
+        self._endpoint_hooks = None
         if stack is None:
             return
         exception = self.exception

@@ -36,3 +36,8 @@ class DatabaseSettings(BaseModel):
     check_on_startup: bool = True
     #: ``sqlalchemy`` or the dotted path of a class implementing AbstractDatabaseBackend.
     backend: str = "sqlalchemy"
+
+    def url_driver_is_async(self) -> bool:
+        """Whether ``url`` names an async driver (``postgresql+asyncpg://…``)."""
+        driver = self.url.partition("://")[0].partition("+")[2]
+        return driver in {"aiosqlite", "asyncpg", "aiomysql", "asyncmy"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 from collections.abc import Callable
@@ -12,9 +13,16 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..di._container import Container
-from ..di._scope import ASGI_SCOPE_KEY, RequestScope, current_request
+from ..di._scope import (
+    ASGI_SCOPE_KEY,
+    CLOSED_KEY,
+    REQUEST_TASK_KEY,
+    RequestScope,
+    current_request,
+)
 
 RECORDING_MARK = "__tausestack_records_exceptions__"
+SETTLING_MARK = "__tausestack_runs_endpoint_hooks__"
 
 
 class RequestScopeMiddleware:
@@ -43,6 +51,7 @@ class RequestScopeMiddleware:
                     await request_scope.run_response_hooks()
             await send(message)
 
+        scope[REQUEST_TASK_KEY] = asyncio.current_task()
         token = current_request.set((self.container, scope))  # type: ignore[arg-type]
         try:
             await self.app(scope, receive, send_after_hooks)
@@ -53,6 +62,7 @@ class RequestScopeMiddleware:
             raise
         finally:
             current_request.reset(token)
+            scope[CLOSED_KEY] = True  # tasks that outlive the request get no scope from it
             request_scope = scope.pop(ASGI_SCOPE_KEY, None)
             if request_scope is not None:
                 await request_scope.aclose()
@@ -78,6 +88,48 @@ def recording_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     setattr(record_and_handle, RECORDING_MARK, True)
     return record_and_handle
+
+
+def settling_endpoint(call: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a sync endpoint so the request scope's endpoint hooks run in its thread as it
+    returns (see :meth:`RequestScope.after_sync_endpoint`); async endpoints are returned as
+    they are."""
+    if getattr(call, SETTLING_MARK, False) or _is_async_callable(inspect.unwrap(call)):
+        return call
+
+    @functools.wraps(call)
+    def endpoint(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = call(*args, **kwargs)
+        except BaseException:
+            _run_endpoint_hooks(succeeded=False)
+            raise
+        _run_endpoint_hooks(succeeded=True)
+        return result
+
+    setattr(endpoint, SETTLING_MARK, True)
+    return endpoint
+
+
+def settle_sync_endpoints(app: Any) -> None:
+    """Wrap every sync HTTP endpoint of ``app`` (included routers' too) with
+    :func:`settling_endpoint`; safe to call again for routes added later."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    for context in iter_route_contexts(app.router.routes):
+        dependant: Any = getattr(context, "dependant", None)
+        call = getattr(dependant, "call", None)
+        if isinstance(context.original_route, APIRoute) and call is not None:
+            dependant.call = settling_endpoint(call)
+
+
+def _run_endpoint_hooks(*, succeeded: bool) -> None:
+    current = current_request.get()
+    if current is None:
+        return
+    request_scope: RequestScope | None = current[1].get(ASGI_SCOPE_KEY)
+    if request_scope is not None:
+        request_scope.run_endpoint_hooks(succeeded)
 
 
 def _is_async_callable(target: Any) -> bool:

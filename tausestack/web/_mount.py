@@ -24,6 +24,7 @@ from ..errors import ContainerValidationError, DependencyError, OperationIdConfl
 from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
+from ._middleware import settle_sync_endpoints
 from ._routes import RouteSpec
 
 
@@ -106,11 +107,15 @@ def plan_routes(apps: Sequence[AppRoutes]) -> RoutePlan:
     return RoutePlan(apps, controllers)
 
 
-def mount(app: FastAPI, container: Container, plan: RoutePlan) -> list[RouteBinding]:
+def mount(
+    app: FastAPI, container: Container, plan: RoutePlan, *, settle_sync: bool = False
+) -> list[RouteBinding]:
     """Add every controller route and plain router to ``app``; check the finished table.
 
     Every ``Inject[...]`` — in controller methods and in plain routes and their dependencies —
     is matched to a provider here, so a missing one fails at startup, not at the first request.
+    With ``settle_sync``, sync endpoints run the request scope's endpoint hooks as they return
+    (see :func:`settle_sync_endpoints`).
     """
     apps, planned = plan.apps, plan.controllers
     for _, routes in planned:
@@ -134,8 +139,12 @@ def mount(app: FastAPI, container: Container, plan: RoutePlan) -> list[RouteBind
     def refresh_all() -> None:
         for binding in bindings:
             binding.refresh(container)
+        if settle_sync:
+            settle_sync_endpoints(app)
 
     container.add_listener(refresh_all)
+    if settle_sync:
+        settle_sync_endpoints(app)
     check_routes(app)
     check_injections(app, container)
     return bindings

@@ -367,6 +367,36 @@ def test_only_the_installed_apps_tables_are_migrated(migrated: Path, tausestack:
     assert "legacy" not in tables(migrated)
 
 
+def test_models_outside_conventional_modules_are_migrated(migrated: Path, tausestack: Cli) -> None:
+    # A model in apps/notes/domain/, imported by a discovered module, belongs to the app too.
+    (migrated / "apps" / "notes" / "domain").mkdir()
+    (migrated / "apps" / "notes" / "domain" / "__init__.py").write_text("")
+    write_model(
+        migrated,
+        TAG_MODEL.replace("Tag", "Label").replace('"tag"', '"label"'),
+        "apps/notes/domain/label.py",
+    )
+    (migrated / "apps" / "notes" / "services" / "labels.py").write_text(
+        "from apps.notes.domain.label import Label\n\nLABEL = Label\n"
+    )
+    result = tausestack("db", "makemigrations", "-m", "labels")
+    assert result.exit_code == 0, result.output
+    assert "Detected added table 'label'" in result.stdout
+
+
+def test_tables_no_model_describes_are_never_dropped(migrated: Path, tausestack: Cli) -> None:
+    assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
+    assert tausestack("db", "upgrade").exit_code == 0
+    engine = create_engine(f"sqlite:///{migrated / 'app.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE audit_log (id INTEGER PRIMARY KEY)"))
+    engine.dispose()
+    result = tausestack("db", "makemigrations", "-m", "nothing")
+    assert result.exit_code == 0, result.output
+    assert "No changes detected." in result.stdout
+    assert "audit_log" in tables(migrated)
+
+
 def test_history_and_current_before_any_revision(migrated: Path, tausestack: Cli) -> None:
     history = tausestack("db", "history")
     assert history.exit_code == 0, history.output

@@ -4,10 +4,13 @@ from typing import Any
 
 import pytest
 from fastapi import HTTPException
+from pydantic import ValidationError
+from sqlmodel import SQLModel
 
 from tausestack import TauseStackApp, sdk
 from tausestack.sdk.database import (
     CursorPage,
+    DatabaseError,
     InvalidCursorError,
     InvalidFilterError,
     Page,
@@ -23,6 +26,14 @@ from tests.contract.models import (
     Squad,
     SquadRepository,
 )
+
+
+class Recruit(SQLModel):
+    """An input schema with a default of its own."""
+
+    name: str
+    age: int = 18
+
 
 PEOPLE = [("ada", 36), ("bob", 20), ("cy", None), ("dee", 20), ("eve", 51), ("fox", 20)]
 
@@ -253,3 +264,97 @@ async def test_sdk_functions_use_the_running_app(app: TauseStackApp) -> None:
     assert sdk.database.backend is not None
     assert isinstance(Squad, type)
     assert isinstance(Power, type)
+
+
+def test_nulls_sort_last_going_up_and_first_going_down_everywhere(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    up = ["bob", "dee", "fox", "ada", "eve", "cy"]  # ties on age keep primary-key order
+    down = ["cy", "eve", "ada", "bob", "dee", "fox"]
+    assert names(heroes.list(order_by=["age", "id"])) == up
+    assert names(heroes.list(order_by=["-age", "id"])) == down
+    assert names(heroes.page(size=10, order_by="age").items) == up
+    for order, expected in (("age", up), ("-age", down)):
+        for size in (1, 2, 4):
+            seen: list[str] = []
+            cursor = None
+            while True:
+                page = heroes.cursor_page(after=cursor, size=size, order_by=order)
+                seen += names(page.items)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert seen == expected, (order, size)
+    with pytest.raises(InvalidFilterError, match=r"no field 'agee' to order by"):
+        heroes.cursor_page(order_by="agee")
+    with pytest.raises(InvalidFilterError, match=r"order_by takes field names"):
+        heroes.list(order_by=[1])  # type: ignore[list-item]
+
+
+def test_pages_default_to_primary_key_order(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    rows = seed(heroes)
+    heroes.update(rows[0], {"age": 99})  # PostgreSQL moves an updated row to the end of the table
+    ids = [row.id for row in rows]
+    assert [hero.id for hero in heroes.page(size=10).items] == ids
+    assert [hero.id for hero in heroes.cursor_page(size=10).items] == ids
+
+
+def test_text_operators_match_wildcards_literally(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    heroes.bulk_create([{"name": "50%_off"}, {"name": "500ff"}, {"name": "Half\\Off"}])
+    assert names(heroes.list(name__contains="%_")) == ["50%_off"]
+    assert sorted(names(heroes.list(name__contains="0"))) == ["50%_off", "500ff"]
+    assert sorted(names(heroes.list(name__icontains="_OFF"))) == ["50%_off"]
+    assert sorted(names(heroes.list(name__icontains="OFF"))) == ["50%_off", "Half\\Off"]
+    assert names(heroes.list(name__startswith="50%")) == ["50%_off"]
+    assert names(heroes.list(name__endswith="_off")) == ["50%_off"]
+    assert names(heroes.list(name__startswith="Half\\")) == ["Half\\Off"]
+    assert sorted(names(heroes.list(name__like="50%"))) == ["50%_off", "500ff"]
+
+
+def test_none_and_isnull_filters_are_strict(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    assert names(heroes.list(age=None)) == ["cy"]
+    assert names(heroes.list(age__ne=None, order_by="name")) == ["ada", "bob", "dee", "eve", "fox"]
+    with pytest.raises(InvalidFilterError, match=r"'age__isnull' takes True or False, got 'no'"):
+        heroes.list(age__isnull="no")
+    with pytest.raises(InvalidFilterError, match=r"'age__gt=None' compares with NULL.*isnull"):
+        heroes.count(age__gt=None)
+
+
+def test_create_and_update_validate_and_keep_input_defaults(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    powers = app.container.get(PowerRepository)
+    squads = app.container.get(SquadRepository)
+    assert heroes.create(Recruit(name="ada")).age == 18  # the input schema's default counts
+    flight = powers.create({"name": "flight"})
+    squad = squads.create({"name": "x"})
+    bob = heroes.create({"name": "bob", "powers": [flight], "squad": squad})
+    loaded = heroes.get(bob.id, load=["powers", "squad"])
+    assert loaded is not None
+    assert names(loaded.powers) == ["flight"]
+    assert loaded.squad is not None
+    assert loaded.squad.name == "x"
+    with pytest.raises(ValidationError, match="age"):
+        heroes.update(bob.id, {"age": "old"})
+    assert heroes.get(bob.id).age is None  # type: ignore[union-attr]
+    with pytest.raises(ValidationError, match="age"):
+        heroes.create({"name": "cy", "age": "old"})
+    assert heroes.count() == 2
+
+
+def test_unsaved_rows_and_missing_keys_are_refused(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    with pytest.raises(
+        DatabaseError, match=r"This Hero has no primary key yet: it was never saved"
+    ):
+        heroes.update(Hero(name="ghost"), {"age": 1})
+    with pytest.raises(DatabaseError, match=r"has no primary key yet"):
+        heroes.delete(Hero(name="ghost"))
+    with pytest.raises(DatabaseError, match=r"A primary key of Hero is needed, got None"):
+        heroes.get(None)
+    saved = heroes.create({"name": "ada"})
+    assert heroes.delete(saved) is True
+    assert heroes.count() == 0

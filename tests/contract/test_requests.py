@@ -97,7 +97,7 @@ class HeroController:
 
 
 @pytest.fixture
-def http_app(database_url: str, tmp_path: Path) -> TauseStackApp:
+def http_app(database_url: dict[str, str], tmp_path: Path) -> TauseStackApp:
     return build(database_url, tmp_path, HeroController)
 
 

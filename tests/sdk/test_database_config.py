@@ -77,12 +77,13 @@ def test_missing_driver_says_how_to_install_it(tmp_path: Path) -> None:
     if "pymysql" in sys.modules or _installed("pymysql"):
         pytest.skip("pymysql is installed here")
     settings = Settings(config_dir=tmp_path, database={"url": "mysql://app:pw@db/shop"})
-    with pytest.raises(DatabaseConfigurationError) as caught:
-        create_app(settings, components=[Reader])
+    app = create_app(settings, components=[Reader])
+    with pytest.raises(DatabaseConfigurationError) as caught, TestClient(app):
+        pass
     assert "The pymysql driver for mysql+pymysql://app:***@db/shop is not installed" in str(
         caught.value
     )
-    assert "pip install pymysql aiomysql" in str(caught.value)
+    assert "pip install 'tausestack[mysql]'" in str(caught.value)
 
 
 def test_a_sqlite_file_in_a_missing_folder_fails_at_startup(tmp_path: Path) -> None:
@@ -256,3 +257,46 @@ def test_database_support_is_added_only_when_something_uses_it(
         assert uses_it.container.get(reports).heroes() == [{"one": 1}]
     for name in [name for name in sys.modules if name.startswith("shop")]:
         del sys.modules[name]
+
+
+def test_an_at_sign_in_the_password_must_be_percent_encoded(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls("postgresql://app:p@ss@db/shop")
+    message = str(caught.value)
+    assert "has an '@' inside its user or password" in message
+    assert "Percent-encode it as %40" in message
+    assert "p@ss" not in message.split("(a password")[0]  # the password itself is hidden
+    assert urls("postgresql://app:p%40ss@db/shop")[0] == "postgresql+psycopg://app:***@db/shop"
+
+
+def test_an_unreachable_async_url_fails_at_startup(tmp_path: Path) -> None:
+    port = free_port()
+    settings = Settings(
+        config_dir=tmp_path,
+        database={
+            "url": f"sqlite:///{tmp_path / 'app.db'}",
+            "async_url": f"postgresql+asyncpg://app:s3cret@127.0.0.1:{port}/shop",
+        },
+    )
+    app = create_app(settings, components=[Reader])
+    with pytest.raises(DatabaseConnectionError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert f"host 127.0.0.1:{port}, driver asyncpg" in message
+    assert "s3cret" not in message
+
+
+def test_sdk_functions_work_in_an_app_without_database_components(tmp_path: Path) -> None:
+    from tausestack import sdk
+
+    app = create_app(Settings(config_dir=tmp_path, database={"url": "sqlite:///script.db"}))
+    with sdk.use(app.container):
+        sdk.database.execute("CREATE TABLE note (body TEXT)")
+        with sdk.database.transaction():
+            sdk.database.execute("INSERT INTO note VALUES (:body)", {"body": "kept"})
+        with pytest.raises(RuntimeError), sdk.database.transaction():
+            sdk.database.execute("INSERT INTO note VALUES (:body)", {"body": "dropped"})
+            raise RuntimeError
+        assert sdk.database.execute("SELECT body FROM note") == [{"body": "kept"}]
+        assert sdk.database.backend() is sdk.database.backend()  # one backend per app
+    assert (tmp_path / "script.db").is_file()

@@ -15,9 +15,13 @@ See ``docs/database.md``.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from ...di._container import Container
+from ...di._keys import DependencyKey
+from ...settings import Settings
 from .._context import current_container
 from ..settings import DatabaseSettings
 from ._database import Database, Transaction
@@ -81,14 +85,39 @@ _list = list
 
 
 def backend() -> AbstractDatabaseBackend:
-    """The current application's database backend (see ``tausestack.sdk``)."""
-    chosen: AbstractDatabaseBackend = current_container().get(AbstractDatabaseBackend)
-    return chosen
+    """The current application's database backend (see ``tausestack.sdk``).
+
+    An app with no database support (nothing in it asked for one — a script's default app,
+    say) gets one built from its settings on first use, kept for the app's lifetime.
+    """
+    container = current_container()
+    if container.graph.lookup(DependencyKey(AbstractDatabaseBackend)) is not None:
+        chosen: AbstractDatabaseBackend = container.get(AbstractDatabaseBackend)
+        return chosen
+    return _standalone(container)[1]
 
 
 def transaction() -> Transaction:
     """A unit of work on the current application's database (``with`` or ``async with``)."""
-    return current_container().get(Database).transaction()
+    container = current_container()
+    if container.graph.lookup(DependencyKey(Database)) is not None:
+        return container.get(Database).transaction()
+    return _standalone(container)[0].transaction()
+
+
+_STANDALONE: weakref.WeakKeyDictionary[Container, tuple[Database, AbstractDatabaseBackend]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _standalone(container: Container) -> tuple[Database, AbstractDatabaseBackend]:
+    if container not in _STANDALONE:
+        from ._providers import database_backend
+
+        settings = container.get(Settings)
+        database = Database(settings, container)
+        _STANDALONE[container] = (database, database_backend(settings, database))
+    return _STANDALONE[container]
 
 
 def get(model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:

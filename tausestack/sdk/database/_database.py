@@ -21,9 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession as SQLModelAsyncSession
@@ -33,8 +33,9 @@ from ...di._container import Container
 from ...di._scope import RequestScope, current_request_scope
 from ...settings import Settings
 from ..settings import DatabaseSettings
-from . import _urls
-from .errors import DatabaseConfigurationError, DatabaseConnectionError
+from . import _engines, _urls
+from ._request import RequestSessions
+from .errors import DatabaseConnectionError
 
 
 class Database:
@@ -82,59 +83,52 @@ class Database:
         return self._async_engine
 
     def _create(self, url: URL, factory: Any) -> Any:
-        options: dict[str, Any] = {"echo": self.settings.echo}
-        family = url.get_backend_name()
-        if family != "sqlite":
-            options["pool_pre_ping"] = self.settings.pool_pre_ping
-        if family == "sqlite":
-            options["connect_args"] = {
-                "check_same_thread": False,
-                "timeout": self.settings.pool_timeout,
-            }
-        else:
-            options |= {
-                "pool_size": self.settings.pool_size,
-                "max_overflow": self.settings.max_overflow,
-                "pool_timeout": self.settings.pool_timeout,
-                "pool_recycle": self.settings.pool_recycle,
-            }
-            if family == "postgresql":
-                options["connect_args"] = {"connect_timeout": int(self.settings.connect_timeout)}
-        try:
-            engine = factory(url, **options)
-        except (NoSuchModuleError, ImportError) as exc:
-            raise DatabaseConfigurationError(
-                f"The {url.get_driver_name()} driver for {_urls.describe(url)} is not installed "
-                f"({exc}); {_urls.install_hint(url)}, or choose another driver in database.url "
-                f"(set in {self._source})."
-            ) from None
-        if family == "sqlite":
-            sync_engine = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-            event.listen(sync_engine, "connect", _sqlite_foreign_keys)
-        return engine
+        return _engines.create(url, factory, self.settings, self._source)
 
     # -- lifecycle (container hooks) ------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect once, so a wrong URL or an unreachable server fails at startup."""
         if self.settings.check_on_startup:
-            await run_in_threadpool(self.check_connection)
+            await self.check_connections()
 
-    def check_connection(self) -> None:
-        """Open and close one connection; raise DatabaseConnectionError naming host and driver.
+    async def check_connections(self) -> None:
+        """Connect once through each engine the settings name (the sync one, and the async
+        one when it points elsewhere or through another driver); a SQLite file is not opened
+        (that would create it), only its folder is checked."""
+        sync, asynchronous = self.urls.sync, self.urls.asynchronous
+        if self.settings.url_driver_is_async():
+            await self._check_one(asynchronous, self._connect_async)
+            return
+        await self._check_one(sync, self._connect_sync)
+        if not _urls.same_server(sync, asynchronous):
+            await self._check_one(asynchronous, self._connect_async)
 
-        A SQLite file is not opened (that would create it): its folder must exist.
-        """
-        url = self.urls.sync
+    async def _check_one(self, url: URL, connect: Any) -> None:
         if url.get_backend_name() == "sqlite":
             self._check_sqlite_folder(url)
-            return
-        try:
+        else:
+            await self._check(url, connect)
+
+    async def _connect_sync(self) -> None:
+        def connect() -> None:
             with self.engine.connect():
                 pass
-        except DBAPIError as exc:
+
+        await run_in_threadpool(connect)
+
+    async def _connect_async(self) -> None:
+        async with self.async_engine.connect():
+            pass
+
+    async def _check(self, url: URL, connect: Any) -> None:
+        try:
+            await connect()
+        except (DBAPIError, OSError) as exc:
             where = f"host {url.host}:{url.port or 'default port'}" if url.host else "file"
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            original = getattr(exc, "orig", None) or exc
+            text = str(original).strip()
+            reason = text.splitlines()[0] if text else repr(original)
             raise DatabaseConnectionError(
                 f"Cannot connect to {_urls.describe(url)} ({where}, driver "
                 f"{url.get_driver_name()}): {reason}. Check database.url (set in {self._source}) "
@@ -207,38 +201,20 @@ class Database:
                 raise
 
     def request_session(self, scope: RequestScope) -> Session:
-        """The sync session of one request, created on first use (see the module docstring)."""
-        key = (id(self), "sync")
-        session: Session | None = scope.values.get(key)
-        if session is None:
-            session = scope.values[key] = self.new_session()
-            outcome = _RequestOutcome(scope)
-
-            async def commit() -> None:
-                await run_in_threadpool(outcome.commit_sync, session)
-
-            scope.before_response(commit)
-            scope.stack.push_async_exit(outcome.finish_sync(session))
-        return session
+        """The sync session of one request (what DI injects as ``Session``)."""
+        return RequestSessions.of(self, scope).sync_session()
 
     async def request_async_session(self, scope: RequestScope) -> AsyncSession:
-        """The async session of one request, created on first use."""
-        key = (id(self), "async")
-        session: AsyncSession | None = scope.values.get(key)
-        if session is None:
-            session = scope.values[key] = self.new_async_session()
-            outcome = _RequestOutcome(scope)
-            scope.before_response(lambda: outcome.commit_async(session))
-            scope.stack.push_async_exit(outcome.finish_async(session))
-        return session
+        """The async session of one request (what DI injects as ``AsyncSession``)."""
+        return RequestSessions.of(self, scope).async_session()
 
     def _request_session(self) -> Session | None:
         scope = current_request_scope(self._container)
-        return self.request_session(scope) if scope is not None else None
+        return RequestSessions.of(self, scope).ambient_sync() if scope is not None else None
 
     async def _request_async_session(self) -> AsyncSession | None:
         scope = current_request_scope(self._container)
-        return await self.request_async_session(scope) if scope is not None else None
+        return RequestSessions.of(self, scope).ambient_async() if scope is not None else None
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -312,57 +288,3 @@ class Transaction:
         finally:
             if self._owned:
                 await self._session.close()
-
-
-class _RequestOutcome:
-    """Commits a request's session before the response, or rolls it back, then closes it."""
-
-    def __init__(self, scope: RequestScope) -> None:
-        self.scope = scope
-        self.committed = False
-
-    def commit_sync(self, session: Session) -> None:
-        if self.scope.exception is None and not self.committed:
-            session.commit()
-            self.committed = True
-
-    async def commit_async(self, session: AsyncSession) -> None:
-        if self.scope.exception is None and not self.committed:
-            await session.commit()
-            self.committed = True
-
-    def finish_sync(self, session: Session) -> Any:
-        async def finish(kind: Any, exc: Any, tb: Any) -> bool:
-            def close() -> None:
-                try:
-                    if exc is None and self.scope.exception is None and not self.committed:
-                        session.commit()  # a websocket: no response to commit before
-                    else:
-                        session.rollback()
-                finally:
-                    session.close()
-
-            await run_in_threadpool(close)
-            return False
-
-        return finish
-
-    def finish_async(self, session: AsyncSession) -> Any:
-        async def finish(kind: Any, exc: Any, tb: Any) -> bool:
-            try:
-                if exc is None and self.scope.exception is None and not self.committed:
-                    await session.commit()
-                else:
-                    await session.rollback()
-            finally:
-                await session.close()
-            return False
-
-        return finish
-
-
-def _sqlite_foreign_keys(connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys unless asked, per connection."""
-    cursor = connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()

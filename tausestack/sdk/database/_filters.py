@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, inspect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from ..._naming import did_you_mean
 from .errors import InvalidFilterError
@@ -29,8 +32,15 @@ OPERATORS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "not_in": lambda column, values: column.not_in(_sequence(values, "not_in")),
     "like": lambda column, pattern: column.like(pattern),
     "ilike": lambda column, pattern: column.ilike(pattern),
+    # %, _ and the escape character in the value are matched literally.
+    "contains": lambda column, text: column.contains(text, autoescape=True),
+    "icontains": lambda column, text: column.icontains(text, autoescape=True),
+    "startswith": lambda column, text: column.startswith(text, autoescape=True),
+    "endswith": lambda column, text: column.endswith(text, autoescape=True),
     "isnull": lambda column, flag: column.is_(None) if flag else column.is_not(None),
 }
+#: Operators that take None as a value (others would compare with NULL, which matches nothing).
+TAKES_NONE = frozenset({"eq", "ne"})
 
 
 def _sequence(values: Any, name: str) -> Sequence[Any]:
@@ -74,18 +84,37 @@ def conditions(model: type[Any], filters: Mapping[str, Any]) -> list[ColumnEleme
                 f"Unknown filter operator '{name}' in '{key}'.{did_you_mean(name, OPERATORS)} "
                 f"Operators: {', '.join(OPERATORS)}."
             )
+        if name == "isnull" and not isinstance(value, bool):
+            raise InvalidFilterError(f"'{key}' takes True or False, got {value!r}.")
+        if value is None and name not in TAKES_NONE:
+            raise InvalidFilterError(
+                f"'{key}=None' compares with NULL, which matches nothing; use "
+                f"{field}__isnull=True (or False) to filter on missing values."
+            )
         result.append(build(column, value))
     return result
 
 
 def ordering(model: type[Any], order_by: str | Sequence[str] | None) -> list[Any]:
-    """Turn ``"-created_at"`` or ``["name", "-id"]`` into ORDER BY clauses."""
+    """Turn ``"-created_at"`` or ``["name", "-id"]`` into ORDER BY clauses.
+
+    NULLs sort last going up and first going down, on every database (as PostgreSQL does).
+    """
+    return [sort_clause(column, descending) for column, descending in sort_keys(model, order_by)]
+
+
+def sort_keys(
+    model: type[Any], order_by: str | Sequence[str] | None
+) -> list[tuple[InstrumentedAttribute[Any], bool]]:
+    """``(column, descending)`` for each name of ``order_by``, checked against the model."""
     if order_by is None:
         return []
     names = [order_by] if isinstance(order_by, str) else list(order_by)
     available = columns(model)
-    clauses = []
+    keys = []
     for name in names:
+        if not isinstance(name, str):
+            raise InvalidFilterError(f"order_by takes field names, got {name!r}.")
         field = name.removeprefix("-")
         column = available.get(field)
         if column is None:
@@ -93,5 +122,47 @@ def ordering(model: type[Any], order_by: str | Sequence[str] | None) -> list[Any
                 f"{model.__name__} has no field '{field}' to order by."
                 f"{did_you_mean(field, available)} Fields: {', '.join(sorted(available))}."
             )
-        clauses.append(column.desc() if name.startswith("-") else column.asc())
-    return clauses
+        keys.append((column, name.startswith("-")))
+    return keys
+
+
+def sort_clause(column: Any, descending: bool) -> Any:
+    """ORDER BY ``column``; a nullable column gets NULLs last going up, first going down."""
+    if not _nullable(column):
+        return column.desc() if descending else column.asc()
+    return _NullsOrdered(column, descending)
+
+
+def _nullable(column: Any) -> bool:
+    expression = getattr(column, "expression", column)
+    return bool(getattr(expression, "nullable", True))
+
+
+class _NullsOrdered(ColumnElement[Any]):
+    """``column ASC NULLS LAST`` / ``DESC NULLS FIRST``, spelled for databases without it."""
+
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("descending", InternalTraversal.dp_boolean),
+    ]
+
+    def __init__(self, column: Any, descending: bool) -> None:
+        self.column = getattr(column, "expression", column)
+        self.descending = descending
+
+
+@compiles(_NullsOrdered)
+def _nulls_ordered(element: _NullsOrdered, compiler: SQLCompiler, **kw: Any) -> str:
+    column = element.column
+    clause = column.desc().nulls_first() if element.descending else column.asc().nulls_last()
+    return compiler.process(clause, **kw)
+
+
+@compiles(_NullsOrdered, "mysql")
+@compiles(_NullsOrdered, "mariadb")
+def _nulls_ordered_mysql(element: _NullsOrdered, compiler: SQLCompiler, **kw: Any) -> str:
+    # MySQL has no NULLS FIRST/LAST; sorting on "IS NULL" first does the same.
+    column = compiler.process(element.column, **kw)
+    direction = "DESC" if element.descending else "ASC"
+    return f"{column} IS NULL {direction}, {column} {direction}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.asyncio import AsyncSession as SQLAlchemyAsyncSession
@@ -25,7 +27,7 @@ from ...settings import Settings
 from ._database import Database
 from ._sqlalchemy import SQLAlchemyDatabaseBackend
 from .base import AbstractDatabaseBackend
-from .errors import DatabaseConfigurationError
+from .errors import DatabaseConfigurationError, InvalidCursorError
 
 APP = "tausestack.sdk.database"
 
@@ -65,6 +67,16 @@ def database_backend(settings: Settings, database: Database) -> AbstractDatabase
     return backend
 
 
+async def invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
+    """A cursor comes from the client: a bad one is the client's error, a 400."""
+    return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+def exception_handlers() -> dict[type[Exception], Any]:
+    """Exception handlers the app gets with database support."""
+    return {InvalidCursorError: invalid_cursor}
+
+
 def _import(path: str) -> Any:
     module_name, _, attribute = path.replace(":", ".").rpartition(".")
     try:
@@ -76,17 +88,24 @@ def _import(path: str) -> Any:
         ) from None
 
 
-def providers() -> list[Provider]:
-    """Every provider of the database, for one container."""
+def providers(wanted: set[Any]) -> list[Provider]:
+    """The database's providers for one container.
+
+    The engine providers are added only when something asks for an engine: a singleton is
+    built by ``create_app()``, and building an engine imports its driver.
+    """
 
     def spec(scope: Scope = Scope.SINGLETON, provides: tuple[Any, ...] = ()) -> ComponentSpec:
         return ComponentSpec(kind="provider", scope=scope, provides=provides)
 
-    return [
+    chosen = [
         class_provider(Database, ComponentSpec(kind="component"), app=APP),
-        function_provider(engine, spec(), app=APP),
-        function_provider(async_engine, spec(), app=APP),
         function_provider(session, spec(Scope.REQUEST, (SQLAlchemySession,)), app=APP),
         function_provider(async_session, spec(Scope.REQUEST, (SQLAlchemyAsyncSession,)), app=APP),
         function_provider(database_backend, spec(), app=APP),
     ]
+    if Engine in wanted:
+        chosen.append(function_provider(engine, spec(), app=APP))
+    if AsyncEngine in wanted:
+        chosen.append(function_provider(async_engine, spec(), app=APP))
+    return chosen

@@ -69,8 +69,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         **filters: Any,
     ) -> Page[M]:
         offset, limit = statements.page_bounds(page, size)
+        order = order_by or statements.primary_key_order(model)  # pages need a stable order
         query = statements.select_rows(
-            model, where=where, filters=filters, order_by=order_by, load=load
+            model, where=where, filters=filters, order_by=order, load=load
         )
         with self.database.session(writes=False) as session:
             total = _execute(session, statements.count_rows(model, where, filters)).scalar_one()
@@ -195,8 +196,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         **filters: Any,
     ) -> Page[M]:
         offset, limit = statements.page_bounds(page, size)
+        order = order_by or statements.primary_key_order(model)  # pages need a stable order
         query = statements.select_rows(
-            model, where=where, filters=filters, order_by=order_by, load=load
+            model, where=where, filters=filters, order_by=order, load=load
         )
         async with self.database.async_session(writes=False) as session:
             total = (

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from ..._naming import did_you_mean
 from . import _filters
 from .errors import DatabaseError, InvalidFilterError
-from .pagination import after_cursor, keyset_order
+from .pagination import after_cursor, keyset_order, sort_clauses
 
 _MAPPED: weakref.WeakSet[type[Any]] = weakref.WeakSet()
 
@@ -94,6 +94,11 @@ def any_row(
     return select(literal(True)).select_from(model).where(*where_of(model, where, filters)).limit(1)
 
 
+def primary_key_order(model: type[Any]) -> list[str]:
+    """Order by primary key: the default for pages, which need a stable order."""
+    return [column.key for column in inspect(model).primary_key]
+
+
 def page_bounds(page: int, size: int) -> tuple[int, int]:
     """Offset and limit for page number ``page`` (from 1) of ``size`` rows."""
     if page < 1 or size < 1:
@@ -119,26 +124,45 @@ def cursor_rows(
     order = keyset_order(model, names)
     if after is not None:
         statement = statement.where(after_cursor(model, order, after))
-    clauses = [column.desc() if descending else column.asc() for column, descending in order]
-    return statement.order_by(*clauses).limit(size + 1), order
+    return statement.order_by(*sort_clauses(order)).limit(size + 1), order
 
 
 def instance(model: type[Any], data: Any) -> Any:
-    """A ``model`` instance from an instance, a pydantic model or a mapping (validated)."""
+    """A ``model`` instance from an instance, a pydantic model or a mapping, validated.
+
+    A pydantic model's defaults count (``HeroCreate(name=…)`` brings its default ``age``);
+    relationships given in a mapping (``{"heroes": [...]}``) are set too.
+    """
     if isinstance(data, model):
         return data
-    values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+    values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
     _check_fields(model, values)
+    related = {name: values.pop(name) for name in _relationships(model) & values.keys()}
     validate = getattr(model, "model_validate", None)
-    return validate(values) if validate is not None else model(**values)
+    row = validate(values) if validate is not None else model(**values)
+    for name, value in related.items():
+        setattr(row, name, value)
+    return row
 
 
 def apply(model: type[Any], row: Any, data: Any) -> None:
-    """Set the given fields on ``row`` (a pydantic model's unset fields are left alone)."""
-    values = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
-    _check_fields(model, values)
-    for name, value in values.items():
+    """Set the given fields on ``row``, validated (a pydantic model's unset fields are left
+    alone)."""
+    changes = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
+    _check_fields(model, changes)
+    related = {name: changes.pop(name) for name in _relationships(model) & changes.keys()}
+    validate = getattr(model, "model_validate", None)
+    fields = getattr(model, "model_fields", None)
+    if validate is not None and fields is not None and changes:
+        current = {name: getattr(row, name) for name in fields}
+        checked = validate({**current, **changes})  # raises pydantic's ValidationError
+        changes = {name: getattr(checked, name) for name in changes}
+    for name, value in {**changes, **related}.items():
         setattr(row, name, value)
+
+
+def _relationships(model: type[Any]) -> set[str]:
+    return set(inspect(model).relationships.keys())
 
 
 def _check_fields(model: type[Any], values: Mapping[str, Any]) -> None:
@@ -153,11 +177,24 @@ def _check_fields(model: type[Any], values: Mapping[str, Any]) -> None:
 
 
 def identity(row: Any) -> Any:
-    """The primary key value of a mapped instance, as ``get`` takes it."""
-    key = inspect(row).identity
-    return key[0] if key is not None and len(key) == 1 else key
+    """The primary key value of a mapped instance, as ``get`` takes it (loaded or not)."""
+    key = inspect(type(row)).primary_key_from_instance(row)
+    return key[0] if len(key) == 1 else tuple(key)
 
 
 def ident_of(model: type[Any], ident: Any) -> Any:
-    """Accept a primary key or an instance of the model."""
-    return identity(ident) if isinstance(ident, model) else ident
+    """Accept a primary key or an instance of the model (one that has been saved)."""
+    if isinstance(ident, model):
+        key = identity(ident)
+        if key is None or (isinstance(key, tuple) and None in key):
+            raise DatabaseError(
+                f"This {model.__name__} has no primary key yet: it was never saved. Save it "
+                "with create() first, or pass the primary key of a stored row."
+            )
+        return key
+    if ident is None:
+        raise DatabaseError(
+            f"A primary key of {model.__name__} is needed, got None. Pass the key of a stored "
+            "row (or the row itself)."
+        )
+    return ident

@@ -24,8 +24,8 @@ class Family:
 FAMILIES: dict[str, Family] = {
     "sqlite": Family("pysqlite", "aiosqlite", "pip install aiosqlite"),
     "postgresql": Family("psycopg", "psycopg", "pip install 'tausestack[postgres]'"),
-    "mysql": Family("pymysql", "aiomysql", "pip install pymysql aiomysql"),
-    "mariadb": Family("pymysql", "aiomysql", "pip install pymysql aiomysql"),
+    "mysql": Family("pymysql", "aiomysql", "pip install 'tausestack[mysql]'"),
+    "mariadb": Family("pymysql", "aiomysql", "pip install 'tausestack[mysql]'"),
 }
 ALIASES = {"postgres": "postgresql"}
 ASYNC_DRIVERS = {"aiosqlite", "asyncpg", "aiomysql", "asyncmy"}
@@ -54,6 +54,11 @@ def parse(text: str, key: str) -> URL:
             "dialect+driver://user:password@host:port/database, e.g. "
             "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db."
         ) from None
+    if url.host and "@" in url.host:
+        raise DatabaseConfigurationError(
+            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
+            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss)."
+        )
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
     if backend != given_backend:
@@ -93,6 +98,13 @@ def _absolute_sqlite(url: URL, config_dir: Path) -> URL:
     if database.startswith("file:") or Path(database).is_absolute():
         return url
     return url.set(database=str((config_dir / database).resolve()))
+
+
+def same_server(first: URL, second: URL) -> bool:
+    """Whether two URLs reach the same server and database through the same driver."""
+    keys = ("host", "port", "database", "username")
+    same_place = all(getattr(first, key) == getattr(second, key) for key in keys)
+    return same_place and first.get_driver_name() == second.get_driver_name()
 
 
 def describe(url: URL) -> str:

@@ -142,20 +142,21 @@ def run_migrations() -> None:
 def table_metadata(discovery: Discovery) -> tuple[MetaData | list[MetaData], list[Table]]:
     """The metadata holding the installed apps' table models, and those tables.
 
-    A table model is a class with a ``__table__`` defined in one of the modules discovery
-    imported (SQLModel ``table=True`` models, SQLAlchemy declarative classes). Several
-    ``MetaData`` objects (one per declarative base) come back as a list, none as an empty one.
+    A table model is a class with a ``__table__`` (SQLModel ``table=True`` models, SQLAlchemy
+    declarative classes) defined in any imported module of an installed app's package — the
+    modules discovery imports and everything they import from the app (``apps/shop/domain/``
+    included). Several ``MetaData`` objects (one per declarative base) come back as a list,
+    none as an empty one.
     """
     metadata: dict[int, MetaData] = {}
     tables: dict[int, Table] = {}
-    for app in discovery.apps:
-        for name in app.modules:
-            module = sys.modules.get(name)
-            if module is None:
-                continue
-            for table in _tables_defined_in(name, vars(module).values()):
-                metadata.setdefault(id(table.metadata), table.metadata)
-                tables.setdefault(id(table), table)
+    packages = [app.name for app in discovery.apps]
+    for name, module in list(sys.modules.items()):
+        if module is None or not any(name == p or name.startswith(p + ".") for p in packages):
+            continue
+        for table in _tables_defined_in(name, vars(module).values()):
+            metadata.setdefault(id(table.metadata), table.metadata)
+            tables.setdefault(id(table), table)
     found = list(metadata.values())
     if len(found) == 1:
         return found[0], list(tables.values())
@@ -282,13 +283,20 @@ def _reason(exc: DBAPIError) -> str:
 
 
 def _only_app_tables(known: set[int], metadata: MetaData | list[MetaData]) -> Any:
-    """Leave out tables that share the apps' metadata without belonging to an installed app."""
+    """Compare only the installed apps' tables.
+
+    Tables that share the apps' metadata without belonging to an installed app are left out,
+    and so are tables in the database that no model describes: a migration never drops a table
+    it does not know (write ``op.drop_table`` by hand to drop one).
+    """
     own = {id(table) for meta in _as_list(metadata) for table in meta.tables.values()}
     others = own - known
 
     def include(
         item: SchemaItem, name: str | None, kind: str, reflected: bool, compare_to: Any
     ) -> bool:
+        if kind == "table" and reflected and compare_to is None:
+            return False
         return not (kind == "table" and not reflected and id(item) in others)
 
     return include

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, computed_field
 from pydantic_core import to_jsonable_python
-from sqlalchemy import ColumnElement, and_, inspect, or_
+from sqlalchemy import ColumnElement, and_, false, inspect, or_
 
 from .errors import InvalidCursorError
 
@@ -53,11 +53,13 @@ class CursorPage(BaseModel, Generic[T]):
 
 
 def keyset_order(model: type[Any], order_by: Sequence[str]) -> list[tuple[Any, bool]]:
-    """The ordering columns with the primary key appended as a tie-breaker: (column, descending)."""
-    from ._filters import columns
+    """The ordering columns with the primary key appended as a tie-breaker: (column, descending).
 
-    available = columns(model)
-    order = [(available[name.removeprefix("-")], name.startswith("-")) for name in order_by]
+    NULLs sort last going up and first going down, on every database.
+    """
+    from ._filters import sort_keys
+
+    order: list[tuple[Any, bool]] = list(sort_keys(model, order_by))
     keys = {column.key for column, _ in order}
     for primary in inspect(model).primary_key:
         if primary.key not in keys:
@@ -96,10 +98,29 @@ def after_cursor(
         )
     alternatives = []
     for index, ((column, descending), value) in enumerate(zip(order, values, strict=True)):
-        equal_before = [order[i][0] == values[i] for i in range(index)]
-        beyond = column < value if descending else column > value
-        alternatives.append(and_(*equal_before, beyond))
+        equal_before = [_equal(order[i][0], values[i]) for i in range(index)]
+        alternatives.append(and_(*equal_before, _beyond(column, descending, value)))
     return or_(*alternatives)
+
+
+def sort_clauses(order: list[tuple[Any, bool]]) -> list[Any]:
+    """ORDER BY for a keyset order: NULLs last going up, first going down."""
+    from ._filters import sort_clause
+
+    return [sort_clause(column, descending) for column, descending in order]
+
+
+def _equal(column: Any, value: Any) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value  # type: ignore[no-any-return]
+
+
+def _beyond(column: Any, descending: bool, value: Any) -> ColumnElement[bool]:
+    """Rows strictly after ``value`` in this column's order (NULLs last up, first down)."""
+    if descending:
+        return column.is_not(None) if value is None else column < value  # type: ignore[no-any-return]
+    if value is None:
+        return false()
+    return or_(column > value, column.is_(None))
 
 
 def _signature(order: list[tuple[Any, bool]]) -> str:
