@@ -5,6 +5,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -121,6 +122,11 @@ class LifecycleController:
         session.add(Hero(name=body.name))  # not flushed: the unique name clashes at commit
         return {"status": "accepted"}
 
+    @get("/page")
+    async def page(self, after: str | None = None) -> dict[str, Any]:
+        found = await self.heroes.acursor_page(after=after, size=1, order_by="name")
+        return {"names": [hero.name for hero in found.items], "next": found.next_cursor}
+
     @get("/names")
     def names(self) -> list[str]:
         return sorted(hero.name for hero in self.heroes.list())
@@ -192,6 +198,20 @@ def test_sync_endpoints_commit_as_they_return_and_still_lazy_load(
         }
     assert stored(life_app) == ["ada", "bob"]
     assert in_use(life_app) == 0
+
+
+def test_a_bad_cursor_is_a_400(life_app: TauseStackApp) -> None:
+    life_app.container.get(HeroRepository).bulk_create([{"name": "ada"}, {"name": "bob"}])
+    with TestClient(life_app) as client:
+        first = client.get("/life/page").json()
+        assert first["names"] == ["ada"]
+        assert client.get("/life/page", params={"after": first["next"]}).json() == {
+            "names": ["bob"],
+            "next": None,
+        }
+        response = client.get("/life/page", params={"after": first["next"][:-3] + "xyz"})
+        assert response.status_code == 400
+        assert "was not made by a Hero listing" in response.json()["detail"]
 
 
 def test_a_failed_first_savepoint_rolls_back_only_itself(life_app: TauseStackApp) -> None:
