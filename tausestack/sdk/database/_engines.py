@@ -18,7 +18,6 @@ from sqlalchemy.pool import StaticPool
 
 from ..settings import DatabaseSettings
 from . import _urls
-from .errors import DatabaseConfigurationError
 
 #: The connect argument each driver takes for a connection timeout, in seconds.
 TIMEOUT_ARGUMENT = {
@@ -55,11 +54,7 @@ def create(url: URL, factory: Any, settings: DatabaseSettings, source: str) -> A
     try:
         engine = factory(url, **options)
     except (NoSuchModuleError, ImportError) as exc:
-        raise DatabaseConfigurationError(
-            f"The {url.get_driver_name()} driver for {_urls.describe(url)} is not installed "
-            f"({exc}); {_urls.install_hint(url)}, or choose another driver in database.url "
-            f"(set in {source})."
-        ) from None
+        raise _urls.missing_driver(url, exc, source) from None
     if family == "sqlite":
         _take_over_sqlite_transactions(
             engine.sync_engine if isinstance(engine, AsyncEngine) else engine

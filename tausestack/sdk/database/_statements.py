@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Select, func, inspect, literal, select
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import selectinload
@@ -146,34 +146,80 @@ def instance(model: type[Any], data: Any) -> Any:
 
 
 def apply(model: type[Any], row: Any, data: Any) -> None:
-    """Set the given fields on ``row``, validated (a pydantic model's unset fields are left
-    alone)."""
+    """Set the given fields on ``row``, each validated against its field's type first (a
+    pydantic model's unset fields are left alone). Nothing is set unless every value is valid."""
     changes = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
     _check_fields(model, changes)
     related = {name: changes.pop(name) for name in _relationships(model) & changes.keys()}
-    validate = getattr(model, "model_validate", None)
-    fields = getattr(model, "model_fields", None)
-    if validate is not None and fields is not None and changes:
-        current = {name: getattr(row, name) for name in fields}
-        checked = validate({**current, **changes})  # raises pydantic's ValidationError
-        changes = {name: getattr(checked, name) for name in changes}
+    changes = _validated(model, changes)
     for name, value in {**changes, **related}.items():
         setattr(row, name, value)
 
 
-def _relationships(model: type[Any]) -> set[str]:
-    return set(inspect(model).relationships.keys())
+_ADAPTERS: weakref.WeakKeyDictionary[type[Any], dict[str, TypeAdapter[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _validated(model: type[Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``changes`` with each value validated (and coerced) by its pydantic field.
+
+    Raises pydantic's ``ValidationError`` titled with the model, one entry per bad field.
+    """
+    fields = getattr(model, "model_fields", None)
+    if not fields or not changes:
+        return changes
+    adapters = _ADAPTERS.get(model)
+    if adapters is None:
+        adapters = _ADAPTERS[model] = {}
+    checked: dict[str, Any] = {}
+    errors: list[Any] = []
+    for name, value in changes.items():
+        field = fields.get(name)
+        if field is None:  # a column the pydantic model does not declare
+            checked[name] = value
+            continue
+        adapter = adapters.get(name)
+        if adapter is None:
+            annotated: Any = Annotated[field.annotation, field]
+            adapter = adapters[name] = TypeAdapter(annotated)
+        try:
+            checked[name] = adapter.validate_python(value)
+        except ValidationError as exc:
+            errors += [{**error, "loc": (name, *error["loc"])} for error in exc.errors()]
+    if errors:
+        raise ValidationError.from_exception_data(model.__name__, errors)
+    return checked
+
+
+_ATTRIBUTES: weakref.WeakKeyDictionary[type[Any], tuple[frozenset[str], frozenset[str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _attributes(model: type[Any]) -> tuple[frozenset[str], frozenset[str]]:
+    """The mapped attribute names of ``model`` and, among them, its relationships."""
+    found = _ATTRIBUTES.get(model)
+    if found is None:
+        mapper = inspect(model)
+        known = frozenset(attribute.key for attribute in mapper.attrs)
+        found = _ATTRIBUTES[model] = (known, frozenset(mapper.relationships.keys()))
+    return found
+
+
+def _relationships(model: type[Any]) -> frozenset[str]:
+    return _attributes(model)[1]
 
 
 def _check_fields(model: type[Any], values: Mapping[str, Any]) -> None:
-    mapper = inspect(model)
-    known = {attribute.key for attribute in mapper.attrs}
+    known = _attributes(model)[0]
+    if known.issuperset(values):
+        return
     unknown = sorted(set(values) - known)
-    if unknown:
-        raise InvalidFilterError(
-            f"{model.__name__} has no field '{unknown[0]}'.{did_you_mean(unknown[0], known)} "
-            f"Fields: {', '.join(sorted(known))}."
-        )
+    raise InvalidFilterError(
+        f"{model.__name__} has no field '{unknown[0]}'.{did_you_mean(unknown[0], known)} "
+        f"Fields: {', '.join(sorted(known))}."
+    )
 
 
 def identity(row: Any) -> Any:

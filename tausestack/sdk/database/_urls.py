@@ -126,3 +126,12 @@ def install_hint(url: URL) -> str:
     """How to install the driver a URL needs."""
     family = FAMILIES.get(url.get_backend_name())
     return family.install if family is not None else f"install the {url.get_driver_name()} driver"
+
+
+def missing_driver(url: URL, error: Exception, source: str) -> DatabaseConfigurationError:
+    """The error for a URL whose driver cannot be imported, saying what to install."""
+    return DatabaseConfigurationError(
+        f"The {url.get_driver_name()} driver for {describe(url)} is not installed "
+        f"({error}); {install_hint(url)}, or choose another driver in database.url "
+        f"(set in {source})."
+    )

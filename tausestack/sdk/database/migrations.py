@@ -41,7 +41,7 @@ from sqlalchemy.pool import NullPool
 from ...discovery import Discovery, discover
 from ...settings import Settings
 from . import _urls
-from .errors import DatabaseConfigurationError, DatabaseConnectionError, DatabaseError
+from .errors import DatabaseConnectionError, DatabaseError
 
 if TYPE_CHECKING:
     from alembic.operations.ops import MigrationScript
@@ -217,11 +217,7 @@ def _run_online(url: URL, settings: Settings, options: Mapping[str, Any]) -> Non
     try:
         engine = create_engine(url, poolclass=NullPool)
     except (NoSuchModuleError, ImportError) as exc:
-        raise DatabaseConfigurationError(
-            f"The {url.get_driver_name()} driver for {_urls.describe(url)} is not installed "
-            f"({exc}); {_urls.install_hint(url)}, or choose another driver in database.url "
-            f"(set in {source})."
-        ) from None
+        raise _urls.missing_driver(url, exc, source) from None
     transactional = url.get_backend_name() != "sqlite" or _sqlite_transactions(engine)
     try:
         with _connect(engine, url, source) as connection:
