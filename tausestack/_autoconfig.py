@@ -1,9 +1,9 @@
 """Auto-configuration: framework providers added only when an application needs them.
 
-The database's providers join a container when a component, a route or a dependency asks for
-one of its types (``Database``, a session, an engine, a repository's backend), or when a module
-of an installed app uses ``tausestack.sdk.database`` (to call its functions without DI). An app
-that needs none of it never imports SQLAlchemy.
+An SDK module's providers join a container when a component, a route or a dependency asks for
+one of its types (``Database``, a session, ``Storage``, ``Cache``…), or when a module of an
+installed app uses the SDK module (to call its functions without DI). An app that needs none of
+it never imports SQLAlchemy, boto3 or redis.
 """
 
 from __future__ import annotations
@@ -11,10 +11,16 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .di._providers import Provider
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from .settings import Settings
 
 #: (module with a ``providers()`` function, modules whose types ask for it, package whose use
 #: in an installed app's module asks for it)
@@ -24,6 +30,8 @@ AUTO_CONFIGURATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
         ("tausestack.sdk.database", "sqlalchemy", "sqlmodel"),
         "tausestack.sdk.database",
     ),
+    ("tausestack.sdk.storage._providers", ("tausestack.sdk.storage",), "tausestack.sdk.storage"),
+    ("tausestack.sdk.cache._providers", ("tausestack.sdk.cache",), "tausestack.sdk.cache"),
 )
 
 
@@ -34,19 +42,33 @@ def wanted_types(providers: Sequence[Provider], injected: Iterable[Any]) -> set[
     return wanted
 
 
+@dataclass
+class AutoConfiguration:
+    """What the framework adds to an application for the SDK modules it uses."""
+
+    providers: list[Provider] = field(default_factory=list)
+    exception_handlers: dict[type[Exception], Any] = field(default_factory=dict)
+    #: Routes a module serves itself (local storage's signed URLs).
+    routers: list[APIRouter] = field(default_factory=list)
+
+
 def autoconfigure(
-    providers: Sequence[Provider], wanted: set[Any], app_modules: Iterable[str]
-) -> tuple[list[Provider], dict[type[Exception], Any]]:
-    """The framework providers (and exception handlers) to add for what ``wanted`` asks and
-    ``providers`` lacks.
+    providers: Sequence[Provider],
+    wanted: set[Any],
+    app_modules: Iterable[str],
+    settings: Settings,
+) -> AutoConfiguration:
+    """The framework providers, exception handlers and routes to add for what ``wanted`` asks
+    and ``providers`` lacks.
 
     ``app_modules`` are the installed apps' modules; one that uses a framework package (binds
-    it, or something from it, as a global) asks for that package's providers too.
+    it, or something from it, as a global) asks for that package's providers too. A
+    configuration module has ``providers(wanted)`` and ``exception_handlers()``, and may have
+    ``routers(settings)``.
     """
     provided = {key.type for provider in providers for key in provider.keys}
     modules = [sys.modules[name] for name in app_modules if name in sys.modules]
-    added: list[Provider] = []
-    handlers: dict[type[Exception], Any] = {}
+    result = AutoConfiguration()
     for module_name, type_modules, package in AUTO_CONFIGURATIONS:
         asked = any(
             str(getattr(kind, "__module__", "")).startswith(type_modules) and kind not in provided
@@ -55,13 +77,15 @@ def autoconfigure(
         if not asked and not any(_uses(module, package) for module in modules):
             continue
         configuration = importlib.import_module(module_name)
-        added += [
+        result.providers += [
             provider
             for provider in configuration.providers(wanted)
             if not any(key.type in provided for key in provider.keys)
         ]
-        handlers |= configuration.exception_handlers()
-    return added, handlers
+        result.exception_handlers |= configuration.exception_handlers()
+        if hasattr(configuration, "routers"):
+            result.routers += configuration.routers(settings)
+    return result
 
 
 def _uses(module: Any, package: str) -> bool:

@@ -33,6 +33,14 @@ ENV_PREFIX = "TAUSESTACK_"
 NESTED_DELIMITER = "__"
 BASE_FILE = "application.yaml"
 
+#: Variables of the original TauseStack SDK that keep working: each sets one nested key. The
+#: current names (``TAUSESTACK_STORAGE__BACKEND``…) win when both are set.
+LEGACY_VARIABLES: dict[str, tuple[str, ...]] = {
+    "TAUSESTACK_STORAGE_BACKEND": ("storage", "backend"),
+    "TAUSESTACK_S3_BUCKET_NAME": ("storage", "s3", "bucket"),
+    "TAUSESTACK_LOCAL_STORAGE_PATH": ("storage", "local", "root"),
+}
+
 
 def profile_file(profile: str) -> str:
     """Return the name of the YAML file that holds one profile's settings."""
@@ -43,7 +51,7 @@ def profile_file(profile: str) -> str:
 class LoadedSource:
     """What one source returned, and a description of where it came from."""
 
-    kind: str  # "kwargs", "env", "dotenv", "yaml", "default"
+    kind: str  # "kwargs", "env", "dotenv", "legacy", "yaml", "default"
     origin: str  # shown to users: a file path or "environment variables"
     data: dict[str, Any]
     path: Path | None = None
@@ -86,6 +94,32 @@ class YamlFileSource(InitSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
         super().__init__(settings_cls, read_yaml(path))
+
+
+class LegacyVariablesSource(InitSettingsSource):
+    """The original SDK's variables (:data:`LEGACY_VARIABLES`), from the environment or ``.env``."""
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv_path: Path) -> None:
+        data: dict[str, Any] = {}
+        for name, path in LEGACY_VARIABLES.items():
+            value = os.environ.get(name)
+            if value is None:
+                value = _dotenv_value(dotenv_path, name)
+            if value is None:
+                continue
+            node = data
+            for part in path[:-1]:
+                node = node.setdefault(part, {})
+            node[path[-1]] = value
+        super().__init__(settings_cls, data)
+
+
+def legacy_variable_name(loc: tuple[str | int, ...]) -> str | None:
+    """The original SDK's variable that sets ``loc``, if one does."""
+    for name, path in LEGACY_VARIABLES.items():
+        if path == tuple(str(part) for part in loc):
+            return name
+    return None
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -139,6 +173,10 @@ def build_sources(
                 env_nested_delimiter=NESTED_DELIMITER,
             ),
             LoadedSource("dotenv", str(dotenv_path), {}, dotenv_path),
+        ),
+        (
+            LegacyVariablesSource(settings_cls, dotenv_path),
+            LoadedSource("legacy", "a variable of the original SDK", {}),
         ),
         (
             YamlFileSource(settings_cls, profile_path),
@@ -204,7 +242,7 @@ def unknown_variables(dotenv_path: Path, fields: Iterable[str]) -> list[str]:
     problems = []
     for origin, variables in sources:
         for name in sorted(variables):
-            if not name.upper().startswith(ENV_PREFIX):
+            if not name.upper().startswith(ENV_PREFIX) or name.upper() in LEGACY_VARIABLES:
                 continue
             top, _, rest = name[len(ENV_PREFIX) :].lower().partition(NESTED_DELIMITER)
             if top in known:

@@ -18,7 +18,7 @@ from .discovery import Discovery, discover
 from .errors import ProviderDefinitionError
 from .settings import Settings
 from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
-from .web._mount import AppRoutes, mount, plan_routes
+from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
 
 __all__ = ["TauseStackApp", "create_app"]
 
@@ -93,8 +93,11 @@ def create_app(
     plan = plan_routes(app_routes)
     app_modules = [module for app_entry in discovery.apps for module in app_entry.modules]
     wanted = wanted_types(providers, plan.injected_types())
-    configured, handlers = autoconfigure(providers, wanted, app_modules)
-    providers += configured
+    configuration = autoconfigure(providers, wanted, app_modules, settings)
+    providers += configuration.providers
+    if configuration.routers:  # served by the framework, after the apps' own routes
+        framework = AppRoutes("tausestack", routers=configuration.routers)
+        plan = RoutePlan([*plan.apps, framework], plan.controllers)
 
     container = Container(providers, overrides=overrides)
     container.build()
@@ -105,7 +108,7 @@ def create_app(
         **{**_fastapi_defaults(settings), **fastapi_options},
         lifespan=_lifespan(container, user_lifespan, settle_sync=scoped),
     )
-    for error, handler in handlers.items():
+    for error, handler in configuration.exception_handlers.items():
         if error not in app.exception_handlers:
             app.add_exception_handler(error, handler)
     app.container = container

@@ -45,6 +45,7 @@ from ._settings_sources import (
     build_sources,
     current_load,
     env_variable_name,
+    legacy_variable_name,
     locate,
     resolve_config_dir,
     resolve_profile,
@@ -52,7 +53,7 @@ from ._settings_sources import (
     yaml_line,
 )
 from .errors import SettingsError
-from .sdk.settings import DatabaseSettings
+from .sdk.settings import CacheSettings, DatabaseSettings, StorageSettings
 
 __all__ = [
     "DEFAULT_DISCOVERY_MODULES",
@@ -141,6 +142,8 @@ class Settings(BaseSettings):
     discovery: DiscoverySettings = Field(default_factory=DiscoverySettings)
     app: AppSettings = Field(default_factory=AppSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.
@@ -316,6 +319,8 @@ def _describe_origin(source: LoadedSource, loc: tuple[str | int, ...]) -> str:
         return f"environment variable {env_variable_name(loc)}"
     if source.kind == "dotenv":
         return f"{source.origin} ({env_variable_name(loc)})"
+    if source.kind == "legacy":
+        return f"{legacy_variable_name(loc)} (a variable of the original SDK)"
     if source.kind == "yaml" and source.path is not None:
         line = yaml_line(source.path, loc)
         return f"{source.origin}:{line}" if line else source.origin

@@ -7,6 +7,11 @@ install them; with ``REQUIRE_REAL_SERVICES=1`` (CI) they fail instead. Every tes
 these fixtures is marked ``postgres`` automatically (``pytest_collection_modifyitems`` below), so
 ``pytest -m "not postgres"`` leaves them out; a test that starts its own ``PostgresServer`` should
 carry ``@pytest.mark.postgres`` itself.
+
+Redis, moto and SeaweedFS (see ``tests/servers.py``) follow the same rule: ``redis_server``,
+``moto_server`` and ``seaweed_server`` start one each per session; ``redis_url`` gives a test an
+emptied Redis, ``moto_bucket`` and ``seaweed_bucket`` a new empty bucket. Tests using them are
+marked ``redis`` or ``s3``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import importlib
 import os
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +29,7 @@ import pytest
 from fastapi import APIRouter
 
 from tausestack import Settings, TauseStackApp, create_app
+from tests.servers import MotoServer, RedisServer, SeaweedServer
 from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
 pytest_plugins = ["pytester"]
@@ -94,13 +101,18 @@ def make_app(tmp_path: Path) -> AppFactory:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that use ``postgres_server`` (directly or not) with ``postgres``.
+    """Mark the tests that use a real server's fixture (directly or not) with its mark.
 
     ``tryfirst`` so that the mark is there before ``-m`` deselects.
     """
     for item in items:
-        if "postgres_server" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        if "redis_server" in fixtures:
+            item.add_marker(pytest.mark.redis)
+        if "moto_server" in fixtures or "seaweed_server" in fixtures:
+            item.add_marker(pytest.mark.s3)
 
 
 @pytest.fixture(scope="session")
@@ -132,3 +144,52 @@ def postgres_url(postgres_server: PostgresServer, postgres_database: str) -> str
 def postgres_async_url(postgres_server: PostgresServer, postgres_database: str) -> str:
     """``postgresql+asyncpg://`` URL of this test's database, the same one as ``postgres_url``."""
     return postgres_server.async_url(postgres_database)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis server for the session, on a free port of 127.0.0.1, without persistence."""
+    require_module("redis", "install redis-py: `pip install -e '.[redis]'`")
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of database 0 of the session's Redis, emptied before the test."""
+    redis_server.flush()
+    return redis_server.url()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """One moto server for the session (S3, SES, Secrets Manager), on a free loopback port."""
+    require_module("boto3", "install boto3: `pip install -e '.[aws]'`")
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[SeaweedServer]:
+    """One SeaweedFS server for the session, its S3 gateway on a free loopback port."""
+    require_module("boto3", "install boto3: `pip install -e '.[aws]'`")
+    with SeaweedServer() as server:
+        yield server
+
+
+def _new_bucket(server: MotoServer | SeaweedServer) -> str:
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    server.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
+    return name
+
+
+@pytest.fixture
+def moto_bucket(moto_server: MotoServer) -> str:
+    """A new, empty bucket on the session's moto server."""
+    return _new_bucket(moto_server)
+
+
+@pytest.fixture
+def seaweed_bucket(seaweed_server: SeaweedServer) -> str:
+    """A new, empty bucket on the session's SeaweedFS server."""
+    return _new_bucket(seaweed_server)

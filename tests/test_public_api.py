@@ -13,6 +13,8 @@ import pytest
 import tausestack
 import tausestack.di
 import tausestack.errors
+import tausestack.sdk.database
+import tausestack.sdk.storage
 import tausestack.testing
 import tausestack.web
 
@@ -30,7 +32,16 @@ HEAVY_MODULES = (
 
 
 @pytest.mark.parametrize(
-    "module", [tausestack, tausestack.di, tausestack.web, tausestack.errors, tausestack.testing]
+    "module",
+    [
+        tausestack,
+        tausestack.di,
+        tausestack.web,
+        tausestack.errors,
+        tausestack.testing,
+        tausestack.sdk.database,
+        tausestack.sdk.storage,
+    ],
 )
 def test_all_is_sorted_and_complete(module: ModuleType) -> None:
     exported = list(module.__all__)

@@ -238,7 +238,7 @@ def test_unknown_key_suggests_the_known_one(project: Project) -> None:
 
 
 def test_unknown_key_without_near_match_mentions_installed_apps(project: Project) -> None:
-    project.write("application.yaml", "storage:\n  backend: s3\n")
+    project.write("application.yaml", "billing:\n  currency: EUR\n")
     with pytest.raises(SettingsError, match="add that app to installed_apps"):
         Settings().with_sections([])
 

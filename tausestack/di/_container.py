@@ -35,7 +35,7 @@ _RUNNING: weakref.WeakSet[Container] = weakref.WeakSet()
 
 def running_containers() -> list[Container]:
     """The containers started and not yet stopped in this process."""
-    return list(_RUNNING)
+    return list(_RUNNING) if _RUNNING else []
 
 
 class Container:

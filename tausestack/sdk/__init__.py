@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from ._context import current_container, use
 
 if TYPE_CHECKING:
-    from . import database
+    from . import cache, database, storage
 
-__all__ = ["current_container", "database", "use"]
+__all__ = ["cache", "current_container", "database", "storage", "use"]
 
-_MODULES = frozenset({"database"})
+_MODULES = frozenset({"cache", "database", "storage"})
 
 
 def __getattr__(name: str) -> Any:

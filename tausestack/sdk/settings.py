@@ -6,7 +6,10 @@ without importing SQLAlchemy, boto3 or redis.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 DEFAULT_URL = "sqlite:///app.db"
 
@@ -41,3 +44,118 @@ class DatabaseSettings(BaseModel):
         """Whether ``url`` names an async driver (``postgresql+asyncpg://…``)."""
         driver = self.url.partition("://")[0].partition("+")[2]
         return driver in {"aiosqlite", "asyncpg", "aiomysql", "asyncmy"}
+
+
+class LocalStorageSettings(BaseModel):
+    """The ``local`` storage backend: one folder on disk, keys as relative paths inside it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The folder; a relative path is relative to the config folder (the project).
+    root: Path = Path(".tausestack_storage")
+    #: Flush each object to disk before it replaces the old one: durable across a power loss,
+    #: at the cost of a disk sync per write (writes are atomic either way).
+    fsync: bool = False
+
+
+class S3StorageSettings(BaseModel):
+    """The ``s3`` storage backend (boto3): AWS S3 or any S3-compatible server.
+
+    Credentials left empty come from boto3's usual chain (``AWS_ACCESS_KEY_ID``, the shared
+    credentials file, an instance role…).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    bucket: str | None = None
+    #: Prepended to every object name (``"myapp/"``), so several apps can share a bucket.
+    prefix: str = ""
+    region: str | None = None
+    #: For S3-compatible servers (MinIO, SeaweedFS, moto): ``http://127.0.0.1:8333``.
+    endpoint_url: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    #: ``path`` puts the bucket in the URL path, which most S3-compatible servers need.
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    #: Objects at least this large are uploaded in parts of ``multipart_chunksize`` bytes.
+    multipart_threshold: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    multipart_chunksize: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+    max_concurrency: int = Field(default=8, ge=1)
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class StorageSettings(BaseModel):
+    """Object storage (``tausestack.sdk.storage``): which backend, and how objects are written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``local``, ``s3``, or the dotted path of a class implementing AbstractStorageBackend.
+    backend: str = "local"
+    local: LocalStorageSettings = Field(default_factory=LocalStorageSettings)
+    s3: S3StorageSettings = Field(default_factory=S3StorageSettings)
+    #: Streams read and write this many bytes at a time; nothing larger is held in memory.
+    chunk_size: int = Field(default=1024 * 1024, ge=4096)
+    max_key_length: int = Field(default=1024, ge=16, le=1024)
+    #: Parquet compression of DataFrames: ``snappy``, ``zstd``, ``gzip``, ``brotli``, ``lz4``
+    #: or ``none``.
+    dataframe_compression: Literal["snappy", "zstd", "gzip", "brotli", "lz4", "none"] = "snappy"
+    #: Signs the URLs ``binary.url()`` gives on the local backend; required outside ``dev``.
+    url_signing_key: SecretStr | None = None
+    #: Where the application serves signed local URLs (local backend only).
+    url_path: str = "/_storage"
+    #: Check at startup that the bucket (or folder) is there, so a typo fails early.
+    check_on_startup: bool = True
+
+
+class MemoryCacheSettings(BaseModel):
+    """The ``memory`` cache backend: a bounded LRU in this process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_items: int = Field(default=10_000, ge=1)
+
+
+class DiskCacheSettings(BaseModel):
+    """The ``disk`` cache backend (diskcache): a SQLite-indexed folder shared by local processes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A relative path is relative to the config folder (the project).
+    directory: Path = Path(".tausestack_cache")
+    size_limit: int = Field(default=1024**3, ge=1024 * 1024)
+
+
+class RedisCacheSettings(BaseModel):
+    """The ``redis`` cache backend (redis-py, sync and asyncio clients with connection pools)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "redis://localhost:6379/0"
+    max_connections: int = Field(default=50, ge=1)
+    socket_timeout: float = Field(default=5.0, gt=0)
+    #: How long the cross-process stampede lock is held at most (the computation's time limit).
+    lock_timeout: float = Field(default=30.0, gt=0)
+
+
+class CacheSettings(BaseModel):
+    """The cache (``tausestack.sdk.cache``) and ``@cached``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``memory``, ``disk``, ``redis``, or the dotted path of a class implementing
+    #: AbstractCacheBackend.
+    backend: str = "memory"
+    #: Prepended to every key, so ``clear()`` removes only this application's entries.
+    key_prefix: str = "tausestack:"
+    #: Seconds an entry lives when ``set``/``@cached`` give no ``ttl``; None keeps it until evicted.
+    default_ttl: float | None = Field(default=300.0, gt=0)
+    #: ``json`` (orjson; safe to share) or ``pickle`` (any Python object; trusted caches only).
+    serializer: Literal["json", "pickle"] = "json"
+    #: On a shared backend, let one process compute a missing ``@cached`` value while the others
+    #: wait for it (a lock in the backend); within one process this always happens.
+    distributed_lock: bool = False
+    memory: MemoryCacheSettings = Field(default_factory=MemoryCacheSettings)
+    disk: DiskCacheSettings = Field(default_factory=DiskCacheSettings)
+    redis: RedisCacheSettings = Field(default_factory=RedisCacheSettings)

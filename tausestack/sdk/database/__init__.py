@@ -79,7 +79,7 @@ __all__ = [
     "update",
 ]
 
-M = TypeVar("M")
+_M = TypeVar("_M")
 Where = Mapping[str, Any] | None
 _list = list
 
@@ -120,13 +120,13 @@ def _standalone(container: Container) -> tuple[Database, AbstractDatabaseBackend
     return _STANDALONE[container]
 
 
-def get(model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
+def get(model: type[_M], ident: Any, *, load: Sequence[str] = ()) -> _M | None:
     """The row of ``model`` with this primary key, or None."""
     return backend().get(model, ident, load=load)
 
 
 def list(
-    model: type[M],
+    model: type[_M],
     *,
     where: Where = None,
     order_by: OrderBy = None,
@@ -134,21 +134,21 @@ def list(
     offset: int = 0,
     load: Sequence[str] = (),
     **filters: Any,
-) -> _list[M]:
+) -> _list[_M]:
     """Rows of ``model`` matching the filters."""
     return backend().list(
         model, where=where, order_by=order_by, limit=limit, offset=offset, load=load, **filters
     )
 
 
-def page(model: type[M], *, page: int = 1, size: int = 20, **options: Any) -> Page[M]:
+def page(model: type[_M], *, page: int = 1, size: int = 20, **options: Any) -> Page[_M]:
     """Page number ``page`` of ``model`` rows."""
     return backend().page(model, page=page, size=size, **options)
 
 
 def cursor_page(
-    model: type[M], *, after: str | None = None, size: int = 20, **options: Any
-) -> CursorPage[M]:
+    model: type[_M], *, after: str | None = None, size: int = 20, **options: Any
+) -> CursorPage[_M]:
     """``size`` rows of ``model`` after the cursor ``after``."""
     return backend().cursor_page(model, after=after, size=size, **options)
 
@@ -163,17 +163,17 @@ def exists(model: type[Any], *, where: Where = None, **filters: Any) -> bool:
     return backend().exists(model, where=where, **filters)
 
 
-def create(model: type[M], data: M | Data) -> M:
+def create(model: type[_M], data: _M | Data) -> _M:
     """Insert one row of ``model``."""
     return backend().create(model, data)
 
 
-def bulk_create(model: type[M], rows: Iterable[M | Data]) -> _list[M]:
+def bulk_create(model: type[_M], rows: Iterable[_M | Data]) -> _list[_M]:
     """Insert many rows of ``model``."""
     return backend().bulk_create(model, rows)
 
 
-def update(model: type[M], ident: Any, data: Data) -> M:
+def update(model: type[_M], ident: Any, data: Data) -> _M:
     """Change some fields of one row of ``model``."""
     return backend().update(model, ident, data)
 
@@ -188,13 +188,13 @@ def execute(sql: str, params: Mapping[str, Any] | None = None) -> _list[dict[str
     return backend().execute(sql, params)
 
 
-async def aget(model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
+async def aget(model: type[_M], ident: Any, *, load: Sequence[str] = ()) -> _M | None:
     """Async twin of :func:`get`."""
     return await backend().aget(model, ident, load=load)
 
 
 async def alist(
-    model: type[M],
+    model: type[_M],
     *,
     where: Where = None,
     order_by: OrderBy = None,
@@ -202,21 +202,21 @@ async def alist(
     offset: int = 0,
     load: Sequence[str] = (),
     **filters: Any,
-) -> _list[M]:
+) -> _list[_M]:
     """Async twin of :func:`list`."""
     return await backend().alist(
         model, where=where, order_by=order_by, limit=limit, offset=offset, load=load, **filters
     )
 
 
-async def apage(model: type[M], *, page: int = 1, size: int = 20, **options: Any) -> Page[M]:
+async def apage(model: type[_M], *, page: int = 1, size: int = 20, **options: Any) -> Page[_M]:
     """Async twin of :func:`page`."""
     return await backend().apage(model, page=page, size=size, **options)
 
 
 async def acursor_page(
-    model: type[M], *, after: str | None = None, size: int = 20, **options: Any
-) -> CursorPage[M]:
+    model: type[_M], *, after: str | None = None, size: int = 20, **options: Any
+) -> CursorPage[_M]:
     """Async twin of :func:`cursor_page`."""
     return await backend().acursor_page(model, after=after, size=size, **options)
 
@@ -231,17 +231,17 @@ async def aexists(model: type[Any], *, where: Where = None, **filters: Any) -> b
     return await backend().aexists(model, where=where, **filters)
 
 
-async def acreate(model: type[M], data: M | Data) -> M:
+async def acreate(model: type[_M], data: _M | Data) -> _M:
     """Async twin of :func:`create`."""
     return await backend().acreate(model, data)
 
 
-async def abulk_create(model: type[M], rows: Iterable[M | Data]) -> _list[M]:
+async def abulk_create(model: type[_M], rows: Iterable[_M | Data]) -> _list[_M]:
     """Async twin of :func:`bulk_create`."""
     return await backend().abulk_create(model, rows)
 
 
-async def aupdate(model: type[M], ident: Any, data: Data) -> M:
+async def aupdate(model: type[_M], ident: Any, data: Data) -> _M:
     """Async twin of :func:`update`."""
     return await backend().aupdate(model, ident, data)
 

@@ -1,0 +1,72 @@
+"""Which backend ``cache.backend`` names: a built-in one by name, or a class by dotted path."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ...settings import Settings
+from .base import AbstractCacheBackend
+from .errors import CacheConfigurationError
+
+#: name -> (module, class, the library it needs, how to install it)
+BUILTIN: dict[str, tuple[str, str, str, str]] = {
+    "memory": ("tausestack.sdk.cache.memory", "MemoryCacheBackend", "", ""),
+    "disk": (
+        "tausestack.sdk.cache.disk",
+        "DiskCacheBackend",
+        "diskcache",
+        "pip install 'tausestack[diskcache]'",
+    ),
+    "redis": (
+        "tausestack.sdk.cache.redis",
+        "RedisCacheBackend",
+        "redis",
+        "pip install 'tausestack[redis]'",
+    ),
+}
+
+
+def build_backend(settings: Settings) -> AbstractCacheBackend:
+    """The backend the settings choose, built with ``from_settings``.
+
+    Raises:
+        CacheConfigurationError: the backend's library is missing, the dotted path cannot be
+            imported, or it does not name a subclass of AbstractCacheBackend.
+    """
+    name = settings.cache.backend
+    where = settings.source_of("cache", "backend")
+    backend_class = _builtin(name, where) if name in BUILTIN else _import(name, where)
+    if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractCacheBackend)):
+        raise CacheConfigurationError(
+            f"cache.backend {name!r} (set in {where}) is not a subclass of "
+            "tausestack.sdk.cache.AbstractCacheBackend. Point it at one "
+            "(package.module:ClassName), or use 'memory', 'disk' or 'redis'."
+        )
+    return backend_class.from_settings(settings)
+
+
+def _builtin(name: str, where: str) -> Any:
+    module_name, class_name, library, install = BUILTIN[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if library and exc.name == library:
+            raise CacheConfigurationError(
+                f"cache.backend is {name!r} (set in {where}), which needs the {library} "
+                f"library; it is not installed. Install it: `{install}`."
+            ) from None
+        raise
+    return getattr(module, class_name)
+
+
+def _import(path: str, where: str) -> Any:
+    module_name, _, attribute = path.replace(":", ".").rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise CacheConfigurationError(
+            f"cache.backend {path!r} (set in {where}) cannot be imported ({exc}). Use "
+            "'memory', 'disk', 'redis', or the path of your backend class written as "
+            "package.module:ClassName."
+        ) from None

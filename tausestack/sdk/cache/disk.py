@@ -1,0 +1,193 @@
+"""The ``disk`` backend: a folder managed by diskcache (SQLite index, large values in files).
+
+Correct for every process on one machine that points at the same folder: diskcache takes
+SQLite's locks, so writes from several workers are atomic and each one sees the others'
+entries. It is not shared between machines (use ``redis``). The folder is created on first use
+(at startup, when the application checks its cache).
+
+diskcache rather than a hand-written file store: it already handles concurrent writers,
+expiry, a size limit with eviction, and crash safety (SQLite's write-ahead log). The library
+is blocking, so the async twins run it in worker threads (see :mod:`.base`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import diskcache
+
+from .base import AbstractCacheBackend, in_thread
+from .errors import CacheConnectionError, CacheValueError
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from ...settings import Settings
+
+__all__ = ["DiskCacheBackend"]
+
+_POLL = 0.005  # seconds between two attempts to take a held lock
+_DELETE_BATCH = 500
+
+
+class DiskCacheBackend(AbstractCacheBackend):
+    """Entries in ``directory``, evicted (least recently stored first) past ``size_limit`` bytes.
+
+    Args:
+        directory: the folder (created when first used).
+        size_limit: the folder's approximate maximum size in bytes.
+    """
+
+    name = "disk"
+
+    def __init__(self, directory: str | Path, *, size_limit: int = 1024**3) -> None:
+        self.directory = Path(directory)
+        self.size_limit = size_limit
+        self._cache: diskcache.Cache | None = None
+        self._opening = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        """Read ``cache.disk``; a relative ``directory`` is relative to the config folder."""
+        disk = settings.cache.disk
+        return cls(settings.config_dir / disk.directory, size_limit=disk.size_limit)
+
+    def describe(self) -> str:
+        return f"disk cache in {self.directory}"
+
+    @property
+    def cache(self) -> diskcache.Cache:
+        """The diskcache ``Cache`` (opened, and the folder created, on first use)."""
+        cache = self._cache
+        if cache is None:
+            with self._opening:
+                if self._cache is None:
+                    self._cache = self._open()
+                cache = self._cache
+        return cache
+
+    def _open(self) -> diskcache.Cache:
+        try:
+            return diskcache.Cache(str(self.directory), size_limit=self.size_limit)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheConnectionError(
+                f"Cannot open the disk cache in {self.directory}: {exc}. Point "
+                "cache.disk.directory at a folder this process can create and write."
+            ) from None
+
+    # -- storage --------------------------------------------------------------------------------
+
+    def get(self, key: str) -> bytes | None:
+        data = self.cache.get(key, retry=True)
+        return data if isinstance(data, bytes) else None
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        cache = self.cache
+        found = [cache.get(key, retry=True) for key in keys]
+        return [data if isinstance(data, bytes) else None for data in found]
+
+    def set(self, key: str, data: bytes, ttl: float | None) -> None:
+        self.cache.set(key, data, expire=ttl, retry=True)
+
+    def set_many(self, items: Sequence[tuple[str, bytes]], ttl: float | None) -> None:
+        cache = self.cache
+        with cache.transact(retry=True):
+            for key, data in items:
+                cache.set(key, data, expire=ttl, retry=True)
+
+    def delete(self, keys: Sequence[str]) -> int:
+        cache = self.cache
+        with cache.transact(retry=True):
+            return sum(bool(cache.delete(key, retry=True)) for key in keys)
+
+    def clear(self, prefix: str) -> int:
+        cache = self.cache
+        doomed = [
+            key for key in cache.iterkeys() if isinstance(key, str) and key.startswith(prefix)
+        ]
+        removed = 0
+        for start in range(0, len(doomed), _DELETE_BATCH):
+            removed += self.delete(doomed[start : start + _DELETE_BATCH])
+        return removed
+
+    def incr(self, key: str, delta: int, ttl: float | None) -> int:
+        cache = self.cache
+        with cache.transact(retry=True):
+            data, expire_time = cache.get(key, expire_time=True, retry=True)
+            if data is None:
+                current, expire = 0, ttl
+            else:
+                current = _integer(key, data)
+                expire = None if expire_time is None else max(expire_time - time.time(), 0.001)
+            value = current + delta
+            cache.set(key, str(value).encode("ascii"), expire=expire, retry=True)
+        return value
+
+    # -- locks ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, name: str, timeout: float) -> Iterator[bool]:
+        token = uuid.uuid4().hex.encode("ascii")
+        deadline = time.monotonic() + timeout
+        acquired = self._try_lock(name, token, timeout)
+        while not acquired and time.monotonic() < deadline:
+            time.sleep(_POLL)
+            acquired = self._try_lock(name, token, timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._unlock(name, token)
+
+    @asynccontextmanager
+    async def alock(self, name: str, timeout: float) -> AsyncIterator[bool]:
+        token = uuid.uuid4().hex.encode("ascii")
+        deadline = time.monotonic() + timeout
+        acquired = await in_thread(self._try_lock, name, token, timeout)
+        while not acquired and time.monotonic() < deadline:
+            await asyncio.sleep(_POLL)
+            acquired = await in_thread(self._try_lock, name, token, timeout)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                await in_thread(self._unlock, name, token)
+
+    def _try_lock(self, name: str, token: bytes, timeout: float) -> bool:
+        return bool(self.cache.add(name, token, expire=timeout, retry=True))
+
+    def _unlock(self, name: str, token: bytes) -> None:
+        cache = self.cache
+        with cache.transact(retry=True):
+            if cache.get(name, retry=True) == token:  # not someone else's after it expired
+                cache.delete(name, retry=True)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def ping(self) -> None:
+        """Open the folder (creating it), so a folder that cannot be written fails at startup."""
+        _ = self.cache
+
+    def close(self) -> None:
+        with self._opening:
+            cache, self._cache = self._cache, None
+        if cache is not None:
+            cache.close()
+
+
+def _integer(key: str, data: object) -> int:
+    try:
+        return int(data if isinstance(data, bytes | str | int) else "not an integer")
+    except ValueError:
+        raise CacheValueError(
+            f"incr({key!r}) on the disk cache: the stored value is not an integer. Delete the "
+            "key or store an int under it first."
+        ) from None

@@ -1,0 +1,39 @@
+"""Errors of ``tausestack.sdk.cache``; every one names the key and the backend, and says what to
+change."""
+
+from __future__ import annotations
+
+from ...errors import TauseStackError
+
+__all__ = [
+    "CacheConfigurationError",
+    "CacheConnectionError",
+    "CacheError",
+    "CacheSerializationError",
+    "CacheValueError",
+    "InvalidCacheKeyError",
+]
+
+
+class CacheError(TauseStackError):
+    """Base class of the cache errors."""
+
+
+class CacheConfigurationError(CacheError):
+    """The ``cache:`` settings cannot work (unknown backend, missing library, bad ``@cached``)."""
+
+
+class CacheConnectionError(CacheError):
+    """The backend could not be reached; the message names its URL without the password."""
+
+
+class InvalidCacheKeyError(CacheError):
+    """A key is not a non-empty string of printable characters within the length limit."""
+
+
+class CacheSerializationError(CacheError):
+    """A value cannot be stored by the configured serializer, or stored data cannot be read."""
+
+
+class CacheValueError(CacheError):
+    """An operation cannot use a value: ``incr`` of a non-integer, a ``ttl`` that is not > 0."""
