@@ -39,6 +39,7 @@ LEGACY_VARIABLES: dict[str, tuple[str, ...]] = {
     "TAUSESTACK_STORAGE_BACKEND": ("storage", "backend"),
     "TAUSESTACK_S3_BUCKET_NAME": ("storage", "s3", "bucket"),
     "TAUSESTACK_LOCAL_STORAGE_PATH": ("storage", "local", "root"),
+    "TAUSESTACK_SECRETS_BACKEND": ("secrets", "backend"),
 }
 
 

@@ -16,6 +16,7 @@ from .di._markers import component_spec
 from .di._providers import Provider, ProviderKind, instance_provider, provider_for
 from .discovery import Discovery, discover
 from .errors import ProviderDefinitionError
+from .sdk.secrets._references import resolve_references
 from .settings import Settings
 from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
@@ -78,7 +79,7 @@ def create_app(
     """
     settings = settings if settings is not None else Settings()
     discovery = discover(settings.installed_apps, settings.discovery.modules)
-    settings = settings.with_sections(discovery.sections)
+    settings = resolve_references(settings.with_sections(discovery.sections))
     app_routes: list[AppRoutes] = []
     providers = _settings_providers(settings)
     for app_entry in discovery.apps:

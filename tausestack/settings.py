@@ -53,7 +53,7 @@ from ._settings_sources import (
     yaml_line,
 )
 from .errors import SettingsError
-from .sdk.settings import CacheSettings, DatabaseSettings, StorageSettings
+from .sdk.settings import CacheSettings, DatabaseSettings, SecretsSettings, StorageSettings
 
 __all__ = [
     "DEFAULT_DISCOVERY_MODULES",
@@ -144,6 +144,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.

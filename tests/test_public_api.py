@@ -14,6 +14,7 @@ import tausestack
 import tausestack.di
 import tausestack.errors
 import tausestack.sdk.database
+import tausestack.sdk.secrets
 import tausestack.sdk.storage
 import tausestack.testing
 import tausestack.web
@@ -40,6 +41,7 @@ HEAVY_MODULES = (
         tausestack.errors,
         tausestack.testing,
         tausestack.sdk.database,
+        tausestack.sdk.secrets,
         tausestack.sdk.storage,
     ],
 )

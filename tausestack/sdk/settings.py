@@ -159,3 +159,55 @@ class CacheSettings(BaseModel):
     memory: MemoryCacheSettings = Field(default_factory=MemoryCacheSettings)
     disk: DiskCacheSettings = Field(default_factory=DiskCacheSettings)
     redis: RedisCacheSettings = Field(default_factory=RedisCacheSettings)
+
+
+class EnvSecretsSettings(BaseModel):
+    """The ``env`` secrets backend: environment variables, optionally under a prefix."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``secrets.get("STRIPE_KEY")`` reads ``<prefix>STRIPE_KEY``.
+    prefix: str = ""
+
+
+class DotenvSecretsSettings(BaseModel):
+    """The ``dotenv`` secrets backend: a ``KEY=value`` file, read again when it changes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: A relative path is relative to the config folder (the project).
+    path: Path = Path(".env")
+
+
+class AwsSecretsSettings(BaseModel):
+    """The ``aws`` secrets backend: AWS Secrets Manager through boto3.
+
+    Credentials left empty come from boto3's usual chain (environment, shared files, a role).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = None
+    #: For a Secrets Manager-compatible endpoint (moto, LocalStack).
+    endpoint_url: str | None = None
+    #: ``secrets.get("stripe")`` reads the secret ``<prefix>stripe`` (``"prod/"``, say).
+    prefix: str = ""
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    #: Seconds a value (or a miss) is kept before Secrets Manager is asked again; 0 disables.
+    cache_ttl: float = Field(default=300.0, ge=0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class SecretsSettings(BaseModel):
+    """Secrets (``tausestack.sdk.secrets``) and ``${secret:NAME}`` references in settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``env``, ``dotenv``, ``aws``, or the dotted path of an AbstractSecretsBackend subclass.
+    backend: str = "env"
+    env: EnvSecretsSettings = Field(default_factory=EnvSecretsSettings)
+    dotenv: DotenvSecretsSettings = Field(default_factory=DotenvSecretsSettings)
+    aws: AwsSecretsSettings = Field(default_factory=AwsSecretsSettings)
