@@ -34,6 +34,7 @@ VARIANTS = {
     "b": ("FastAPI, 3-level async Depends chain", "http_apps.depends"),
     "c": ("TauseStack, 3 singletons deep", "http_apps.ts_singleton"),
     "d": ("TauseStack, + 1 request-scoped Inject", "http_apps.ts_request"),
+    "e": ("TauseStack as (c), security headers and body limit off", "http_apps.ts_unguarded"),
 }
 PATH = "/users/42"
 

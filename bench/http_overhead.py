@@ -50,6 +50,7 @@ VARIANTS = {
     "b": ("FastAPI, 3-level async Depends chain", "http_apps.depends:app"),
     "c": ("TauseStack, 3 singletons deep", "http_apps.ts_singleton:app"),
     "d": ("TauseStack, + 1 request-scoped Inject", "http_apps.ts_request:app"),
+    "e": ("TauseStack as (c), security headers and body limit off", "http_apps.ts_unguarded:app"),
 }
 TARGETS = {"c": 0.97, "d": 0.90}
 
@@ -111,7 +112,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--slice", type=int, default=1, help="seconds per slice (1)")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up seconds per server (1)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
-    parser.add_argument("--variants", default="abcd", help="which variants to run (abcd)")
+    parser.add_argument("--variants", default="abcde", help="which variants to run (abcde)")
     parser.add_argument("--server-cpu", type=int, default=0, help="CPU for the servers (0)")
     parser.add_argument("--wrk-cpu", type=int, default=1, help="CPU for wrk (1)")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not use taskset")

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from ._autoconfig import autoconfigure, wanted_types
@@ -20,6 +21,7 @@ from .sdk.secrets._references import resolve_references
 from .settings import Settings
 from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
+from .web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
 __all__ = ["TauseStackApp", "create_app"]
 
@@ -46,7 +48,18 @@ class TauseStackApp(FastAPI):
         self.exception_handlers = {
             key: recording_handler(handler) for key, handler in self.exception_handlers.items()
         }
-        return super().build_middleware_stack()
+        stack = super().build_middleware_stack()
+        # Outside Starlette's ServerErrorMiddleware, so its 500s get the headers too.
+        headers = self.settings.security.headers if hasattr(self, "settings") else None
+        if headers is not None and headers.enabled:
+            docs = [self.docs_url, self.redoc_url, self.swagger_ui_oauth2_redirect_url]
+            stack = SecurityHeadersMiddleware(
+                stack,
+                headers.common(),
+                headers.https_only(),
+                docs_paths=[path for path in docs if path],
+            )
+        return stack
 
 
 def create_app(
@@ -119,7 +132,27 @@ def create_app(
     mount(app, container, plan, settle_sync=scoped)
     if scoped:
         app.add_middleware(RequestScopeMiddleware, container=container)
+    _add_security_middleware(app, settings)
     return app
+
+
+def _add_security_middleware(app: FastAPI, settings: Settings) -> None:
+    """CORS and the body limit from ``security:`` (the headers wrap the whole stack)."""
+    security = settings.security
+    if security.max_body_size is not None:
+        app.add_middleware(BodySizeLimitMiddleware, max_body_size=security.max_body_size)
+    cors = security.cors
+    if cors.enabled:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors.allow_origins,
+            allow_origin_regex=cors.allow_origin_regex,
+            allow_methods=cors.allow_methods,
+            allow_headers=cors.allow_headers,
+            allow_credentials=cors.allow_credentials,
+            expose_headers=cors.expose_headers,
+            max_age=cors.max_age,
+        )
 
 
 def _register(

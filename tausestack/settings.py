@@ -54,6 +54,7 @@ from ._settings_sources import (
 )
 from .errors import SettingsError
 from .sdk.settings import CacheSettings, DatabaseSettings, SecretsSettings, StorageSettings
+from .web.middleware.settings import SecuritySettings
 
 __all__ = [
     "DEFAULT_DISCOVERY_MODULES",
@@ -145,6 +146,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.

@@ -21,7 +21,7 @@ from ..di._providers import ProviderKind
 from ..discovery import discover
 from ..errors import TauseStackError
 from ..web._checks import iter_endpoints
-from ._output import PROJECT_PROBLEM, BadInput, console, errors
+from ._output import PROJECT_PROBLEM, BadInput, console, errors, plain_console
 from ._project import Project
 from ._serve import AppOption
 
@@ -210,7 +210,9 @@ def config_show() -> None:
     table = Table("key", "value", "source", title=f"Settings (profile {settings.profile})")
     for path, value in _leaves(settings.model_dump(mode="json")):
         table.add_row(".".join(path), _redact(path, value), settings.source_of(*path))
-    console.print(table)
+    # Piped or captured output keeps one line per setting (for grep), whatever its width.
+    wide = console if console.is_terminal else plain_console(width=10_000)
+    wide.print(table)
 
 
 def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -13,8 +13,18 @@ from rich.console import Console
 from rich.markup import escape
 
 # Markup and emoji codes are off: project names, paths and setting values are printed as given.
-console = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
-errors = Console(stderr=True, highlight=False, soft_wrap=True, markup=False, emoji=False)
+
+
+def plain_console(*, stderr: bool = False, width: int | None = None) -> Console:
+    """A console that prints exactly what it is given: no colors guessed, no markup or emoji
+    codes interpreted."""
+    return Console(
+        stderr=stderr, width=width, highlight=False, soft_wrap=True, markup=False, emoji=False
+    )
+
+
+console = plain_console()
+errors = plain_console(stderr=True)
 
 BAD_INPUT = 2
 PROJECT_PROBLEM = 1
