@@ -137,8 +137,13 @@ def create_app(
 
 
 def _add_security_middleware(app: FastAPI, settings: Settings) -> None:
-    """CORS and the body limit from ``security:`` (the headers wrap the whole stack)."""
+    """Rate limits, the body limit and CORS from ``security:`` (the headers wrap the whole
+    stack); CORS outermost, so refused requests still carry its headers."""
     security = settings.security
+    if security.rate_limit.enabled:
+        from .web.middleware.rate_limit import RateLimitMiddleware
+
+        app.add_middleware(RateLimitMiddleware, settings=security.rate_limit)
     if security.max_body_size is not None:
         app.add_middleware(BodySizeLimitMiddleware, max_body_size=security.max_body_size)
     cors = security.cors

@@ -4,7 +4,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -53,11 +53,18 @@ def stop(process: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGINT) 
 
 @contextmanager
 def serving(
-    command: Sequence[str], cwd: Path, port: int, log: Path, ready_path: str = "/openapi.json"
+    command: Sequence[str],
+    cwd: Path,
+    port: int,
+    log: Path,
+    ready_path: str = "/openapi.json",
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Run ``command`` (which listens on ``port``) in ``cwd``; yield its base URL; stop it."""
     with log.open("wb") as output:
-        process = subprocess.Popen(list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            list(command), cwd=cwd, stdout=output, stderr=subprocess.STDOUT, env=env
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(process, base + ready_path, log)

@@ -1,8 +1,8 @@
-"""The ``security:`` settings: headers, CORS, body size limit (pure pydantic)."""
+"""The ``security:`` settings: headers, CORS, body size limit, rate limits (pure pydantic)."""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -82,6 +82,54 @@ class CorsSettings(BaseModel):
         return self
 
 
+class RateLimitSettings(BaseModel):
+    """Rate limits (``limits`` notation: ``"100/minute"``, ``"5/second;1000/day"`` is not one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Off by default: behind a proxy every client has the proxy's address until uvicorn runs
+    #: with ``--proxy-headers`` (and ``--forwarded-allow-ips``).
+    enabled: bool = False
+    #: The limit for every path that ``paths`` does not name; null: only ``paths`` are limited.
+    default: str | None = "120/minute"
+    #: Limits for path prefixes, the longest match first: ``{"/auth/login": "5/minute"}``.
+    paths: dict[str, str] = Field(default_factory=dict)
+    #: ``ip`` (per client address), ``user`` (per authenticated user, else per address) or
+    #: ``route`` (per method and path, for every client together).
+    key: Literal["ip", "user", "route"] = "ip"
+    strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = (
+        "sliding-window-counter"
+    )
+    #: ``memory://`` (each process counts alone) or ``redis://host:port/db`` (shared by every
+    #: worker and machine using that server).
+    storage: str = "memory://"
+    exempt_paths: list[str] = Field(default_factory=lambda: ["/docs", "/redoc", "/openapi.json"])
+
+    @model_validator(mode="after")
+    def _limits_parse(self) -> Self:
+        if not self.enabled:  # checked when turned on; importing limits costs ~80 ms
+            return self
+        from limits import parse
+
+        for where, value in [("default", self.default), *self.paths.items()]:
+            if value is None:
+                continue
+            try:
+                parse(value)
+            except ValueError:
+                raise ValueError(
+                    f"{where}: {value!r} is not a rate limit; write it as '100/minute', "
+                    "'5/second' or '1000 per day'"
+                ) from None
+        scheme = self.storage.partition("://")[0]
+        if self.storage != "memory://" and scheme not in {"redis", "rediss"}:
+            raise ValueError(
+                "storage must be memory:// (one process) or redis://host:port/db (shared by "
+                "every worker)"
+            )
+        return self
+
+
 class SecuritySettings(BaseModel):
     """HTTP security: headers, CORS and the request body limit (``security:``)."""
 
@@ -91,3 +139,4 @@ class SecuritySettings(BaseModel):
     cors: CorsSettings = Field(default_factory=CorsSettings)
     #: Request bodies larger than this many bytes get a 413; null means no limit.
     max_body_size: int | None = Field(default=10 * 1024 * 1024, ge=1)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
