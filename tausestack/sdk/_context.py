@@ -7,13 +7,18 @@ app whose lifespan is running in this process; otherwise an app built once from 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from ..di._container import Container, running_containers
+from ..di._keys import DependencyKey
 from ..di._scope import current_request
 from ..errors import ResolutionError
+
+T = TypeVar("T")
 
 _chosen: ContextVar[Container | None] = ContextVar("tausestack_sdk_container", default=None)
 _default: list[Container] = []
@@ -50,3 +55,24 @@ def use(container: Container) -> Iterator[Container]:
         yield container
     finally:
         _chosen.reset(token)
+
+
+_STANDALONE: weakref.WeakKeyDictionary[Container, dict[type, Any]] = weakref.WeakKeyDictionary()
+
+
+def current_component(kind: type[T], build: Callable[[Container], T]) -> T:
+    """The current application's ``kind`` (``Storage``, ``Secrets``…).
+
+    Its own provider's when the app has one; otherwise one made by ``build(container)`` on
+    first use and kept for the application's lifetime (an app where nothing asked for it, such
+    as a script's default app).
+    """
+    container = current_container()
+    if container.graph.lookup(DependencyKey(kind)) is not None:
+        chosen: T = container.get(kind)
+        return chosen
+    built = _STANDALONE.setdefault(container, {})
+    if kind not in built:
+        built[kind] = build(container)
+    made: T = built[kind]
+    return made

@@ -7,7 +7,6 @@ that never touch a database pay nothing for it.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from fastapi import Request
@@ -24,6 +23,7 @@ from ...di._markers import ComponentSpec
 from ...di._providers import Provider, class_provider, function_provider
 from ...di._scope import RequestScope
 from ...settings import Settings
+from .._plugins import load_backend
 from ._database import Database
 from ._sqlalchemy import SQLAlchemyDatabaseBackend
 from .base import AbstractDatabaseBackend
@@ -57,13 +57,14 @@ def database_backend(settings: Settings, database: Database) -> AbstractDatabase
     name = settings.database.backend
     if name == "sqlalchemy":
         return SQLAlchemyDatabaseBackend(database)
-    backend_class = _import(name)
-    if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractDatabaseBackend)):
-        raise DatabaseConfigurationError(
-            f"database.backend {name!r} is not a subclass of AbstractDatabaseBackend; point it "
-            "at one (module.path:ClassName), or use 'sqlalchemy'."
-        )
-    backend: AbstractDatabaseBackend = backend_class(settings)  # type: ignore[call-arg]
+    backend: AbstractDatabaseBackend = load_backend(
+        name,
+        AbstractDatabaseBackend,
+        settings,
+        setting="database.backend",
+        built_in=("sqlalchemy",),
+        error=DatabaseConfigurationError,
+    )
     return backend
 
 
@@ -75,17 +76,6 @@ async def invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
 def exception_handlers() -> dict[type[Exception], Any]:
     """Exception handlers the app gets with database support."""
     return {InvalidCursorError: invalid_cursor}
-
-
-def _import(path: str) -> Any:
-    module_name, _, attribute = path.replace(":", ".").rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise DatabaseConfigurationError(
-            f"database.backend {path!r} cannot be imported ({exc}); write it as "
-            "package.module:ClassName, or use 'sqlalchemy'."
-        ) from None
 
 
 def providers(wanted: set[Any]) -> list[Provider]:

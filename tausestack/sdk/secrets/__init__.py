@@ -15,15 +15,12 @@ Values are ``pydantic.SecretStr``: ``repr``, ``str`` and logs show ``**********`
 
 from __future__ import annotations
 
-import weakref
 from typing import overload
 
 from pydantic import SecretStr
 
-from ...di._container import Container
-from ...di._keys import DependencyKey
 from ...settings import Settings
-from .._context import current_container
+from .._context import current_component
 from ..settings import SecretsSettings
 from ._references import resolve_references
 from ._secrets import Secrets
@@ -55,19 +52,11 @@ __all__ = [
     "resolve_references",
 ]
 
-_STANDALONE: weakref.WeakKeyDictionary[Container, Secrets] = weakref.WeakKeyDictionary()
-
 
 def current() -> Secrets:
     """The current application's :class:`Secrets` (built from its settings if nothing in the
     app asked for them)."""
-    container = current_container()
-    if container.graph.lookup(DependencyKey(Secrets)) is not None:
-        chosen: Secrets = container.get(Secrets)
-        return chosen
-    if container not in _STANDALONE:
-        _STANDALONE[container] = Secrets(container.get(Settings))
-    return _STANDALONE[container]
+    return current_component(Secrets, lambda container: Secrets(container.get(Settings)))
 
 
 @overload

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any, overload
 
@@ -11,6 +10,7 @@ from pydantic import SecretStr
 
 from ..._naming import did_you_mean
 from ...settings import Settings
+from .._plugins import load_backend
 from .base import AbstractSecretsBackend
 from .errors import (
     InvalidSecretNameError,
@@ -170,17 +170,12 @@ def build_backend(settings: Settings) -> AbstractSecretsBackend:
             f"Unknown secrets.backend {name!r}: use 'env', 'dotenv', 'aws', or the dotted path "
             f"of an AbstractSecretsBackend subclass.{did_you_mean(name, BUILT_IN_BACKENDS)}"
         )
-    module_name, _, attribute = name.replace(":", ".").rpartition(".")
-    try:
-        backend_class = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise SecretsConfigurationError(
-            f"secrets.backend {name!r} cannot be imported ({exc}); write it as "
-            "package.module:ClassName."
-        ) from None
-    if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractSecretsBackend)):
-        raise SecretsConfigurationError(
-            f"secrets.backend {name!r} is not a subclass of AbstractSecretsBackend."
-        )
-    backend: AbstractSecretsBackend = backend_class(settings)  # type: ignore[call-arg]
+    backend: AbstractSecretsBackend = load_backend(
+        name,
+        AbstractSecretsBackend,
+        settings,
+        setting="secrets.backend",
+        built_in=BUILT_IN_BACKENDS,
+        error=SecretsConfigurationError,
+    )
     return backend

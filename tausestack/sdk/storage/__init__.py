@@ -15,12 +15,8 @@ async twins (``aput``, ``aget``…). See ``docs/storage.md``.
 
 from __future__ import annotations
 
-import weakref
-
-from ...di._container import Container
-from ...di._keys import DependencyKey
 from ...settings import Settings
-from .._context import current_container
+from .._context import current_component
 from ..settings import StorageSettings
 from ._dataframes import DataFrames
 from ._keys import current_tenant, tenant
@@ -65,16 +61,7 @@ def current() -> Storage:
     An app where nothing asked for storage (a script's default app, say) gets one built from
     its settings on first use, kept for the app's lifetime.
     """
-    container = current_container()
-    if container.graph.lookup(DependencyKey(Storage)) is not None:
-        chosen: Storage = container.get(Storage)
-        return chosen
-    if container not in _STANDALONE:
-        _STANDALONE[container] = Storage(container.get(Settings))
-    return _STANDALONE[container]
-
-
-_STANDALONE: weakref.WeakKeyDictionary[Container, Storage] = weakref.WeakKeyDictionary()
+    return current_component(Storage, lambda container: Storage(container.get(Settings)))
 
 
 class _CurrentStorage:

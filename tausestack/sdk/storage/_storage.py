@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ..._naming import did_you_mean
 from ...settings import Settings
+from .._plugins import load_backend
 from ..settings import StorageSettings
 from ._dataframes import DataFrames
 from ._keys import check_key, check_prefix, object_name
@@ -100,22 +98,12 @@ def build_backend(settings: Settings) -> AbstractStorageBackend:
             f"Unknown storage.backend {name!r}: use 'local', 's3', or the dotted path of an "
             f"AbstractStorageBackend subclass (package.module:ClassName).{hint}"
         )
-    backend_class = _import(name)
-    if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractStorageBackend)):
-        raise StorageConfigurationError(
-            f"storage.backend {name!r} is not a subclass of AbstractStorageBackend; point it at "
-            "one (package.module:ClassName), or use 'local' or 's3'."
-        )
-    backend: AbstractStorageBackend = backend_class(settings)  # type: ignore[call-arg]
+    backend: AbstractStorageBackend = load_backend(
+        name,
+        AbstractStorageBackend,
+        settings,
+        setting="storage.backend",
+        built_in=BUILT_IN_BACKENDS,
+        error=StorageConfigurationError,
+    )
     return backend
-
-
-def _import(path: str) -> Any:
-    module_name, _, attribute = path.replace(":", ".").rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError, ValueError) as exc:
-        raise StorageConfigurationError(
-            f"storage.backend {path!r} cannot be imported ({exc}); write it as "
-            "package.module:ClassName, or use 'local' or 's3'."
-        ) from None

@@ -98,10 +98,7 @@ class LocalStorage(AbstractStorageBackend):
                     os.fsync(file.fileno())
             self._commit(name, temporary, target, content_type)
         except BaseException as exc:
-            self._discard(temporary)
-            if isinstance(exc, OSError):
-                raise self._error("write", name, exc) from None
-            raise
+            raise self._abandon(name, temporary, exc) from None
 
     def _write(self, name: str, fill: Callable[[Source], object], content_type: str | None) -> None:
         target, temporary = self._prepare(name)
@@ -113,10 +110,12 @@ class LocalStorage(AbstractStorageBackend):
                     os.fsync(file.fileno())
             self._commit(name, temporary, target, content_type)
         except BaseException as exc:
-            self._discard(temporary)
-            if isinstance(exc, OSError):
-                raise self._error("write", name, exc) from None
-            raise
+            raise self._abandon(name, temporary, exc) from None
+
+    def _abandon(self, name: str, temporary: Path, exc: BaseException) -> BaseException:
+        """Remove what a failed write left; the error to raise (OSErrors say what failed)."""
+        self._discard(temporary)
+        return self._error("write", name, exc) if isinstance(exc, OSError) else exc
 
     def _prepare(self, name: str) -> tuple[Path, Path]:
         """The target's path, and a new empty temporary file next to it.

@@ -7,10 +7,10 @@ raises a 413 ``HTTPException`` inside the application, which its exception handl
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._responses import send_error
 
 
 class BodyTooLargeError(HTTPException):
@@ -73,18 +73,5 @@ class BodySizeLimitMiddleware:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"detail": f"Request body larger than {self.max_body_size} bytes."}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"Request body larger than {self.max_body_size} bytes."
+        await send_error(send, 413, detail, [(b"connection", b"close")])

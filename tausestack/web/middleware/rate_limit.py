@@ -10,7 +10,6 @@ Requests over the limit get a 429 with ``Retry-After``; every limited response c
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterable
@@ -21,6 +20,7 @@ from limits.aio import storage as storages
 from limits.aio import strategies
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._responses import send_error
 from .settings import RateLimitSettings
 
 STRATEGIES: dict[str, Any] = {
@@ -100,17 +100,5 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
 
     async def _refuse(self, send: Send, headers: list[tuple[bytes, bytes]], retry: int) -> None:
-        body = json.dumps({"detail": f"Too many requests; retry in {retry} s."}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 429,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry).encode()),
-                    *headers,
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        detail = f"Too many requests; retry in {retry} s."
+        await send_error(send, 429, detail, [(b"retry-after", str(retry).encode()), *headers])
