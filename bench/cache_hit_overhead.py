@@ -6,7 +6,8 @@ What is measured: nanoseconds per call of a decorated function whose result is a
 model (rebuilt by a ``TypeAdapter`` on each hit). Peers in the same run:
 
   def        undecorated call (the floor), ``functools.lru_cache``, ``cachetools.cached`` on a
-             ``TTLCache``;
+             ``TTLCache`` without a lock (cachetools' default: not thread-safe, less work) and
+             with ``lock=threading.Lock()`` (thread-safe, as TauseStack's memory backend is);
   async def  undecorated call (the floor), cashews ``@cache(ttl=...)`` on its in-memory backend.
 
 TauseStack appears three times: with ``cache=`` given (no lookup of the app), resolving the
@@ -32,6 +33,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -84,8 +86,12 @@ def sync_variants(explicit: Cache) -> dict[str, Callable[[int], Any]]:
         new = functools.partial(function, body, returns, asynchronous=False)
         variants[f"{shape}: undecorated"] = new(f"{shape}_plain")
         variants[f"{shape}: functools.lru_cache"] = functools.lru_cache(1000)(new(f"{shape}_lru"))
-        ttl_cache = cachetools.TTLCache(maxsize=1000, ttl=600)
+        ttl_cache: cachetools.TTLCache[Any, Any] = cachetools.TTLCache(maxsize=1000, ttl=600)
         variants[f"{shape}: cachetools TTLCache"] = cachetools.cached(ttl_cache)(new("ct"))
+        locked: cachetools.TTLCache[Any, Any] = cachetools.TTLCache(maxsize=1000, ttl=600)
+        variants[f"{shape}: cachetools TTLCache+lock"] = cachetools.cached(
+            locked, lock=threading.Lock()
+        )(new("ct_locked"))
         variants[f"{shape}: TauseStack, cache="] = cached(cache=explicit, ttl=600)(
             new(f"{shape}_explicit")
         )
@@ -141,7 +147,9 @@ async def measure_async(
     return timings
 
 
-def _rotate(variants: dict[str, Any], batches: int, run: Callable[[Any], float]) -> dict:
+def _rotate(
+    variants: dict[str, Any], batches: int, run: Callable[[Any], float]
+) -> dict[str, list[float]]:
     timings: dict[str, list[float]] = {name: [] for name in variants}
     names = list(variants)
     for batch in range(batches):
@@ -187,7 +195,9 @@ def main() -> int:
     sync = sync_variants(explicit)
     with sdk.use(app.container):
         timings = measure_sync(sync, options.batches, options.calls)
-    report("def, inside sdk.use(app.container) (as in a request)", timings, "cachetools TTLCache")
+    report(
+        "def, inside sdk.use(app.container) (as in a request)", timings, "cachetools TTLCache+lock"
+    )
     tausestack_only = {name: f for name, f in sync.items() if "current app" in name}
     tausestack_only |= {name: f for name, f in sync.items() if "undecorated" in name}
     outside = measure_sync(tausestack_only, max(3, options.batches // 3), options.calls)
@@ -195,7 +205,7 @@ def main() -> int:
 
     variants = async_variants(explicit)
 
-    async def run() -> dict:
+    async def run() -> dict[str, list[float]]:
         with sdk.use(app.container):
             return await measure_async(variants, options.batches, options.calls)
 

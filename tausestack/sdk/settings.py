@@ -9,9 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_URL = "sqlite:///app.db"
+#: The longest time-to-live the caches take, in seconds.
+TEN_YEARS = 315_360_000
 
 
 class DatabaseSettings(BaseModel):
@@ -135,8 +137,9 @@ class RedisCacheSettings(BaseModel):
     url: str = "redis://localhost:6379/0"
     max_connections: int = Field(default=50, ge=1)
     socket_timeout: float = Field(default=5.0, gt=0)
-    #: How long the cross-process stampede lock is held at most (the computation's time limit).
-    lock_timeout: float = Field(default=30.0, gt=0)
+    #: How long the cross-process stampede lock lives without renewal; its holder renews it
+    #: every third of this while it computes, so a crashed holder frees it within this time.
+    lock_timeout: float = Field(default=30.0, gt=0, le=TEN_YEARS, allow_inf_nan=False)
 
 
 class CacheSettings(BaseModel):
@@ -148,9 +151,10 @@ class CacheSettings(BaseModel):
     #: AbstractCacheBackend.
     backend: str = "memory"
     #: Prepended to every key, so ``clear()`` removes only this application's entries.
-    key_prefix: str = "tausestack:"
+    #: Printable ASCII without spaces, not starting with ``lock:`` (where locks live).
+    key_prefix: str = Field(default="tausestack:", pattern=r"^[\x21-\x7e]*$")
     #: Seconds an entry lives when ``set``/``@cached`` give no ``ttl``; None keeps it until evicted.
-    default_ttl: float | None = Field(default=300.0, gt=0)
+    default_ttl: float | None = Field(default=300.0, gt=0, le=TEN_YEARS, allow_inf_nan=False)
     #: ``json`` (orjson; safe to share) or ``pickle`` (any Python object; trusted caches only).
     serializer: Literal["json", "pickle"] = "json"
     #: On a shared backend, let one process compute a missing ``@cached`` value while the others
@@ -159,6 +163,13 @@ class CacheSettings(BaseModel):
     memory: MemoryCacheSettings = Field(default_factory=MemoryCacheSettings)
     disk: DiskCacheSettings = Field(default_factory=DiskCacheSettings)
     redis: RedisCacheSettings = Field(default_factory=RedisCacheSettings)
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _not_the_locks_prefix(cls, value: str) -> str:
+        if value.startswith("lock:"):
+            raise ValueError("must not start with 'lock:', where the stampede locks are kept")
+        return value
 
 
 class EnvSecretsSettings(BaseModel):

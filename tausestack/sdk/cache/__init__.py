@@ -24,10 +24,17 @@ from typing import Any
 from ..settings import CacheSettings
 from ._cache import DEFAULT_TTL, TTL, Cache, CacheStats
 from ._current import current_cache as _current_cache
-from ._decorator import BoundCachedFunction, CachedFunction, cached
+from ._decorator import cached
 from ._keys import MAX_KEY_LENGTH
+from ._protocols import (
+    BoundCachedFunction,
+    CachedClassMethod,
+    CachedDecorator,
+    CachedFunction,
+)
 from .base import AbstractCacheBackend
 from .errors import (
+    CacheBackendError,
     CacheConfigurationError,
     CacheConnectionError,
     CacheError,
@@ -44,6 +51,7 @@ __all__ = [
     "AbstractCacheBackend",
     "BoundCachedFunction",
     "Cache",
+    "CacheBackendError",
     "CacheConfigurationError",
     "CacheConnectionError",
     "CacheError",
@@ -51,6 +59,8 @@ __all__ = [
     "CacheSettings",
     "CacheStats",
     "CacheValueError",
+    "CachedClassMethod",
+    "CachedDecorator",
     "CachedFunction",
     "InvalidCacheKeyError",
     "MemoryCacheBackend",

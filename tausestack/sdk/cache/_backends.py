@@ -27,6 +27,17 @@ BUILTIN: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+def source_of(settings: Settings, *path: str) -> str:
+    """Where a cache setting came from, as a message says it: ``set in application.yaml:4``,
+    ``set in code (Settings(cache=...))``, ``the default``."""
+    source = settings.source_of(*path)
+    if source == "keyword argument":
+        return f"set in code (Settings({path[0]}=...))"
+    if source == "defaults":
+        return "the default"
+    return f"set in {source}"
+
+
 def build_backend(settings: Settings) -> AbstractCacheBackend:
     """The backend the settings choose, built with ``from_settings``.
 
@@ -35,11 +46,11 @@ def build_backend(settings: Settings) -> AbstractCacheBackend:
             imported, or it does not name a subclass of AbstractCacheBackend.
     """
     name = settings.cache.backend
-    where = settings.source_of("cache", "backend")
+    where = source_of(settings, "cache", "backend")
     backend_class = _builtin(name, where) if name in BUILTIN else _import(name, where)
     if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractCacheBackend)):
         raise CacheConfigurationError(
-            f"cache.backend {name!r} (set in {where}) is not a subclass of "
+            f"cache.backend {name!r} ({where}) is not a subclass of "
             "tausestack.sdk.cache.AbstractCacheBackend. Point it at one "
             "(package.module:ClassName), or use 'memory', 'disk' or 'redis'."
         )
@@ -53,7 +64,7 @@ def _builtin(name: str, where: str) -> Any:
     except ModuleNotFoundError as exc:
         if library and exc.name == library:
             raise CacheConfigurationError(
-                f"cache.backend is {name!r} (set in {where}), which needs the {library} "
+                f"cache.backend is {name!r} ({where}), which needs the {library} "
                 f"library; it is not installed. Install it: `{install}`."
             ) from None
         raise
@@ -66,7 +77,7 @@ def _import(path: str, where: str) -> Any:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError) as exc:
         raise CacheConfigurationError(
-            f"cache.backend {path!r} (set in {where}) cannot be imported ({exc}). Use "
+            f"cache.backend {path!r} ({where}) cannot be imported ({exc}). Use "
             "'memory', 'disk', 'redis', or the path of your backend class written as "
             "package.module:ClassName."
         ) from None

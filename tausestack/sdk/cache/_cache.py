@@ -12,13 +12,20 @@ from pydantic import ValidationError
 
 from ...settings import Settings
 from ..settings import CacheSettings
-from ._backends import build_backend
+from ._backends import build_backend, source_of
 from ._keys import MAX_KEY_LENGTH, invalid_key, key_problem
 from ._serializers import SERIALIZERS, Serializer, decoder_for
 from .base import AbstractCacheBackend
 from .errors import CacheConfigurationError, CacheSerializationError, CacheValueError
 
-__all__ = ["DEFAULT_TTL", "TTL", "Cache", "CacheStats"]
+__all__ = ["DEFAULT_TTL", "LOCK_PREFIX", "MAX_TTL", "TTL", "Cache", "CacheStats", "checked_ttl"]
+
+#: The longest ttl, in seconds (10 years): every backend can hold it (Redis counts in
+#: milliseconds), and a longer one is almost surely a unit mistake.
+MAX_TTL = 10 * 365 * 24 * 3600
+#: What ``@cached``'s locks are named with, before the entry's full key: outside
+#: ``key_prefix``, so ``clear()`` and ``cache_clear()`` never remove a lock someone holds.
+LOCK_PREFIX = "lock:"
 
 
 class _Default(enum.Enum):
@@ -64,11 +71,12 @@ class Cache:
     def __init__(self, settings: Settings, backend: AbstractCacheBackend | None = None) -> None:
         options: CacheSettings = settings.cache
         self.settings = options
+        self.key_prefix = _checked_prefix(options.key_prefix, settings)
+        self.default_ttl = _checked_setting(settings, "default_ttl", options.default_ttl)
+        lock_timeout = _checked_setting(settings, "lock_timeout", options.redis.lock_timeout)
+        self.lock_timeout: float = lock_timeout or options.redis.lock_timeout
         self.backend = backend if backend is not None else build_backend(settings)
-        self.key_prefix = options.key_prefix
-        self.default_ttl = options.default_ttl
         self.serializer: Serializer = SERIALIZERS[options.serializer]()
-        self.lock_timeout = options.redis.lock_timeout
         self.hits = 0
         self.misses = 0
         self._decoders: dict[Any, Any] = {}
@@ -111,11 +119,13 @@ class Cache:
     def set(self, key: str, value: Any, ttl: TTL = DEFAULT_TTL) -> None:
         """Store ``value`` under ``key`` for ``ttl`` seconds (default: ``cache.default_ttl``)."""
         self._check(key)
-        self.backend.set(self.key_prefix + key, self.encode(key, value), self.seconds(ttl))
+        seconds = self.seconds(ttl, key)
+        self.backend.set(self.key_prefix + key, self.encode(key, value), seconds)
 
     def set_many(self, values: Mapping[str, Any], ttl: TTL = DEFAULT_TTL) -> None:
         """Store every pair, or none: all values are serialized before anything is written."""
-        self.backend.set_many(self._encoded(values), self.seconds(ttl))
+        items = self._encoded(values)
+        self.backend.set_many(items, self.seconds(ttl, *(key for key, _ in values.items())))
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; return whether it was there."""
@@ -132,7 +142,8 @@ class Cache:
         A missing key starts at 0 and lives ``ttl`` seconds; an existing one keeps its expiry.
         """
         self._check(key)
-        return self.backend.incr(self.key_prefix + key, self._delta(delta), self.seconds(ttl))
+        seconds = self.seconds(ttl, key)
+        return self.backend.incr(self.key_prefix + key, self._delta(key, delta), seconds)
 
     def close(self) -> None:
         """Release the backend's connections (it reconnects if used again)."""
@@ -160,11 +171,13 @@ class Cache:
     async def aset(self, key: str, value: Any, ttl: TTL = DEFAULT_TTL) -> None:
         """Async twin of :meth:`set`."""
         self._check(key)
-        await self.backend.aset(self.key_prefix + key, self.encode(key, value), self.seconds(ttl))
+        seconds = self.seconds(ttl, key)
+        await self.backend.aset(self.key_prefix + key, self.encode(key, value), seconds)
 
     async def aset_many(self, values: Mapping[str, Any], ttl: TTL = DEFAULT_TTL) -> None:
         """Async twin of :meth:`set_many`."""
-        await self.backend.aset_many(self._encoded(values), self.seconds(ttl))
+        items = self._encoded(values)
+        await self.backend.aset_many(items, self.seconds(ttl, *(key for key, _ in values.items())))
 
     async def adelete(self, key: str) -> bool:
         """Async twin of :meth:`delete`."""
@@ -178,8 +191,8 @@ class Cache:
     async def aincr(self, key: str, delta: int = 1, *, ttl: TTL = DEFAULT_TTL) -> int:
         """Async twin of :meth:`incr`."""
         self._check(key)
-        full, seconds = self.key_prefix + key, self.seconds(ttl)
-        return await self.backend.aincr(full, self._delta(delta), seconds)
+        full, seconds = self.key_prefix + key, self.seconds(ttl, key)
+        return await self.backend.aincr(full, self._delta(key, delta), seconds)
 
     async def aclose(self) -> None:
         """Async twin of :meth:`close`."""
@@ -224,33 +237,46 @@ class Cache:
             ) from None
 
     def decoder(self, kind: Any) -> Any:
-        """The function turning stored bytes into a ``kind`` (None: as stored), cached."""
+        """The function turning stored bytes into a ``kind`` (None: as stored), cached.
+
+        Raises:
+            CacheConfigurationError: the serializer cannot give a ``kind`` back at all.
+        """
         try:
             return self._decoders[kind]
         except KeyError:
-            decoder = self._decoders[kind] = decoder_for(self.serializer, kind)
+            decoder = self._decoders[kind] = self._new_decoder(kind)
             return decoder
         except TypeError:  # an unhashable annotation
-            return decoder_for(self.serializer, kind)
+            return self._new_decoder(kind)
 
-    def seconds(self, ttl: TTL) -> float | None:
-        """``ttl`` as seconds for the backend; DEFAULT_TTL is ``cache.default_ttl``."""
+    def _new_decoder(self, kind: Any) -> Any:
+        try:
+            return decoder_for(self.serializer, kind)
+        except TypeError as exc:
+            raise CacheConfigurationError(
+                f"type={kind!r} cannot be rebuilt from {self.serializer.name} on the "
+                f"{self.describe()} ({exc}). Use a type pydantic knows (a model, a dataclass, "
+                "a TypedDict…), or set cache.serializer: pickle if only trusted code writes to "
+                "this cache."
+            ) from None
+
+    def seconds(self, ttl: TTL, *keys: str) -> float | None:
+        """``ttl`` as seconds for the backend; DEFAULT_TTL is ``cache.default_ttl``.
+
+        Raises:
+            CacheValueError: ``ttl`` is not a positive, finite number of seconds up to
+                :data:`MAX_TTL`; the message names ``keys``.
+        """
         if ttl is DEFAULT_TTL:
             return self.default_ttl
-        if ttl is None:
-            return None
-        if isinstance(ttl, timedelta):
-            ttl = ttl.total_seconds()
-        if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
-            raise CacheValueError(
-                f"ttl={ttl!r} on the {self.describe()}: a ttl is a positive number of seconds, "
-                "a timedelta, or None to keep the entry until it is evicted."
-            )
-        return float(ttl)
+        shown = ", ".join(map(repr, keys[:3])) + (", ..." if len(keys) > 3 else "")
+        return checked_ttl(ttl, f"for {shown} on the {self.describe()}")
 
     def _decode(self, key: str, data: bytes, kind: Any) -> Any:
+        decode = self.decoder(kind)
         try:
-            return self.decoder(kind)(data)
+            return decode(data)
         except ValidationError as exc:
             raise CacheSerializationError(
                 f"The value of {key!r} in the {self.describe()} is not a valid {kind!r}: "
@@ -258,6 +284,11 @@ class Cache:
                 "type= you ask for."
             ) from None
         except Exception as exc:
+            if isinstance(exc, ValueError) and str(exc).startswith("a stored"):
+                raise CacheSerializationError(
+                    f"The value of {key!r} in the {self.describe()}: {exc}. It was stored by "
+                    "other code; delete it or fix the type= you ask for."
+                ) from None
             raise CacheSerializationError(
                 f"The value of {key!r} in the {self.describe()} cannot be read as "
                 f"{self.serializer.name} ({type(exc).__name__}: {exc}). Another program or "
@@ -310,7 +341,50 @@ class Cache:
             )
         return self.key_prefix
 
-    def _delta(self, delta: int) -> int:
+    def _delta(self, key: str, delta: int) -> int:
         if isinstance(delta, bool) or not isinstance(delta, int):
-            raise CacheValueError(f"incr() takes an int delta, not {delta!r}.")
+            raise CacheValueError(
+                f"incr({key!r}) takes an int delta, not {delta!r}, on the {self.describe()}."
+            )
         return delta
+
+
+def checked_ttl(ttl: object, about: str) -> float | None:
+    """``ttl`` (seconds, a ``timedelta`` or None) as seconds, checked alike for every backend.
+
+    Raises:
+        CacheValueError: not a positive, finite number of seconds up to :data:`MAX_TTL`;
+            the message ends its first sentence with ``about``.
+    """
+    if ttl is None:
+        return None
+    seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int | float)
+        or not 0 < seconds <= MAX_TTL  # False for NaN too
+    ):
+        raise CacheValueError(
+            f"ttl={ttl!r} {about}: a ttl is a positive, finite number of seconds up to 10 "
+            f"years ({MAX_TTL} s), a timedelta, or None to keep the entry until it is evicted."
+        )
+    return float(seconds)
+
+
+def _checked_setting(settings: Settings, name: str, value: float | None) -> float | None:
+    """A duration from the settings, refused at startup rather than on the first write."""
+    path = ("cache", "default_ttl") if name == "default_ttl" else ("cache", "redis", name)
+    try:
+        return checked_ttl(value, f"(cache.{'.'.join(path[1:])}, {source_of(settings, *path)})")
+    except CacheValueError as exc:
+        raise CacheConfigurationError(str(exc)) from None
+
+
+def _checked_prefix(prefix: str, settings: Settings) -> str:
+    if not prefix.isprintable() or prefix.startswith(LOCK_PREFIX):
+        raise CacheConfigurationError(
+            f"cache.key_prefix {prefix!r} ({source_of(settings, 'cache', 'key_prefix')}) "
+            f"cannot be used: it must be printable and not start with {LOCK_PREFIX!r}, where "
+            "@cached keeps its locks."
+        )
+    return prefix

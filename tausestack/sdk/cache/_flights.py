@@ -4,35 +4,64 @@ The first caller of a missing key computes it; callers arriving meanwhile wait f
 (or exception) instead of computing it again. Threads wait on a ``concurrent.futures.Future``;
 coroutines await a shared task, shielded so that a cancelled caller does not cancel the others'
 computation.
+
+A call that would wait for itself — the function calling itself with the same arguments, from
+its own thread or task (or a task it started, which inherits its context) — raises
+CacheConfigurationError instead of hanging forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from typing import Any
 
+from .errors import CacheConfigurationError
+
 __all__ = ["AsyncFlights", "SyncFlights"]
+
+#: The (flights, key) pairs the current task is computing, inherited by the tasks it starts.
+_COMPUTING: contextvars.ContextVar[frozenset[tuple[int, str]]] = contextvars.ContextVar(
+    "tausestack_cache_computing", default=frozenset()
+)
+
+
+def _recursive(label: str, key: str) -> CacheConfigurationError:
+    return CacheConfigurationError(
+        f"Recursive call of {label} with the same key {key!r}: it was called again with the "
+        "same arguments while computing them, and would wait for itself forever. Call the "
+        f"undecorated function inside ({label.rpartition('.')[2]}.__wrapped__), or give the "
+        "inner call other arguments."
+    )
 
 
 class SyncFlights:
     """Single flight for threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str) -> None:
+        self.label = label
         self._lock = threading.Lock()
-        self._calls: dict[str, Future[Any]] = {}
+        self._calls: dict[str, tuple[Future[Any], int]] = {}
 
     def run(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()``, or the result of the call already computing ``key``."""
+        """``compute()``, or the result of the call already computing ``key``.
+
+        Raises:
+            CacheConfigurationError: this thread is the one computing ``key``.
+        """
+        thread = threading.get_ident()
         with self._lock:
-            future = self._calls.get(key)
-            leader = future is None
-            if future is None:
-                future = self._calls[key] = Future()
-        if not leader:
-            return future.result()
+            call = self._calls.get(key)
+            if call is None:
+                future: Future[Any] = Future()
+                self._calls[key] = (future, thread)
+        if call is not None:
+            if call[1] == thread:
+                raise _recursive(self.label, key)
+            return call[0].result()
         try:
             result = compute()
         except BaseException as exc:
@@ -49,18 +78,27 @@ class SyncFlights:
 class AsyncFlights:
     """Single flight for coroutines, per event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str) -> None:
+        self.label = label
         self._tasks: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task[Any]] = {}
 
     async def run(self, key: str, compute: Callable[[], Awaitable[Any]]) -> Any:
-        """``await compute()``, or the result of the task already computing ``key``."""
+        """``await compute()``, or the result of the task already computing ``key``.
+
+        Raises:
+            CacheConfigurationError: the caller is the task computing ``key`` (or one it
+                started).
+        """
         loop = asyncio.get_running_loop()
         slot = (loop, key)
         task = self._tasks.get(slot)
         if task is None:
-            task = loop.create_task(_awaited(compute))
+            mark = (id(self), key)
+            task = loop.create_task(_awaited(compute, _COMPUTING.get() | {mark}))
             self._tasks[slot] = task
             task.add_done_callback(lambda done: self._finished(slot, done))
+        elif (id(self), key) in _COMPUTING.get():
+            raise _recursive(self.label, key)
         return await asyncio.shield(task)
 
     def _finished(
@@ -72,5 +110,8 @@ class AsyncFlights:
             task.exception()  # retrieved: no "exception was never retrieved" when all left
 
 
-async def _awaited(compute: Callable[[], Awaitable[Any]]) -> Any:
+async def _awaited(
+    compute: Callable[[], Awaitable[Any]], computing: frozenset[tuple[int, str]]
+) -> Any:
+    _COMPUTING.set(computing)  # this task's own context: the callers' are not changed
     return await compute()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
-from pydantic import TypeAdapter
+from pydantic import PydanticSchemaGenerationError, TypeAdapter
 from pydantic_core import to_jsonable_python
 
 __all__ = ["JsonSerializer", "PickleSerializer", "Serializer", "adapter", "decoder_for"]
@@ -108,21 +108,49 @@ def decoder_for(serializer: Serializer, kind: Any) -> Callable[[bytes], Any]:
 
     ``kind`` None means "as stored" (JSON types, or the pickled object). A value that is not a
     ``kind`` raises (ValueError or pydantic's ValidationError).
+
+    Raises:
+        TypeError: JSON cannot give a ``kind`` back (pydantic has no schema for it).
     """
     if isinstance(serializer, PickleSerializer):
         if kind is None:
             return serializer.loads
-        validate = adapter(kind).validate_python
+        try:
+            validate = adapter(kind).validate_python
+        except PydanticSchemaGenerationError:
+            # Pickle rebuilds any class itself; pydantic can only check what it knows.
+            classes = _outer_types(kind)
+            if not classes:
+                return serializer.loads
+            return functools.partial(_checked_loads, serializer.loads, classes, kind)
         loads = serializer.loads
         return lambda data: validate(loads(data))
     if kind is None:
         return serializer.loads
     expected = _json_types(kind)
     if expected is None:
-        return adapter(kind).validate_json
+        try:
+            return adapter(kind).validate_json
+        except PydanticSchemaGenerationError as exc:
+            raise TypeError(str(exc).partition("\n")[0]) from None
     if not expected:
         return serializer.loads
     return functools.partial(_checked_loads, serializer.loads, expected, kind)
+
+
+def _outer_types(kind: Any) -> tuple[type, ...]:
+    """The classes a value of ``kind`` is an instance of (``list`` for ``list[Plain]``);
+    ``()`` when that cannot be told (no check)."""
+    if kind is None or kind is type(None):
+        return (type(None),)
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        parts = [_outer_types(argument) for argument in typing.get_args(kind)]
+        return () if any(not part for part in parts) else tuple(t for p in parts for t in p)
+    if origin is typing.Annotated:
+        return _outer_types(typing.get_args(kind)[0])
+    candidate = origin if origin is not None else kind
+    return (candidate,) if isinstance(candidate, type) else ()
 
 
 def _checked_loads(
@@ -131,7 +159,8 @@ def _checked_loads(
     value = loads(data)
     if isinstance(value, expected):
         return value
-    raise ValueError(f"a stored {type(value).__name__} is not a {kind!r}")
+    shown = kind.__qualname__ if isinstance(kind, type) else repr(kind)
+    raise ValueError(f"a stored {type(value).__name__} is not a {shown}")
 
 
 def _json_types(kind: Any) -> tuple[type, ...] | None:

@@ -102,10 +102,13 @@ class AbstractCacheBackend(ABC):
         """
 
     def lock(self, name: str, timeout: float) -> AbstractContextManager[bool]:
-        """A lock shared by every process using this backend, held at most ``timeout`` seconds.
+        """A lock shared by every process using this backend.
 
-        The context manager yields whether the lock was acquired (waiting at most ``timeout``);
-        ``@cached`` computes anyway when it was not. The default does not lock: a backend that
+        The context manager yields whether the lock was acquired, waiting at most ``timeout``
+        seconds (``@cached`` checks the cache again, then computes anyway, when it was not).
+        A lock expires ``timeout`` seconds after its holder stops extending it; the holder
+        extends it every ``timeout / 3`` seconds while it holds it (see ``_locks.renewing``),
+        and releases it only if it is still its own. The default does not lock: a backend that
         lives in one process needs no lock beyond ``@cached``'s own.
         """
         return _no_lock()

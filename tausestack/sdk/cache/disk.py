@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import diskcache
 
+from ._locks import arenewing, renewing
 from .base import AbstractCacheBackend, in_thread
 from .errors import CacheConnectionError, CacheValueError
 
@@ -141,11 +142,14 @@ class DiskCacheBackend(AbstractCacheBackend):
         while not acquired and time.monotonic() < deadline:
             time.sleep(_POLL)
             acquired = self._try_lock(name, token, timeout)
+        if not acquired:
+            yield False
+            return
         try:
-            yield acquired
+            with renewing(lambda: self._extend(name, token, timeout), timeout):
+                yield True
         finally:
-            if acquired:
-                self._unlock(name, token)
+            self._unlock(name, token)
 
     @asynccontextmanager
     async def alock(self, name: str, timeout: float) -> AsyncIterator[bool]:
@@ -155,14 +159,28 @@ class DiskCacheBackend(AbstractCacheBackend):
         while not acquired and time.monotonic() < deadline:
             await asyncio.sleep(_POLL)
             acquired = await in_thread(self._try_lock, name, token, timeout)
+        if not acquired:
+            yield False
+            return
+
+        async def extend() -> bool:
+            return await in_thread(self._extend, name, token, timeout)
+
         try:
-            yield acquired
+            async with arenewing(extend, timeout):
+                yield True
         finally:
-            if acquired:
-                await in_thread(self._unlock, name, token)
+            await in_thread(self._unlock, name, token)
 
     def _try_lock(self, name: str, token: bytes, timeout: float) -> bool:
         return bool(self.cache.add(name, token, expire=timeout, retry=True))
+
+    def _extend(self, name: str, token: bytes, timeout: float) -> bool:
+        cache = self.cache
+        with cache.transact(retry=True):
+            if cache.get(name, retry=True) != token:  # expired and taken by someone else
+                return False
+            return bool(cache.touch(name, expire=timeout, retry=True))
 
     def _unlock(self, name: str, token: bytes) -> None:
         cache = self.cache

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ...errors import TauseStackError
 
 __all__ = [
+    "CacheBackendError",
     "CacheConfigurationError",
     "CacheConnectionError",
     "CacheError",
@@ -23,6 +24,11 @@ class CacheConfigurationError(CacheError):
     """The ``cache:`` settings cannot work (unknown backend, missing library, bad ``@cached``)."""
 
 
+class CacheBackendError(CacheError):
+    """The backend is reachable but refused an operation (Redis READONLY, OOM, NOPERM…); the
+    message quotes its reply."""
+
+
 class CacheConnectionError(CacheError):
     """The backend could not be reached; the message names its URL without the password."""
 
@@ -36,4 +42,5 @@ class CacheSerializationError(CacheError):
 
 
 class CacheValueError(CacheError):
-    """An operation cannot use a value: ``incr`` of a non-integer, a ``ttl`` that is not > 0."""
+    """An operation cannot use a value: ``incr`` of a non-integer, a ``ttl`` that is not a
+    positive, finite number of seconds up to 10 years."""

@@ -7,10 +7,16 @@ leaves the others' entries in place until they expire. Use ``disk`` (one machine
 Entries are stored serialized, like on every other backend (Django's local-memory cache does
 the same): a value read back is a fresh copy that callers may change freely, and a value the
 configured serializer cannot store fails here in development as it would in production.
+
+Writes take a lock; a hit does not (see :meth:`MemoryCacheBackend.get`), so nothing iterates
+the ``OrderedDict`` in Python code while another thread may reorder it: keys are copied with
+one ``list()`` call first. This relies on the GIL. When the dictionary is full, expired entries
+go first (a heap of expiry times finds them), then the least recently used ones.
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
 from collections import OrderedDict
@@ -40,6 +46,9 @@ class MemoryCacheBackend(AbstractCacheBackend):
             raise ValueError("max_items must be at least 1")
         self.max_items = max_items
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # (expiry, key) of entries stored with a ttl; stale pairs (overwritten, deleted) are
+        # skipped when popped, and the heap is rebuilt when they outnumber the live ones.
+        self._expiries: list[tuple[float, str]] = []
         self._lock = threading.Lock()
 
     @classmethod
@@ -52,8 +61,9 @@ class MemoryCacheBackend(AbstractCacheBackend):
         return len(self._entries)
 
     def get(self, key: str) -> bytes | None:
-        # Every hit comes here, so no lock: each OrderedDict call below is atomic on its own
-        # (C code, str keys), and the lock only guards the expiry's check-then-delete.
+        # Every hit comes here, so no lock (it would cost about 250 ns of a ~250 ns lookup on
+        # the benchmark VM): each OrderedDict call below is atomic on its own under the GIL (C
+        # code, str keys), and nothing iterates the dictionary in Python code (see clear()).
         entries = self._entries
         entry = entries.get(key)
         if entry is None:
@@ -96,7 +106,9 @@ class MemoryCacheBackend(AbstractCacheBackend):
 
     def clear(self, prefix: str) -> int:
         with self._lock:
-            doomed = [key for key in self._entries if key.startswith(prefix)]
+            # list() copies the keys in one C call; iterating the OrderedDict itself in Python
+            # would fail ("mutated during iteration") when a get() moves a key meanwhile.
+            doomed = [key for key in list(self._entries) if key.startswith(prefix)]
             for key in doomed:
                 del self._entries[key]
             return len(doomed)
@@ -159,8 +171,26 @@ class MemoryCacheBackend(AbstractCacheBackend):
         entries = self._entries
         entries[key] = entry
         entries.move_to_end(key)
-        while len(entries) > self.max_items:
-            entries.popitem(last=False)
+        expires = entry[1]
+        if expires is not None:
+            heapq.heappush(self._expiries, (expires, key))
+            if len(self._expiries) > 2 * len(entries) + 64:
+                live = list(entries.items())  # one C call: see clear()
+                self._expiries = [(e[1], k) for k, e in live if e[1] is not None]
+                heapq.heapify(self._expiries)
+        if len(entries) > self.max_items:
+            self._purge_expired(time.monotonic())
+            while len(entries) > self.max_items:
+                entries.popitem(last=False)
+
+    def _purge_expired(self, now: float) -> None:
+        """Remove the expired entries (each heap pair is popped once: amortized O(log n))."""
+        entries, expiries = self._entries, self._expiries
+        while expiries and expiries[0][0] <= now:
+            expires, key = heapq.heappop(expiries)
+            entry = entries.get(key)
+            if entry is not None and entry[1] == expires:
+                del entries[key]
 
 
 def _integer(key: str, data: bytes) -> int:

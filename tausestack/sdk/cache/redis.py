@@ -6,7 +6,9 @@ missing value while the others wait for it (``cache.distributed_lock``).
 
 Connections are pooled: the sync client's pool blocks (up to ``socket_timeout``) when all
 ``max_connections`` are busy; each event loop has its own asyncio pool (asyncio connections
-belong to the loop that opened them), bounded the same way (``_slots.Slots``).
+belong to the loop that opened them), bounded the same way (``_slots.Slots``). The pool of a
+loop that was closed (each ``asyncio.run`` makes a new loop) is dropped, its connections shut,
+when another loop first uses the backend and at ``close()``/``aclose()``.
 """
 
 from __future__ import annotations
@@ -14,19 +16,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio
 
+from ._backends import source_of
+from ._locks import arenewing, renewing
+from ._redis_commands import EXTEND, INCR, UNLOCK, failure
+from ._redis_loops import LoopClient
 from ._slots import Slots
+from ._urls import redact
 from .base import AbstractCacheBackend
-from .errors import CacheConfigurationError, CacheConnectionError, CacheValueError
+from .errors import (
+    CacheConfigurationError,
+    CacheError,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -35,18 +45,6 @@ if TYPE_CHECKING:
 
 __all__ = ["RedisCacheBackend", "redact"]
 
-# INCRBY, then an expiry only for a key it created: an existing key keeps its own.
-_INCR = """
-local existed = redis.call('EXISTS', KEYS[1])
-local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if existed == 0 and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value
-"""
-# Delete a lock only if it still holds our token (it may have expired and been retaken).
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 _POLL = 0.01  # seconds between two attempts to take a held lock
 # What a command on the asyncio client fails with: redis-py's errors, or no free connection.
 _FAILURES = (redis.RedisError, TimeoutError)
@@ -91,12 +89,14 @@ class RedisCacheBackend(AbstractCacheBackend):
             ) from None
         self._options = options
         self._client = redis.Redis(connection_pool=pool)
-        self._async_clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[redis.asyncio.Redis, Slots]
-        ] = weakref.WeakKeyDictionary()
-        self._last: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis, Slots] | None = None
-        self._incr = self._client.register_script(_INCR)
-        self._unlock = self._client.register_script(_UNLOCK)
+        # One client per event loop, by id(loop); each entry holds a weak reference to its loop
+        # (the client itself refers to it through its connections).
+        self._async_clients: dict[int, LoopClient] = {}
+        self._async_lock = threading.Lock()
+        self._last: LoopClient | None = None
+        self._incr = self._client.register_script(INCR)
+        self._unlock = self._client.register_script(UNLOCK)
+        self._extend = self._client.register_script(EXTEND)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -106,7 +106,7 @@ class RedisCacheBackend(AbstractCacheBackend):
             options.url,
             max_connections=options.max_connections,
             socket_timeout=options.socket_timeout,
-            origin=settings.source_of("cache", "redis", "url"),
+            origin=source_of(settings, "cache", "redis", "url"),
         )
 
     def describe(self) -> str:
@@ -169,8 +169,6 @@ class RedisCacheBackend(AbstractCacheBackend):
     def incr(self, key: str, delta: int, ttl: float | None) -> int:
         try:
             return int(self._incr(keys=[key], args=[delta, _milliseconds(ttl) or ""]))
-        except redis.ResponseError as exc:
-            raise _not_an_integer(key, exc) from None
         except redis.RedisError as exc:
             raise self._failure("incr", key, exc) from None
 
@@ -185,12 +183,20 @@ class RedisCacheBackend(AbstractCacheBackend):
                 acquired = bool(self._client.set(name, token, nx=True, px=_milliseconds(timeout)))
         except redis.RedisError as exc:
             raise self._failure("lock", name, exc) from None
+        if not acquired:
+            yield False
+            return
+        milliseconds = _milliseconds(timeout) or 1
+
+        def extend() -> bool:
+            return bool(self._extend(keys=[name], args=[token, milliseconds]))
+
         try:
-            yield acquired
+            with renewing(extend, timeout):
+                yield True
         finally:
-            if acquired:
-                with contextlib.suppress(redis.RedisError):  # it expires on its own anyway
-                    self._unlock(keys=[name], args=[token])
+            with contextlib.suppress(redis.RedisError):  # it expires on its own anyway
+                self._unlock(keys=[name], args=[token])
 
     def ping(self) -> None:
         try:
@@ -199,7 +205,9 @@ class RedisCacheBackend(AbstractCacheBackend):
             raise self._failure("ping", None, exc) from None
 
     def close(self) -> None:
+        """Close the sync pool and every event loop's pool (see :meth:`_drop_loops`)."""
         self._client.connection_pool.disconnect()
+        self._drop_loops(lambda loop: True)
 
     # -- async ----------------------------------------------------------------------------------
 
@@ -207,21 +215,42 @@ class RedisCacheBackend(AbstractCacheBackend):
         """This event loop's client and its connection bound (remembered for the last loop)."""
         loop = asyncio.get_running_loop()
         last = self._last
-        if last is not None and last[0] is loop:
-            return last[1], last[2]
-        pair = self._async_clients.get(loop)
-        if pair is None:
-            client = redis.asyncio.Redis.from_url(self.url, **self._options)
-            slots = Slots(self.max_connections, self.socket_timeout)
-            pair = self._async_clients[loop] = (client, slots)
-        self._last = (loop, *pair)
-        return pair
+        if last is not None and last.loop() is loop:
+            return last.client, last.slots
+        entry = self._async_clients.get(id(loop))
+        if entry is None or entry.loop() is not loop:
+            self._drop_loops(lambda other: other is None or other.is_closed())
+            entry = LoopClient(
+                weakref.ref(loop),
+                redis.asyncio.Redis.from_url(self.url, **self._options),
+                Slots(self.max_connections, self.socket_timeout),
+            )
+            with self._async_lock:
+                self._async_clients[id(loop)] = entry
+        self._last = entry
+        return entry.client, entry.slots
+
+    def _drop_loops(self, which: Any) -> None:
+        """Forget the clients of the loops ``which(loop)`` picks (a dead loop is None), and
+        release their connections without awaiting: a closed loop cannot run a coroutine
+        any more, so their sockets are shut; a running loop (another thread's) is asked to
+        close its pool itself."""
+        with self._async_lock:
+            doomed = [
+                (key, entry) for key, entry in self._async_clients.items() if which(entry.loop())
+            ]
+            for key, _ in doomed:
+                del self._async_clients[key]
+        for _, entry in doomed:
+            if self._last is entry:
+                self._last = None
+            entry.release()
 
     async def aget(self, key: str) -> bytes | None:
         # Every hit comes here: _async() and the slot's fast paths are inlined.
         last = self._last
-        if last is not None and last[0] is asyncio.get_running_loop():
-            client, bound = last[1], last[2]
+        if last is not None and last.loop() is asyncio.get_running_loop():
+            client, bound = last.client, last.slots
         else:
             client, bound = self._async()
         if bound.free > 0 and not bound.waiters:
@@ -297,10 +326,8 @@ class RedisCacheBackend(AbstractCacheBackend):
         client, bound = self._async()
         try:
             async with bound:
-                value = await client.eval(_INCR, 1, key, delta, _milliseconds(ttl) or "")
+                value = await client.eval(INCR, 1, key, delta, _milliseconds(ttl) or "")
             return int(value)
-        except redis.ResponseError as exc:
-            raise _not_an_integer(key, exc) from None
         except _FAILURES as exc:
             raise self._failure("incr", key, exc) from None
 
@@ -321,13 +348,22 @@ class RedisCacheBackend(AbstractCacheBackend):
                 await asyncio.sleep(_POLL)
         except _FAILURES as exc:
             raise self._failure("lock", name, exc) from None
+        if not acquired:
+            yield False
+            return
+        milliseconds = _milliseconds(timeout) or 1
+
+        async def extend() -> bool:
+            async with bound:
+                return bool(await client.eval(EXTEND, 1, name, token, milliseconds))
+
         try:
-            yield acquired
+            async with arenewing(extend, timeout):
+                yield True
         finally:
-            if acquired:
-                with contextlib.suppress(*_FAILURES):  # it expires on its own anyway
-                    async with bound:
-                        await client.eval(_UNLOCK, 1, name, token)
+            with contextlib.suppress(*_FAILURES):  # it expires on its own anyway
+                async with bound:
+                    await client.eval(UNLOCK, 1, name, token)
 
     async def aping(self) -> None:
         client, bound = self._async()
@@ -338,41 +374,25 @@ class RedisCacheBackend(AbstractCacheBackend):
             raise self._failure("ping", None, exc) from None
 
     async def aclose(self) -> None:
-        """Close this event loop's pool (and the sync pool); other loops' pools are dropped."""
-        self.close()
+        """Close this event loop's pool, the sync pool, and other loops' pools (closed loops'
+        sockets are shut; a loop running in another thread closes its own)."""
         loop = asyncio.get_running_loop()
-        pair = self._async_clients.pop(loop, None)
-        self._async_clients.clear()
-        self._last = None
-        if pair is not None:
-            await pair[0].aclose()
+        with self._async_lock:
+            entry = self._async_clients.pop(id(loop), None)
+        if self._last is entry:
+            self._last = None
+        self._client.connection_pool.disconnect()
+        self._drop_loops(lambda other: other is not loop)
+        if entry is not None:
+            await entry.client.aclose()
 
     # -- errors ---------------------------------------------------------------------------------
 
     def _where(self) -> str:
-        return f" (set in {self._origin})" if self._origin else ""
+        return f" ({self._origin})" if self._origin else ""
 
-    def _failure(self, operation: str, key: str | None, exc: Exception) -> CacheConnectionError:
-        about = f"{operation}({key!r})" if key is not None else operation
-        return CacheConnectionError(
-            f"{about} failed on the redis cache at {redact(self.url)}: {str(exc).rstrip('.')}. "
-            f"Check that the server is running and reachable, and cache.redis.url{self._where()}."
-        )
-
-
-def redact(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "(unparsable URL)"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    def _failure(self, operation: str, key: str | None, exc: Exception) -> CacheError:
+        return failure(operation, key, exc, redact(self.url), self._where())
 
 
 def _milliseconds(seconds: float | None) -> int | None:
@@ -389,9 +409,3 @@ def _queue_sets(pipeline: Any, items: Sequence[tuple[str, bytes]], ttl: float | 
     milliseconds = _milliseconds(ttl)
     for key, data in items:
         pipeline.set(key, data, px=milliseconds)
-
-
-def _not_an_integer(key: str, exc: Exception) -> CacheValueError:
-    return CacheValueError(
-        f"incr({key!r}) on the redis cache: {exc}. Delete the key or store an int under it first."
-    )

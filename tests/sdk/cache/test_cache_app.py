@@ -155,7 +155,7 @@ def test_a_redis_that_is_down_fails_at_startup(tmp_path: Path) -> None:
     assert f"redis cache at redis://:***@127.0.0.1:{port}/0" in message
     assert "s3cret" not in message
     assert "Check that the server is running" in message
-    assert "cache.redis.url (set in keyword argument" in message
+    assert "cache.redis.url (set in code (Settings(cache=...)))" in message
 
 
 def test_the_cache_is_injectable_by_type_and_a_singleton(tmp_path: Path) -> None:

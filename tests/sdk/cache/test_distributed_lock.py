@@ -1,13 +1,23 @@
 """Across processes: with ``distributed_lock`` one process computes a missing value, the others
 wait for it and read it; without, every process computes. Real processes on a real Redis (and on
-one disk cache folder)."""
+one disk cache folder). Then the lock's rules, with two caches standing for two processes: it is
+renewed while its holder computes, ``clear()`` leaves it, and a caller that gave up waiting for
+it checks the cache again before computing."""
 
+import contextlib
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tausestack.sdk.cache import Cache, MemoryCacheBackend, cached
 
 PROCESSES = 4
 
@@ -111,3 +121,95 @@ def test_without_the_lock_every_process_computes(shared: dict[str, object], mode
     outputs = run_workers({**shared, "distributed_lock": False}, mode)
     assert outputs == ['{"total": 42}'] * PROCESSES
     assert computations(shared) == PROCESSES
+
+
+# -- the lock within one process: re-check, renewal, clear() ----------------------------------
+
+
+def two_callers(
+    settings: dict[str, object], seconds: float
+) -> tuple[list[str], Callable[[], Any], Callable[[], Any], list[Cache]]:
+    """Two caches on one backend and one ``@cached`` function on each, as two processes
+    would have (each with its own per-process single flight)."""
+    from tausestack import Settings
+
+    runs: list[str] = []
+    options = {key: value for key, value in settings.items() if key != "config_dir"}
+    caches = [
+        Cache(
+            Settings(config_dir=settings["config_dir"], cache={**options, "distributed_lock": True})
+        )
+        for _ in range(2)
+    ]
+
+    def make(name: str, cache: Cache) -> Callable[[], Any]:
+        @cached(cache=cache, namespace="report", ttl=60)
+        def report() -> str:
+            runs.append(name)
+            time.sleep(seconds)
+            return "done"
+
+        return report
+
+    return runs, make("first", caches[0]), make("second", caches[1]), caches
+
+
+def run_both(first: Callable[[], Any], second: Callable[[], Any], delay: float) -> list[Any]:
+    results: list[Any] = []
+    thread = threading.Thread(target=lambda: results.append(first()))
+    thread.start()
+    time.sleep(delay)
+    results.append(second())
+    thread.join()
+    return results
+
+
+@pytest.fixture
+def short_lock(shared: dict[str, object]) -> dict[str, object]:
+    redis = dict(shared.get("redis", {}))  # type: ignore[call-overload]
+    return {**shared, "redis": {**redis, "lock_timeout": 0.6}}
+
+
+def test_a_lock_is_renewed_while_its_holder_computes(short_lock: dict[str, object]) -> None:
+    # The lock would expire at 0.6 s; the second caller arrives at 0.8 s and must still wait.
+    runs, first, second, caches = two_callers(short_lock, seconds=1.2)
+    assert run_both(first, second, delay=0.8) == ["done", "done"]
+    assert runs == ["first"]
+    for cache in caches:
+        cache.close()
+
+
+def test_clear_leaves_a_held_lock(short_lock: dict[str, object]) -> None:
+    runs, first, second, caches = two_callers(short_lock, seconds=0.5)
+
+    def clear_then_call() -> Any:
+        caches[1].clear()
+        first_clear = second.cache_clear()  # type: ignore[attr-defined]
+        assert first_clear == 0
+        return second()
+
+    assert run_both(first, clear_then_call, delay=0.2) == ["done", "done"]
+    assert runs == ["first"]
+    for cache in caches:
+        cache.close()
+
+
+class StoredWhileWaiting(MemoryCacheBackend):
+    """A backend whose lock wait always times out, after another process stored the value."""
+
+    def lock(self, name: str, timeout: float) -> AbstractContextManager[bool]:
+        self.set(name.removeprefix("lock:"), b'"from the other process"', None)
+        return contextlib.nullcontext(False)
+
+
+def test_a_caller_that_gave_up_waiting_checks_the_cache_again(tmp_path: Path) -> None:
+    from tausestack import Settings
+
+    settings = Settings(config_dir=tmp_path, cache={"distributed_lock": True})
+    cache = Cache(settings, StoredWhileWaiting())
+
+    @cached(cache=cache, namespace="report")
+    def report() -> str:
+        return "computed here"
+
+    assert report() == "from the other process"
