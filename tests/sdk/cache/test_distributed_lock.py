@@ -146,6 +146,7 @@ def two_callers(
         @cached(cache=cache, namespace="report", ttl=60)
         def report() -> str:
             runs.append(name)
+            COMPUTING.set()
             time.sleep(seconds)
             return "done"
 
@@ -154,10 +155,19 @@ def two_callers(
     return runs, make("first", caches[0]), make("second", caches[1]), caches
 
 
+#: Set when a ``two_callers`` function starts computing (it holds the lock then).
+COMPUTING = threading.Event()
+
+
 def run_both(first: Callable[[], Any], second: Callable[[], Any], delay: float) -> list[Any]:
+    """Call ``first`` in a thread and ``second`` ``delay`` seconds after ``first`` started
+    computing (timed from then, not from the thread's start, so a slow machine cannot shift
+    the schedule)."""
     results: list[Any] = []
+    COMPUTING.clear()
     thread = threading.Thread(target=lambda: results.append(first()))
     thread.start()
+    assert COMPUTING.wait(timeout=30), "the first caller never started computing"
     time.sleep(delay)
     results.append(second())
     thread.join()
@@ -171,9 +181,11 @@ def short_lock(shared: dict[str, object]) -> dict[str, object]:
 
 
 def test_a_lock_is_renewed_while_its_holder_computes(short_lock: dict[str, object]) -> None:
-    # The lock would expire at 0.6 s; the second caller arrives at 0.8 s and must still wait.
-    runs, first, second, caches = two_callers(short_lock, seconds=1.2)
-    assert run_both(first, second, delay=0.8) == ["done", "done"]
+    # Without renewal the lock would expire 0.6 s into the computation; the second caller
+    # arrives at 0.7 s, finds it still held, and waits (up to 0.6 s) until the result is stored
+    # at 1.0 s.
+    runs, first, second, caches = two_callers(short_lock, seconds=1.0)
+    assert run_both(first, second, delay=0.7) == ["done", "done"]
     assert runs == ["first"]
     for cache in caches:
         cache.close()
