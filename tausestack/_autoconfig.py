@@ -33,6 +33,7 @@ AUTO_CONFIGURATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("tausestack.sdk.storage._providers", ("tausestack.sdk.storage",), "tausestack.sdk.storage"),
     ("tausestack.sdk.cache._providers", ("tausestack.sdk.cache",), "tausestack.sdk.cache"),
     ("tausestack.sdk.secrets._providers", ("tausestack.sdk.secrets",), "tausestack.sdk.secrets"),
+    ("tausestack.sdk.auth._providers", ("tausestack.sdk.auth",), "tausestack.sdk.auth"),
 )
 
 

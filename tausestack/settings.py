@@ -53,7 +53,13 @@ from ._settings_sources import (
     yaml_line,
 )
 from .errors import SettingsError
-from .sdk.settings import CacheSettings, DatabaseSettings, SecretsSettings, StorageSettings
+from .sdk.settings import (
+    AuthSettings,
+    CacheSettings,
+    DatabaseSettings,
+    SecretsSettings,
+    StorageSettings,
+)
 from .web.middleware.settings import SecuritySettings
 
 __all__ = [
@@ -147,6 +153,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.

@@ -13,6 +13,7 @@ import pytest
 import tausestack
 import tausestack.di
 import tausestack.errors
+import tausestack.sdk.auth
 import tausestack.sdk.database
 import tausestack.sdk.secrets
 import tausestack.sdk.storage
@@ -40,6 +41,7 @@ HEAVY_MODULES = (
         tausestack.web,
         tausestack.errors,
         tausestack.testing,
+        tausestack.sdk.auth,
         tausestack.sdk.database,
         tausestack.sdk.secrets,
         tausestack.sdk.storage,

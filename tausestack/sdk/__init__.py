@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from ._context import current_container, use
 
 if TYPE_CHECKING:
-    from . import cache, database, secrets, storage
+    from . import auth, cache, database, secrets, storage
 
-__all__ = ["cache", "current_container", "database", "secrets", "storage", "use"]
+__all__ = ["auth", "cache", "current_container", "database", "secrets", "storage", "use"]
 
-_MODULES = frozenset({"cache", "database", "secrets", "storage"})
+_MODULES = frozenset({"auth", "cache", "database", "secrets", "storage"})
 
 
 def __getattr__(name: str) -> Any:

@@ -67,7 +67,12 @@ def current_component(kind: type[T], build: Callable[[Container], T]) -> T:
     first use and kept for the application's lifetime (an app where nothing asked for it, such
     as a script's default app).
     """
-    container = current_container()
+    return component_of(current_container(), kind, build)
+
+
+def component_of(container: Container, kind: Any, build: Callable[[Container], T]) -> T:
+    """:func:`current_component` for a given application's container (``kind`` may be an
+    abstract class, which mypy does not take as ``type[T]``)."""
     if container.graph.lookup(DependencyKey(kind)) is not None:
         chosen: T = container.get(kind)
         return chosen

@@ -222,3 +222,50 @@ class SecretsSettings(BaseModel):
     env: EnvSecretsSettings = Field(default_factory=EnvSecretsSettings)
     dotenv: DotenvSecretsSettings = Field(default_factory=DotenvSecretsSettings)
     aws: AwsSecretsSettings = Field(default_factory=AwsSecretsSettings)
+
+
+AsymmetricAlgorithm = Literal[
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
+]
+
+
+def _rs256() -> list[AsymmetricAlgorithm]:
+    return ["RS256"]
+
+
+class OidcSettings(BaseModel):
+    """The ``oidc`` auth backend: tokens from any provider that publishes a JWKS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The provider's issuer (the ``iss`` claim), e.g. ``https://accounts.example.com``.
+    issuer: str | None = None
+    #: The audience tokens must be meant for (the ``aud`` claim): your API's identifier.
+    audience: str | None = None
+    #: Where the signing keys are; default ``<issuer>/.well-known/jwks.json``.
+    jwks_url: str | None = None
+    #: Asymmetric algorithms only: a shared-secret algorithm would let anyone who knows the
+    #: public key sign tokens.
+    algorithms: list[AsymmetricAlgorithm] = Field(default_factory=_rs256, min_length=1)
+    #: The claim that lists the user's roles.
+    roles_claim: str = "roles"
+    #: Seconds of clock difference tolerated on ``exp``/``nbf``/``iat``.
+    leeway: float = Field(default=30.0, ge=0, le=300)
+    #: Seconds the key set is kept before it is fetched again (an unknown key id fetches it
+    #: at once, at most every ``jwks_cooldown`` seconds).
+    jwks_cache: float = Field(default=300.0, gt=0)
+    jwks_cooldown: float = Field(default=30.0, ge=0)
+    jwks_timeout: float = Field(default=5.0, gt=0)
+
+
+class AuthSettings(BaseModel):
+    """Authentication (``tausestack.sdk.auth``) and role-based access."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``oidc``, or the dotted path of an AbstractAuthBackend subclass; null: no auth.
+    backend: str | None = None
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+    #: Role → the permissions it grants, for ``require_permissions``:
+    #: ``{"editor": ["articles:write"], "admin": ["*"]}`` (``*`` grants every permission).
+    permissions: dict[str, list[str]] = Field(default_factory=dict)

@@ -1,0 +1,88 @@
+"""The user model and the interface every auth backend implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import OperationNotSupportedError
+
+__all__ = ["AbstractAuthBackend", "User"]
+
+
+class User(BaseModel):
+    """Who a verified token speaks for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    email: str | None = None
+    email_verified: bool = False
+    display_name: str | None = None
+    disabled: bool = False
+    roles: tuple[str, ...] = ()
+    #: Every claim of the token (or custom claims of the account), for what the fields miss.
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+    def has_roles(self, *roles: str) -> bool:
+        """Whether the user has every one of ``roles``."""
+        return set(roles) <= set(self.roles)
+
+
+class AbstractAuthBackend(ABC):
+    """Verifies tokens and, where the backend owns the accounts, manages users.
+
+    ``verify_token`` is required; the user-management methods raise
+    :class:`OperationNotSupportedError` unless a backend implements them. Async twins run the
+    sync methods in a worker thread unless a backend overrides them.
+    """
+
+    @abstractmethod
+    def describe(self) -> str:
+        """What verifies tokens, for messages (``OIDC issuer https://…``)."""
+
+    @abstractmethod
+    def verify_token(self, token: str) -> User:
+        """The user a token speaks for; AuthenticationError (with a reason) when it is not valid."""
+
+    async def averify_token(self, token: str) -> User:
+        """Async :meth:`verify_token`."""
+        return await anyio.to_thread.run_sync(self.verify_token, token)
+
+    def _unsupported(self, operation: str) -> OperationNotSupportedError:
+        return OperationNotSupportedError(
+            f"{self.describe()} cannot {operation}: its users are managed elsewhere."
+        )
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        raise self._unsupported("look users up")
+
+    def get_user_by_email(self, email: str) -> User | None:
+        """The user with this email address, or None."""
+        raise self._unsupported("look users up")
+
+    def create_user(self, email: str, password: str, **fields: Any) -> User:
+        """Create a user."""
+        raise self._unsupported("create users")
+
+    def update_user(self, user_id: str, **fields: Any) -> User:
+        """Change a user's fields."""
+        raise self._unsupported("update users")
+
+    def delete_user(self, user_id: str) -> None:
+        """Delete a user."""
+        raise self._unsupported("delete users")
+
+    def set_roles(self, user_id: str, roles: list[str]) -> User:
+        """Replace a user's roles (only the application's code may: never the user)."""
+        raise self._unsupported("set roles")
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Called at application startup."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Called at application shutdown."""

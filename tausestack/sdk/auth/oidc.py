@@ -1,0 +1,130 @@
+"""The ``oidc`` backend: ID or access tokens from any provider that publishes a JWKS.
+
+PyJWT verifies: the signature with the provider's key named by the token's ``kid`` (the key set
+is cached for ``jwks_cache`` seconds and fetched again at once, rate-limited by
+``jwks_cooldown``, when a token names a key it does not hold, so key rotation just works), the
+algorithm against ``algorithms`` (asymmetric only, so ``alg: none`` and HS256-with-the-public-
+key forgeries fail), ``iss``, ``aud``, ``exp``, ``nbf`` and ``iat`` with ``leeway``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from jwt import PyJWKClient
+
+from .base import AbstractAuthBackend, User
+from .errors import AuthConfigurationError, AuthenticationError
+
+if TYPE_CHECKING:
+    from ..settings import OidcSettings
+
+__all__ = ["OidcBackend"]
+
+
+class OidcBackend(AbstractAuthBackend):
+    """Verifies tokens against an OpenID Connect provider's published keys."""
+
+    def __init__(self, settings: OidcSettings) -> None:
+        if not settings.issuer or not settings.audience:
+            missing = "auth.oidc.issuer" if not settings.issuer else "auth.oidc.audience"
+            raise AuthConfigurationError(
+                f"auth.backend is 'oidc' but {missing} is not set. Set the provider's issuer "
+                "URL and the audience its tokens carry for this API."
+            )
+        self.issuer = settings.issuer
+        self.audience = settings.audience
+        self.algorithms = list(settings.algorithms)
+        self.roles_claim = settings.roles_claim
+        self.leeway = settings.leeway
+        self.jwks_url = settings.jwks_url or self.issuer.rstrip("/") + "/.well-known/jwks.json"
+        self.keys = PyJWKClient(
+            self.jwks_url,
+            cache_jwk_set=True,
+            lifespan=settings.jwks_cache,
+            timeout=settings.jwks_timeout,
+            cooldown_duration=settings.jwks_cooldown,
+        )
+
+    def describe(self) -> str:
+        return f"OIDC issuer {self.issuer}"
+
+    def verify_token(self, token: str) -> User:
+        header = self._header(token)
+        algorithm = header.get("alg")
+        if algorithm not in self.algorithms:
+            raise AuthenticationError(
+                "algorithm_not_allowed",
+                f"Token algorithm {algorithm!r} is not accepted (auth.oidc.algorithms: "
+                f"{', '.join(self.algorithms)}).",
+            )
+        try:
+            key = self.keys.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthenticationError(
+                "keys_unavailable", f"The issuer's keys could not be fetched: {exc}"
+            ) from None
+        except jwt.PyJWKClientError:
+            raise AuthenticationError(
+                "unknown_key", "The token is signed with a key the issuer does not publish."
+            ) from None
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthenticationError("token_expired", "The token has expired.") from None
+        except jwt.InvalidAudienceError:
+            raise AuthenticationError(
+                "invalid_audience", "The token is meant for another audience."
+            ) from None
+        except jwt.InvalidIssuerError:
+            raise AuthenticationError("invalid_issuer", "The token has another issuer.") from None
+        except jwt.InvalidSignatureError:
+            raise AuthenticationError(
+                "invalid_signature", "The token's signature is not valid."
+            ) from None
+        except jwt.ImmatureSignatureError:
+            raise AuthenticationError(
+                "token_not_yet_valid", "The token is not valid yet."
+            ) from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise AuthenticationError(
+                "missing_claim", f"The token lacks the {exc.claim!r} claim."
+            ) from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthenticationError("invalid_token", f"The token is not valid: {exc}.") from None
+        return self._user(claims)
+
+    def _header(self, token: str) -> dict[str, Any]:
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise AuthenticationError("malformed_token", "The token is not a JWT.")
+        try:
+            header: dict[str, Any] = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise AuthenticationError("malformed_token", "The token is not a JWT.") from None
+        return header
+
+    def _user(self, claims: dict[str, Any]) -> User:
+        roles = claims.get(self.roles_claim, [])
+        if isinstance(roles, str):
+            roles = roles.split()
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise AuthenticationError(
+                "invalid_claim", f"The token's {self.roles_claim!r} claim is not a list of roles."
+            )
+        return User(
+            id=str(claims["sub"]),
+            email=claims.get("email"),
+            email_verified=bool(claims.get("email_verified", False)),
+            display_name=claims.get("name"),
+            roles=tuple(roles),
+            claims=claims,
+        )

@@ -1,0 +1,264 @@
+"""The ``oidc`` backend against a JWKS served over HTTP by a test server, and the FastAPI
+dependencies that use it: 401 with a reason for bad tokens, 403 for missing roles."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends
+from jwt.algorithms import RSAAlgorithm
+
+from tausestack import Controller, Settings, create_app, get
+from tausestack.sdk.auth import (
+    AbstractAuthBackend,
+    AuthConfigurationError,
+    CurrentUser,
+    OptionalUser,
+    User,
+    require_permissions,
+    require_roles,
+)
+from tausestack.testing import TestClient
+
+ISSUER_PATH = "/issuer"
+AUDIENCE = "api://shop"
+
+
+class Keys:
+    """RSA keys; the JWKS server publishes ``published``."""
+
+    def __init__(self) -> None:
+        self.current = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.published: list[tuple[str, Any]] = [("key-1", self.current)]
+        self.fetches = 0
+
+    def jwks(self) -> dict[str, Any]:
+        keys = []
+        for kid, key in self.published:
+            jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key()))
+            keys.append({**jwk, "kid": kid, "use": "sig", "alg": "RS256"})
+        return {"keys": keys}
+
+
+@pytest.fixture
+def provider() -> Iterator[tuple[str, Keys]]:
+    """A JWKS endpoint on a free loopback port: the issuer is its base URL + /issuer."""
+    keys = Keys()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != ISSUER_PATH + "/.well-known/jwks.json":
+                self.send_error(404)
+                return
+            keys.fetches += 1
+            body = json.dumps(keys.jwks()).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{ISSUER_PATH}", keys
+    server.shutdown()
+    server.server_close()
+
+
+def token(issuer: str, key: Any, kid: str = "key-1", **claims: Any) -> str:
+    now = int(time.time())
+    payload = {"iss": issuer, "aud": AUDIENCE, "sub": "user-1", "iat": now, "exp": now + 300}
+    payload.update(claims)
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": kid})
+
+
+@Controller("/shop")
+class Shop:
+    @get("/me")
+    def me(self, user: CurrentUser) -> dict[str, Any]:
+        return {"id": user.id, "roles": list(user.roles), "email": user.email}
+
+    @get("/maybe")
+    def maybe(self, user: OptionalUser) -> dict[str, Any]:
+        return {"id": user.id if user else None}
+
+    @get("/admin", dependencies=[Depends(require_roles("admin"))])
+    def admin(self) -> dict[str, bool]:
+        return {"admin": True}
+
+    @get("/articles", dependencies=[Depends(require_permissions("articles:write"))])
+    def articles(self) -> dict[str, bool]:
+        return {"write": True}
+
+
+@Controller("/accounts")
+class Accounts:
+    """Asks for the backend by type, so the app registers it as a singleton."""
+
+    def __init__(self, auth: AbstractAuthBackend) -> None:
+        self.auth = auth
+
+    @get("/check")
+    def check(self, token: str) -> dict[str, str]:
+        return {"id": self.auth.verify_token(token).id}
+
+
+def client(issuer: str, tmp_path: Path, **auth: Any) -> TestClient:
+    options = {
+        "backend": "oidc",
+        "oidc": {"issuer": issuer, "audience": AUDIENCE},
+        "permissions": {"editor": ["articles:write"], "owner": ["*"]},
+        **auth,
+    }
+    settings = Settings(config_dir=tmp_path, auth=options)
+    return TestClient(create_app(settings, components=[Shop, Accounts]))
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {value}"}
+
+
+def test_a_valid_token_gives_the_user(provider: tuple[str, Keys], tmp_path: Path) -> None:
+    issuer, keys = provider
+    signed = token(issuer, keys.current, email="ada@example.com", roles=["editor"])
+    with client(issuer, tmp_path) as http:
+        response = http.get("/shop/me", headers=bearer(signed))
+        assert response.status_code == 200
+        assert response.json() == {"id": "user-1", "roles": ["editor"], "email": "ada@example.com"}
+        assert http.get("/shop/maybe").json() == {"id": None}
+        assert http.get("/shop/maybe", headers=bearer(signed)).json() == {"id": "user-1"}
+        assert http.get("/accounts/check", params={"token": signed}).json() == {"id": "user-1"}
+        user = http.app.container.get(AbstractAuthBackend).verify_token(signed)  # type: ignore[attr-defined]
+        assert isinstance(user, User)
+        assert user.has_roles("editor")
+        assert not user.has_roles("editor", "admin")
+
+
+def unsigned(issuer: str) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": AUDIENCE, "sub": "admin", "iat": now, "exp": now + 300}
+    return f"{part({'alg': 'none', 'kid': 'key-1'})}.{part({**claims, 'roles': ['admin']})}."
+
+
+def hs256_with_the_public_key(issuer: str, keys: Keys) -> str:
+    public = json.loads(RSAAlgorithm.to_jwk(keys.current.public_key()))["n"].encode()
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": AUDIENCE, "sub": "x", "iat": now, "exp": now + 300}
+    return jwt.encode(claims, public, algorithm="HS256", headers={"kid": "key-1"})
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (
+            lambda issuer, keys: token(issuer, keys.current, exp=int(time.time()) - 120),
+            "token_expired",
+        ),
+        (lambda issuer, keys: token(issuer, keys.other), "invalid_signature"),
+        (lambda issuer, keys: token(issuer, keys.current, aud="api://other"), "invalid_audience"),
+        (lambda issuer, keys: token(issuer, keys.current, iss="https://evil"), "invalid_issuer"),
+        (lambda issuer, keys: unsigned(issuer), "algorithm_not_allowed"),
+        (hs256_with_the_public_key, "algorithm_not_allowed"),
+        (lambda issuer, keys: token(issuer, keys.other, kid="key-9"), "unknown_key"),
+        (lambda issuer, keys: token(issuer, keys.current, sub=None), "missing_claim"),
+        (lambda issuer, keys: "not-a-jwt", "malformed_token"),
+        (lambda issuer, keys: "a.b.c", "malformed_token"),
+    ],
+    ids=[
+        "expired",
+        "forged-signature",
+        "wrong-audience",
+        "wrong-issuer",
+        "alg-none",
+        "hs256-with-public-key",
+        "unknown-kid",
+        "no-subject",
+        "not-a-jwt",
+        "garbage-segments",
+    ],
+)
+def test_bad_tokens_get_401_with_a_reason(
+    provider: tuple[str, Keys], tmp_path: Path, make: Any, reason: str
+) -> None:
+    issuer, keys = provider
+    with client(issuer, tmp_path) as http:
+        response = http.get("/shop/me", headers=bearer(make(issuer, keys)))
+        assert response.status_code == 401
+        assert response.json()["detail"]["reason"] == reason
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+        optional = http.get("/shop/maybe", headers=bearer(make(issuer, keys)))
+        assert optional.status_code == 401, "a bad token is refused even where a user is optional"
+
+
+def test_a_missing_token_is_401(provider: tuple[str, Keys], tmp_path: Path) -> None:
+    issuer, _ = provider
+    with client(issuer, tmp_path) as http:
+        response = http.get("/shop/me")
+        assert response.status_code == 401
+        assert response.json()["detail"]["reason"] == "missing_token"
+        assert response.headers["www-authenticate"].startswith('Bearer error="invalid_request"')
+
+
+def test_roles_and_permissions_are_403_when_missing(
+    provider: tuple[str, Keys], tmp_path: Path
+) -> None:
+    issuer, keys = provider
+    editor = token(issuer, keys.current, roles=["editor"])
+    owner = token(issuer, keys.current, roles=["owner"])
+    with client(issuer, tmp_path) as http:
+        denied = http.get("/shop/admin", headers=bearer(editor))
+        assert denied.status_code == 403
+        assert denied.json()["detail"] == {
+            "reason": "missing_role",
+            "message": "This needs the role(s): admin.",
+        }
+        assert http.get("/shop/admin").status_code == 401
+        assert http.get("/shop/articles", headers=bearer(editor)).json() == {"write": True}
+        assert http.get("/shop/articles", headers=bearer(owner)).json() == {"write": True}
+        viewer = token(issuer, keys.current, roles=["viewer"])
+        assert http.get("/shop/articles", headers=bearer(viewer)).status_code == 403
+
+
+def test_key_rotation_is_picked_up(provider: tuple[str, Keys], tmp_path: Path) -> None:
+    issuer, keys = provider
+    with client(
+        issuer, tmp_path, oidc={"issuer": issuer, "audience": AUDIENCE, "jwks_cooldown": 0}
+    ) as http:
+        assert http.get("/shop/me", headers=bearer(token(issuer, keys.current))).status_code == 200
+        keys.published = [("key-2", keys.other)]  # the provider rotates its key
+        rotated = token(issuer, keys.other, kid="key-2")
+        assert http.get("/shop/me", headers=bearer(rotated)).status_code == 200
+        assert keys.fetches == 2, "fetched again once, for the unknown kid"
+
+
+def test_configuration_errors(tmp_path: Path) -> None:
+    half = {"backend": "oidc", "oidc": {"issuer": "https://x"}}
+    with pytest.raises(AuthConfigurationError, match=r"auth.oidc.audience is not set"):
+        create_app(Settings(config_dir=tmp_path, auth=half), components=[Shop, Accounts])
+    app = create_app(Settings(config_dir=tmp_path), components=[Shop])
+    with (
+        pytest.raises(AuthConfigurationError, match="auth.backend is not set"),
+        TestClient(app) as http,
+    ):
+        http.get("/shop/me", headers=bearer("a.b.c"))
+    with pytest.raises(ValueError, match="one or more role names"):
+        require_roles()
