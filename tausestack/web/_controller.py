@@ -14,6 +14,7 @@ from .._naming import describe_callable
 from ..di._keys import Scope
 from ..di._markers import SPEC_ATTRIBUTE, ComponentSpec, make_spec
 from ..errors import ControllerDefinitionError
+from ._auth import auth_dependencies
 from ._routes import RouteSpec, route_specs
 
 __all__ = ["Controller", "ControllerOptions", "controller_routes"]
@@ -49,6 +50,8 @@ def Controller(
     include_in_schema: bool = True,
     scope: Scope | str = Scope.SINGLETON,
     profiles: str | Iterable[str] | None = None,
+    auth_required: bool = False,
+    roles: Sequence[str] | None = None,
 ) -> Callable[[type[T]], type[T]]: ...
 
 
@@ -63,6 +66,8 @@ def Controller(
     include_in_schema: bool = True,
     scope: Scope | str = Scope.SINGLETON,
     profiles: str | Iterable[str] | None = None,
+    auth_required: bool = False,
+    roles: Sequence[str] | None = None,
 ) -> Any:
     """Mark a class as a controller: its ``@get``/``@post``/… methods become routes.
 
@@ -89,6 +94,9 @@ def Controller(
         include_in_schema: hide every route from OpenAPI when False.
         scope: ``"singleton"`` (default) or ``"request"``.
         profiles: register the controller only in these profiles (``"!prod"`` excludes).
+        auth_required: every route needs a valid bearer token (401 otherwise; docs/auth.md).
+        roles: every route needs a user with all these roles (403 otherwise); implies
+            ``auth_required``. Routes may add their own ``roles=``.
     """
     if isinstance(prefix, type):
         return _mark(prefix, ControllerOptions(), Scope.SINGLETON, None)
@@ -96,10 +104,11 @@ def Controller(
         raise ControllerDefinitionError(
             f"@Controller takes a path prefix string first, got {prefix!r}."
         )
+    guards = auth_dependencies(auth_required, roles, f"@Controller({prefix!r})")
     options = ControllerOptions(
         prefix=prefix,
         tags=tuple(tags or ()),
-        dependencies=tuple(dependencies or ()),
+        dependencies=(*guards, *(dependencies or ())),
         responses=dict(responses or {}),
         deprecated=deprecated,
         include_in_schema=include_in_schema,

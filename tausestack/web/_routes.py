@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute
 
 from .._naming import describe_callable, did_you_mean
 from ..errors import ControllerDefinitionError
+from ._auth import AUTH_KEYWORDS, auth_dependencies
 
 __all__ = [
     "RouteOptions",
@@ -39,12 +40,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 ROUTES_ATTRIBUTE = "__tausestack_routes__"
 
 #: Keywords FastAPI accepts for an HTTP route, read from the installed FastAPI.
-HTTP_ROUTE_KEYWORDS = frozenset(inspect.signature(APIRouter.add_api_route).parameters) - {
-    "self",
-    "path",
-    "endpoint",
-    "methods",
-}
+HTTP_ROUTE_KEYWORDS = (
+    frozenset(inspect.signature(APIRouter.add_api_route).parameters)
+    - {
+        "self",
+        "path",
+        "endpoint",
+        "methods",
+    }
+    | AUTH_KEYWORDS
+)
 WEBSOCKET_ROUTE_KEYWORDS = frozenset({"name", "dependencies"})
 
 
@@ -76,6 +81,10 @@ class RouteOptions(TypedDict, total=False):
     generate_unique_id_function: Callable[[APIRoute], str]
     strict_content_type: bool
     max_body_size: int | None
+    #: TauseStack's: a valid bearer token is needed (401 otherwise); see docs/auth.md.
+    auth_required: bool
+    #: TauseStack's: the user needs every one of these roles (403 otherwise); implies auth.
+    roles: Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,13 @@ def _declare(method: str, path: str, options: dict[str, Any]) -> Callable[[F], F
                 f"@{decorator_name}(...) on {owner} got unknown keyword argument(s) "
                 f"{', '.join(unknown)}.{did_you_mean(unknown[0], allowed)}"
             )
-        specs = [*getattr(function, ROUTES_ATTRIBUTE, ()), RouteSpec(method, path, dict(options))]
+        declared = dict(options)
+        if AUTH_KEYWORDS & set(declared):
+            guards = auth_dependencies(
+                declared.pop("auth_required", False), declared.pop("roles", None), owner
+            )
+            declared["dependencies"] = [*guards, *(declared.get("dependencies") or ())]
+        specs = [*getattr(function, ROUTES_ATTRIBUTE, ()), RouteSpec(method, path, declared)]
         setattr(function, ROUTES_ATTRIBUTE, tuple(specs))
         return function
 

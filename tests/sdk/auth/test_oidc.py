@@ -262,3 +262,55 @@ def test_configuration_errors(tmp_path: Path) -> None:
         http.get("/shop/me", headers=bearer("a.b.c"))
     with pytest.raises(ValueError, match="one or more role names"):
         require_roles()
+
+
+@Controller("/staff", roles=["staff"])
+class Staff:
+    @get("/")
+    def index(self) -> dict[str, str]:
+        return {"area": "staff"}
+
+    @get("/payroll", roles=["payroll"])
+    def payroll(self) -> dict[str, str]:
+        return {"area": "payroll"}
+
+
+@Controller("/members", auth_required=True)
+class Members:
+    @get("/")
+    def index(self) -> dict[str, str]:
+        return {"area": "members"}
+
+
+def test_controllers_and_routes_declare_auth_and_roles(
+    provider: tuple[str, Keys], tmp_path: Path
+) -> None:
+    issuer, keys = provider
+    options = {"backend": "oidc", "oidc": {"issuer": issuer, "audience": AUDIENCE}}
+    app = create_app(Settings(config_dir=tmp_path, auth=options), components=[Staff, Members])
+    staff = bearer(token(issuer, keys.current, roles=["staff"]))
+    both = bearer(token(issuer, keys.current, roles=["staff", "payroll"]))
+    nobody = bearer(token(issuer, keys.current))
+    with TestClient(app) as http:
+        assert http.get("/members/").status_code == 401
+        assert http.get("/members/", headers=nobody).json() == {"area": "members"}
+        assert http.get("/staff/", headers=nobody).status_code == 403
+        assert http.get("/staff/", headers=staff).json() == {"area": "staff"}
+        assert http.get("/staff/payroll", headers=staff).status_code == 403
+        assert http.get("/staff/payroll", headers=both).json() == {"area": "payroll"}
+        schema = http.get("/openapi.json").json()
+        assert schema["paths"]["/members/"]["get"]["security"] == [{"HTTPBearer": []}]
+
+
+def test_auth_keywords_are_checked_when_declared() -> None:
+    from tausestack.errors import ControllerDefinitionError
+
+    with pytest.raises(ControllerDefinitionError, match="roles must be a non-empty list"):
+        Controller("/x", roles="admin")  # type: ignore[arg-type]
+
+    def route(self: object) -> None: ...
+
+    with pytest.raises(ControllerDefinitionError, match="roles must be a non-empty list"):
+        get("/", roles=[])(route)
+    with pytest.raises(ControllerDefinitionError, match="auth_required must be True or False"):
+        get("/", auth_required="yes")(route)  # type: ignore[typeddict-item]
