@@ -16,6 +16,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ...settings import Settings
 from .._context import component_of
+from .audit import audit
 from .base import AbstractAuthBackend, User
 from .errors import AuthenticationError
 
@@ -55,18 +56,21 @@ async def get_optional_user(
     try:
         user = await backend_of(request).averify_token(credentials.credentials)
     except AuthenticationError as exc:
+        audit("authentication_failed", request, reason=exc.reason)
         raise _unauthorized(exc.reason, str(exc)) from None
     if user.disabled:
+        audit("permission_denied", request, reason="user_disabled", user_id=user.id)
         raise forbidden("user_disabled", "This account is disabled.")
     request.state.user = user
     return user
 
 
 async def get_current_user(
-    user: Annotated[User | None, Depends(get_optional_user)],
+    request: Request, user: Annotated[User | None, Depends(get_optional_user)]
 ) -> User:
     """The user of the request's bearer token; 401 without one."""
     if user is None:
+        audit("authentication_failed", request, reason="missing_token")
         raise _unauthorized("missing_token", "This needs a bearer token (Authorization header).")
     return user
 
@@ -87,9 +91,10 @@ def require_roles(*roles: str) -> Callable[..., Coroutine[Any, Any, User]]:
     if not roles or not all(isinstance(role, str) and role for role in roles):
         raise ValueError("require_roles() needs one or more role names.")
 
-    async def check_roles(user: CurrentUser) -> User:
+    async def check_roles(request: Request, user: CurrentUser) -> User:
         missing = [role for role in roles if role not in user.roles]
         if missing:
+            audit("permission_denied", request, reason="missing_role", user_id=user.id)
             raise forbidden("missing_role", f"This needs the role(s): {', '.join(missing)}.")
         return user
 
@@ -109,6 +114,7 @@ def require_permissions(*permissions: str) -> Callable[..., Coroutine[Any, Any, 
             return user
         missing = [name for name in permissions if name not in granted]
         if missing:
+            audit("permission_denied", request, reason="missing_permission", user_id=user.id)
             raise forbidden(
                 "missing_permission", f"This needs the permission(s): {', '.join(missing)}."
             )

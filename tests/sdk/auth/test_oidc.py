@@ -314,3 +314,27 @@ def test_auth_keywords_are_checked_when_declared() -> None:
         get("/", roles=[])(route)
     with pytest.raises(ControllerDefinitionError, match="auth_required must be True or False"):
         get("/", auth_required="yes")(route)  # type: ignore[typeddict-item]
+
+
+def test_refusals_are_audit_events_without_tokens(
+    provider: tuple[str, Keys], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    issuer, keys = provider
+    expired = token(issuer, keys.current, exp=int(time.time()) - 120)
+    editor = token(issuer, keys.current, sub="editor-7", roles=["editor"])
+    with client(issuer, tmp_path) as http, caplog.at_level("INFO", logger="tausestack.audit"):
+        http.get("/shop/me", headers=bearer(expired))
+        http.get("/shop/me")
+        http.get("/shop/admin", headers=bearer(editor))
+    events = [record.audit for record in caplog.records if record.name == "tausestack.audit"]  # type: ignore[attr-defined]
+    assert [(event["event"], event["reason"]) for event in events] == [
+        ("authentication_failed", "token_expired"),
+        ("authentication_failed", "missing_token"),
+        ("permission_denied", "missing_role"),
+    ]
+    assert events[2]["user_id"] == "editor-7"
+    assert events[0]["path"] == "/shop/me"
+    assert events[0]["method"] == "GET"
+    assert all(record.levelname == "WARNING" for record in caplog.records)
+    assert expired not in caplog.text
+    assert editor not in caplog.text

@@ -1,0 +1,33 @@
+"""Audit events: security decisions as structured log records on the ``tausestack.audit`` logger.
+
+Each record's message is the event name, and ``record.audit`` holds its fields (``event``,
+``reason``, ``user_id``, ``path``, ``method``, ``client``), so a JSON log formatter or a log
+shipper can index them. Events so far: ``authentication_failed`` (a missing or invalid token
+where one was required) and ``permission_denied`` (a disabled user, a missing role or
+permission). Tokens and secrets are never part of an event.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import Request
+
+__all__ = ["AUDIT_LOGGER", "audit"]
+
+AUDIT_LOGGER = logging.getLogger("tausestack.audit")
+
+
+def audit(event: str, request: Request | None = None, **fields: Any) -> None:
+    """Log one audit event (WARNING for refusals, INFO otherwise) with the request's context."""
+    record: dict[str, Any] = {"event": event, **fields}
+    if request is not None:
+        client = request.client
+        record.update(
+            path=request.url.path,
+            method=request.method,
+            client=client.host if client else None,
+        )
+    level = logging.WARNING if event.endswith(("_failed", "_denied")) else logging.INFO
+    AUDIT_LOGGER.log(level, event, extra={"audit": record})
