@@ -22,6 +22,22 @@ if TYPE_CHECKING:
 
 __all__ = ["OidcBackend"]
 
+#: What PyJWT's errors mean for a client: a reason code and a sentence (most specific first).
+_REFUSALS: tuple[tuple[type[jwt.InvalidTokenError], str, str], ...] = (
+    (jwt.ExpiredSignatureError, "token_expired", "The token has expired."),
+    (jwt.InvalidAudienceError, "invalid_audience", "The token is meant for another audience."),
+    (jwt.InvalidIssuerError, "invalid_issuer", "The token has another issuer."),
+    (jwt.InvalidSignatureError, "invalid_signature", "The token's signature is not valid."),
+    (jwt.ImmatureSignatureError, "token_not_yet_valid", "The token is not valid yet."),
+)
+
+
+def _refusal(error: jwt.InvalidTokenError) -> AuthenticationError:
+    for kind, reason, message in _REFUSALS:
+        if isinstance(error, kind):
+            return AuthenticationError(reason, message)
+    return AuthenticationError("invalid_token", f"The token is not valid: {error}.")
+
 
 class OidcBackend(AbstractAuthBackend):
     """Verifies tokens against an OpenID Connect provider's published keys."""
@@ -79,28 +95,12 @@ class OidcBackend(AbstractAuthBackend):
                 leeway=self.leeway,
                 options={"require": ["exp", "iat", "sub"]},
             )
-        except jwt.ExpiredSignatureError:
-            raise AuthenticationError("token_expired", "The token has expired.") from None
-        except jwt.InvalidAudienceError:
-            raise AuthenticationError(
-                "invalid_audience", "The token is meant for another audience."
-            ) from None
-        except jwt.InvalidIssuerError:
-            raise AuthenticationError("invalid_issuer", "The token has another issuer.") from None
-        except jwt.InvalidSignatureError:
-            raise AuthenticationError(
-                "invalid_signature", "The token's signature is not valid."
-            ) from None
-        except jwt.ImmatureSignatureError:
-            raise AuthenticationError(
-                "token_not_yet_valid", "The token is not valid yet."
-            ) from None
         except jwt.MissingRequiredClaimError as exc:
             raise AuthenticationError(
                 "missing_claim", f"The token lacks the {exc.claim!r} claim."
             ) from None
         except jwt.InvalidTokenError as exc:
-            raise AuthenticationError("invalid_token", f"The token is not valid: {exc}.") from None
+            raise _refusal(exc) from None
         return self._user(claims)
 
     def _header(self, token: str) -> dict[str, Any]:
