@@ -5,10 +5,13 @@ them runs on each backend.
 """
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from tausestack import Settings
 from tausestack.sdk.cache import Cache
@@ -71,3 +74,19 @@ def make_cache(
 @pytest.fixture
 def cache(make_cache: CacheFactory) -> Cache:
     return make_cache()
+
+
+class Item(BaseModel):
+    """A pydantic model the contract stores and rebuilds."""
+
+    id: int
+    name: str
+    created: datetime
+
+
+@dataclass
+class Point:
+    """A dataclass the contract stores (as its JSON form)."""
+
+    x: int
+    y: int

@@ -2,29 +2,22 @@
 
 import asyncio
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from tausestack.sdk.cache import Cache, CacheSerializationError, cached
-from tests.contract.cache_backends import Unserializable, backend_name, cache, make_cache
+from tests.contract.cache_backends import (
+    Item,
+    Point,
+    Unserializable,
+    backend_name,
+    cache,
+    make_cache,
+)
 
 __all__ = ["backend_name", "cache", "make_cache"]  # fixtures, imported for pytest
-
-
-class Item(BaseModel):
-    id: int
-    name: str
-    created: datetime
-
-
-@dataclass
-class Point:
-    x: int
-    y: int
 
 
 def unique(name: str) -> str:

@@ -1,10 +1,8 @@
 """The cache contract, continued: how values are stored and rebuilt, on every backend."""
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import BaseModel
 
 from tausestack.sdk.cache import (
     Cache,
@@ -15,6 +13,8 @@ from tausestack.sdk.cache import (
 from tests.contract.cache_backends import (
     MISSING,
     CacheFactory,
+    Item,
+    Point,
     Unserializable,
     backend_name,
     cache,
@@ -22,18 +22,6 @@ from tests.contract.cache_backends import (
 )
 
 __all__ = ["backend_name", "cache", "make_cache"]  # fixtures, imported for pytest
-
-
-class Item(BaseModel):
-    id: int
-    name: str
-    created: datetime
-
-
-@dataclass
-class Point:
-    x: int
-    y: int
 
 
 class Plain:
