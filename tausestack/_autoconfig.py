@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,13 @@ AUTO_CONFIGURATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("tausestack.sdk.secrets._providers", ("tausestack.sdk.secrets",), "tausestack.sdk.secrets"),
     ("tausestack.sdk.auth._providers", ("tausestack.sdk.auth",), "tausestack.sdk.auth"),
 )
+
+#: Packages an application gets as soon as their settings choose a backend, even when nothing
+#: asks for their types: routes guarded with ``auth_required=`` or ``CurrentUser`` need the
+#: auth backend, started and stopped with the app, without naming it.
+CONFIGURED_BY_SETTINGS: dict[str, Callable[[Settings], bool]] = {
+    "tausestack.sdk.auth": lambda settings: settings.auth.backend is not None,
+}
 
 
 def wanted_types(providers: Sequence[Provider], injected: Iterable[Any]) -> set[Any]:
@@ -66,17 +73,29 @@ def autoconfigure(
     ``app_modules`` are the installed apps' modules; one that uses a framework package (binds
     it, or something from it, as a global) asks for that package's providers too. A
     configuration module has ``providers(wanted)`` and ``exception_handlers()``, and may have
-    ``routers(settings)``.
+    ``routers(settings)`` and ``requires(settings)`` (the packages it needs too: the ``jwt``
+    auth backend needs the database).
     """
     provided = {key.type for provider in providers for key in provider.keys}
     modules = [sys.modules[name] for name in app_modules if name in sys.modules]
-    result = AutoConfiguration()
+    needed: set[str] = set()
     for module_name, type_modules, package in AUTO_CONFIGURATIONS:
         asked = any(
             str(getattr(kind, "__module__", "")).startswith(type_modules) and kind not in provided
             for kind in wanted
         )
-        if not asked and not any(_uses(module, package) for module in modules):
+        configured = CONFIGURED_BY_SETTINGS.get(package)
+        if (
+            asked
+            or (configured is not None and configured(settings))
+            or any(_uses(module, package) for module in modules)
+        ):
+            needed.add(package)
+            requires = getattr(importlib.import_module(module_name), "requires", None)
+            needed.update(requires(settings) if requires is not None else ())
+    result = AutoConfiguration()
+    for module_name, _, package in AUTO_CONFIGURATIONS:
+        if package not in needed:
             continue
         configuration = importlib.import_module(module_name)
         result.providers += [

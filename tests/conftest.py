@@ -32,7 +32,7 @@ from tausestack import Settings, TauseStackApp, create_app
 from tests.servers import MotoServer, RedisServer, SeaweedServer
 from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.firebase_fixtures"]
 
 
 @pytest.fixture
@@ -113,6 +113,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.redis)
         if "moto_server" in fixtures or "seaweed_server" in fixtures:
             item.add_marker(pytest.mark.s3)
+        if "firebase_emulator" in fixtures:
+            item.add_marker(pytest.mark.firebase)
 
 
 @pytest.fixture(scope="session")

@@ -258,14 +258,98 @@ class OidcSettings(BaseModel):
     jwks_timeout: float = Field(default=5.0, gt=0)
 
 
+JwtAlgorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "EdDSA"]
+
+
+class JwtSettings(BaseModel):
+    """The built-in ``jwt`` auth backend: accounts in the app's database, tokens it signs.
+
+    Keys usually come from secrets: ``secret: ${secret:JWT_SECRET}`` for HS256, or
+    ``private_key: ${secret:JWT_PRIVATE_KEY}`` (PEM) for RS256/ES256/EdDSA.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    algorithm: JwtAlgorithm = "HS256"
+    #: The shared key of the HS* algorithms: at least 32 bytes of randomness
+    #: (``python -c "import secrets; print(secrets.token_urlsafe(48))"``).
+    secret: SecretStr | None = None
+    #: The PEM private key of the asymmetric algorithms.
+    private_key: SecretStr | None = None
+    #: Keys that verified tokens before a rotation and still verify them (never sign):
+    #: shared secrets for HS*, PEM public keys otherwise. Drop them after ``refresh_ttl``.
+    previous_keys: list[SecretStr] = Field(default_factory=list)
+    #: The ``iss`` and ``aud`` of the tokens this app issues and accepts.
+    issuer: str = "tausestack"
+    audience: str = "tausestack"
+    #: Seconds an access token is valid: short, as it is checked without the database.
+    access_ttl: int = Field(default=900, ge=10, le=86_400)
+    #: Seconds a refresh token is valid; every refresh replaces it (rotation).
+    refresh_ttl: int = Field(default=14 * 86_400, ge=60)
+    #: Seconds of clock difference tolerated on ``exp``/``iat``.
+    leeway: float = Field(default=0.0, ge=0, le=300)
+    #: Also look the account up on every request: a disabled or deleted account, changed
+    #: roles and revoked tokens take effect at once instead of at the access token's expiry
+    #: (one primary-key read per request).
+    check_account: bool = False
+    min_password_length: int = Field(default=8, ge=1, le=1024)
+    #: Access tokens remembered once verified, until they expire (0: verify every time).
+    verified_cache: int = Field(default=4096, ge=0)
+
+
+class FirebaseSettings(BaseModel):
+    """The ``firebase`` auth backend: Firebase Authentication through firebase-admin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The Firebase project; default: the credentials' project, or ``GOOGLE_CLOUD_PROJECT``.
+    project_id: str | None = None
+    #: A service account's JSON (the file's content), usually ``${secret:FIREBASE_CREDENTIALS}``.
+    credentials: SecretStr | None = None
+    #: Or the path of that JSON file; with neither, Google's application default credentials.
+    credentials_file: Path | None = None
+    #: Also ask Firebase whether the token was revoked (one call per verification).
+    check_revoked: bool = False
+    #: The custom claim that lists the user's roles.
+    roles_claim: str = "roles"
+    #: Profiles in which ``FIREBASE_AUTH_EMULATOR_HOST`` may be set; in any other profile the
+    #: backend refuses to start, as the emulator's tokens are not signed.
+    emulator_profiles: list[str] = Field(default_factory=lambda: ["dev", "test"])
+
+
+class AuthSessionSettings(BaseModel):
+    """Cookie sessions of ``tausestack.contrib.auth`` (the ``jwt`` backend), for
+    server-rendered pages; unsafe methods must echo the CSRF token."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The HttpOnly cookie holding the session token.
+    cookie: str = Field(default="tausestack_session", pattern=r"^[A-Za-z0-9_\-]+$")
+    #: The cookie (readable by scripts) holding the CSRF token.
+    csrf_cookie: str = Field(default="tausestack_csrf", pattern=r"^[A-Za-z0-9_\-]+$")
+    #: The header (or form field ``csrf_token``) a POST/PUT/PATCH/DELETE must carry it in.
+    csrf_header: str = "X-CSRF-Token"
+    #: ``Secure`` cookies; null: when the login request came over HTTPS.
+    secure: bool | None = None
+    same_site: Literal["lax", "strict", "none"] = "lax"
+    #: Seconds a session lasts (the cookie's Max-Age).
+    ttl: int = Field(default=14 * 86_400, ge=60)
+
+
 class AuthSettings(BaseModel):
     """Authentication (``tausestack.sdk.auth``) and role-based access."""
 
     model_config = ConfigDict(extra="forbid")
 
-    #: ``oidc``, or the dotted path of an AbstractAuthBackend subclass; null: no auth.
+    #: ``jwt``, ``firebase``, ``oidc``, or the dotted path of an AbstractAuthBackend subclass;
+    #: null: no auth.
     backend: str | None = None
+    jwt: JwtSettings = Field(default_factory=JwtSettings)
+    firebase: FirebaseSettings = Field(default_factory=FirebaseSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    sessions: AuthSessionSettings = Field(default_factory=AuthSessionSettings)
+    #: Whether ``POST /auth/register`` of ``tausestack.contrib.auth`` is open to anyone.
+    registration: bool = True
     #: Role → the permissions it grants, for ``require_permissions``:
     #: ``{"editor": ["articles:write"], "admin": ["*"]}`` (``*`` grants every permission).
     permissions: dict[str, list[str]] = Field(default_factory=dict)

@@ -8,9 +8,11 @@ for a disabled user or a missing role or permission, always with a reason code::
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -20,6 +22,9 @@ from .audit import audit
 from .base import AbstractAuthBackend, User
 from .errors import AuthenticationError
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
 _bearer = HTTPBearer(auto_error=False, description="A token from the configured auth backend.")
 
 
@@ -28,10 +33,11 @@ def backend_of(request: Request) -> AbstractAuthBackend:
     from ._providers import auth_backend
 
     container = request.app.container
-    return component_of(container, AbstractAuthBackend, lambda c: auth_backend(c.get(Settings)))
+    return component_of(container, AbstractAuthBackend, lambda c: auth_backend(c.get(Settings), c))
 
 
-def _unauthorized(reason: str, message: str) -> HTTPException:
+def unauthorized(reason: str, message: str) -> HTTPException:
+    """A 401 with a reason code and ``WWW-Authenticate``."""
     description = message.replace('"', "'")
     error = "invalid_request" if reason == "missing_token" else "invalid_token"
     return HTTPException(
@@ -50,14 +56,51 @@ async def get_optional_user(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User | None:
-    """The user of the request's bearer token, None without a token; 401 for a bad one."""
+    """The user of the request's bearer token (or session cookie, with a backend that has
+    sessions), None without either; 401 for a bad one."""
     if credentials is None:
-        return None
+        return await _session_user(request)
     try:
         user = await backend_of(request).averify_token(credentials.credentials)
     except AuthenticationError as exc:
         audit("authentication_failed", request, reason=exc.reason)
-        raise _unauthorized(exc.reason, str(exc)) from None
+        raise unauthorized(exc.reason, str(exc)) from None
+    if user.disabled:
+        audit("permission_denied", request, reason="user_disabled", user_id=user.id)
+        raise forbidden("user_disabled", "This account is disabled.")
+    request.state.user = user
+    return user
+
+
+async def _session_user(request: Request) -> User | None:
+    """The user of a session cookie (``tausestack.contrib.auth``); unsafe methods must carry
+    the session's CSRF token in the header or a ``csrf_token`` form field."""
+    settings = request.app.settings.auth.sessions
+    token = request.cookies.get(settings.cookie)
+    if not token:
+        return None
+    backend = backend_of(request)
+    session_user = getattr(backend, "session_user", None)
+    if session_user is None:
+        return None
+    try:
+        user: User = await anyio.to_thread.run_sync(session_user, token)
+    except AuthenticationError as exc:
+        audit("authentication_failed", request, reason=exc.reason)
+        raise unauthorized(exc.reason, str(exc)) from None
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(settings.csrf_header)
+        if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+            field = (await request.form()).get("csrf_token")
+            sent = field if isinstance(field, str) else None
+        expected = backend.csrf_token(token)  # type: ignore[attr-defined]
+        if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+            audit("permission_denied", request, reason="csrf_failed", user_id=user.id)
+            raise forbidden(
+                "csrf_failed",
+                f"A {request.method} with a session cookie needs the session's CSRF token in the "
+                f"{settings.csrf_header} header or a csrf_token form field.",
+            )
     if user.disabled:
         audit("permission_denied", request, reason="user_disabled", user_id=user.id)
         raise forbidden("user_disabled", "This account is disabled.")
@@ -71,7 +114,7 @@ async def get_current_user(
     """The user of the request's bearer token; 401 without one."""
     if user is None:
         audit("authentication_failed", request, reason="missing_token")
-        raise _unauthorized("missing_token", "This needs a bearer token (Authorization header).")
+        raise unauthorized("missing_token", "This needs a bearer token (Authorization header).")
     return user
 
 

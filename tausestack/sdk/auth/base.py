@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -80,6 +81,40 @@ class AbstractAuthBackend(ABC):
     def set_roles(self, user_id: str, roles: list[str]) -> User:
         """Replace a user's roles (only the application's code may: never the user)."""
         raise self._unsupported("set roles")
+
+    def revoke_tokens(self, user_id: str) -> None:
+        """Revoke the user's refresh tokens and sessions (each backend says what else)."""
+        raise self._unsupported("revoke tokens")
+
+    # Async twins: the sync methods in a worker thread, unless a backend overrides them.
+
+    async def aget_user(self, user_id: str) -> User | None:
+        """Async :meth:`get_user`."""
+        return await anyio.to_thread.run_sync(self.get_user, user_id)
+
+    async def aget_user_by_email(self, email: str) -> User | None:
+        """Async :meth:`get_user_by_email`."""
+        return await anyio.to_thread.run_sync(self.get_user_by_email, email)
+
+    async def acreate_user(self, email: str, password: str, **fields: Any) -> User:
+        """Async :meth:`create_user`."""
+        return await anyio.to_thread.run_sync(partial(self.create_user, email, password, **fields))
+
+    async def aupdate_user(self, user_id: str, **fields: Any) -> User:
+        """Async :meth:`update_user`."""
+        return await anyio.to_thread.run_sync(partial(self.update_user, user_id, **fields))
+
+    async def adelete_user(self, user_id: str) -> None:
+        """Async :meth:`delete_user`."""
+        await anyio.to_thread.run_sync(self.delete_user, user_id)
+
+    async def aset_roles(self, user_id: str, roles: list[str]) -> User:
+        """Async :meth:`set_roles`."""
+        return await anyio.to_thread.run_sync(self.set_roles, user_id, roles)
+
+    async def arevoke_tokens(self, user_id: str) -> None:
+        """Async :meth:`revoke_tokens`."""
+        await anyio.to_thread.run_sync(self.revoke_tokens, user_id)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Called at application startup."""

@@ -8,8 +8,11 @@ __all__ = [
     "AuthConfigurationError",
     "AuthError",
     "AuthenticationError",
+    "InvalidUserDataError",
     "OperationNotSupportedError",
     "PermissionDeniedError",
+    "UserExistsError",
+    "UserNotFoundError",
 ]
 
 
@@ -44,3 +47,16 @@ class PermissionDeniedError(AuthError):
 
 class OperationNotSupportedError(AuthError):
     """The backend cannot do this (an OIDC provider's users are managed by the provider)."""
+
+
+class UserExistsError(AuthError):
+    """An account with this email address exists already."""
+
+
+class UserNotFoundError(AuthError):
+    """No account has this id."""
+
+
+class InvalidUserDataError(AuthError, ValueError):
+    """A field of an account is not acceptable (a malformed email, a short password, an
+    unknown field); the message says which and why."""

@@ -32,7 +32,8 @@ _REFUSALS: tuple[tuple[type[jwt.InvalidTokenError], str, str], ...] = (
 )
 
 
-def _refusal(error: jwt.InvalidTokenError) -> AuthenticationError:
+def refusal(error: jwt.InvalidTokenError) -> AuthenticationError:
+    """The AuthenticationError (reason and message) for one of PyJWT's errors."""
     for kind, reason, message in _REFUSALS:
         if isinstance(error, kind):
             return AuthenticationError(reason, message)
@@ -100,7 +101,7 @@ class OidcBackend(AbstractAuthBackend):
                 "missing_claim", f"The token lacks the {exc.claim!r} claim."
             ) from None
         except jwt.InvalidTokenError as exc:
-            raise _refusal(exc) from None
+            raise refusal(exc) from None
         return self._user(claims)
 
     def _header(self, token: str) -> dict[str, Any]:

@@ -1,0 +1,253 @@
+"""The endpoints of ``tausestack.contrib.auth`` under ``/auth``, on the ``jwt`` backend.
+
+- ``POST /auth/register`` — a new account (``auth.registration: false`` closes it);
+- ``POST /auth/login`` — the OAuth2 password flow (form fields ``username``, ``password``):
+  an access token and a refresh token;
+- ``POST /auth/refresh`` — a new pair for a refresh token (which is then used up);
+- ``POST /auth/logout`` — revokes the login a refresh token belongs to;
+- ``GET /auth/me``, ``PATCH /auth/me`` — the current account; its display name and password
+  (with the current one). Roles are never set here: only application code calls ``set_roles``;
+- ``POST /auth/session``, ``DELETE /auth/session`` — cookie sessions for server-rendered pages,
+  with a CSRF cookie that unsafe requests must echo.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, NoReturn
+
+import anyio.to_thread
+from fastapi import Depends, HTTPException, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...sdk.auth import AbstractAuthBackend, CurrentUser, User
+from ...sdk.auth._integration import forbidden, unauthorized
+from ...sdk.auth.audit import audit
+from ...sdk.auth.errors import (
+    AuthConfigurationError,
+    AuthenticationError,
+    InvalidUserDataError,
+    PermissionDeniedError,
+    UserExistsError,
+)
+from ...sdk.auth.jwt_backend import JwtBackend, TokenPair
+from ...settings import Settings
+from ...web import Controller, delete, get, patch, post
+
+__all__ = ["AccountOut", "AuthController", "ProfileUpdate", "Registration", "TokenResponse"]
+
+PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+
+
+class Registration(BaseModel):
+    """What ``POST /auth/register`` accepts: nothing else (no roles, no claims)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+    display_name: str | None = Field(default=None, max_length=200)
+
+
+class ProfileUpdate(BaseModel):
+    """What an account may change about itself: its display name, and its password when it
+    gives the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=200)
+    password: str | None = Field(default=None, max_length=1024)
+    current_password: str | None = Field(default=None, max_length=1024)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(max_length=200)
+
+
+class AccountOut(BaseModel):
+    """An account as its owner sees it."""
+
+    id: str
+    email: str | None
+    email_verified: bool
+    display_name: str | None
+    roles: list[str]
+
+    @classmethod
+    def of(cls, user: User) -> AccountOut:
+        return cls(
+            id=user.id,
+            email=user.email,
+            email_verified=user.email_verified,
+            display_name=user.display_name,
+            roles=list(user.roles),
+        )
+
+
+class TokenResponse(BaseModel):
+    """The OAuth2 token response."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokenResponse:
+        return cls(
+            access_token=pair.access_token,
+            token_type=pair.token_type,
+            expires_in=pair.expires_in,
+            refresh_token=pair.refresh_token,
+            refresh_expires_in=pair.refresh_expires_in,
+        )
+
+
+@Controller("/auth", tags=["auth"])
+class AuthController:
+    """Accounts, tokens and sessions of the ``jwt`` backend."""
+
+    def __init__(self, backend: AbstractAuthBackend, settings: Settings) -> None:
+        if not isinstance(backend, JwtBackend):
+            raise AuthConfigurationError(
+                "tausestack.contrib.auth is in installed_apps, but its endpoints need "
+                f"auth.backend: jwt (the backend is {backend.describe()}). Set auth.backend to "
+                "jwt, or remove the app."
+            )
+        self.backend = backend
+        self.settings = settings.auth
+
+    @post("/register", status_code=201, responses={409: {"description": "Email taken"}})
+    async def register(self, request: Request, registration: Registration) -> AccountOut:
+        if not self.settings.registration:
+            raise HTTPException(
+                403, {"reason": "registration_closed", "message": "Registration is closed."}
+            )
+        try:
+            user = await self.backend.acreate_user(
+                registration.email,
+                registration.password,
+                display_name=registration.display_name,
+            )
+        except InvalidUserDataError as exc:
+            raise HTTPException(422, {"reason": "invalid_user_data", "message": str(exc)}) from None
+        except UserExistsError as exc:
+            raise HTTPException(409, {"reason": "user_exists", "message": str(exc)}) from None
+        audit("user_registered", request, user_id=user.id)
+        return AccountOut.of(user)
+
+    @post("/login")
+    async def login(self, request: Request, form: PasswordForm) -> TokenResponse:
+        """OAuth2 password flow: ``username`` is the email address."""
+        pair = await self._authenticate(
+            request, form.username, self.backend.login, form.username, form.password
+        )
+        return TokenResponse.of(pair)
+
+    @post("/refresh")
+    async def refresh(self, refresh: RefreshRequest) -> TokenResponse:
+        try:
+            pair = await anyio.to_thread.run_sync(self.backend.refresh, refresh.refresh_token)
+        except AuthenticationError as exc:
+            raise unauthorized(exc.reason, str(exc)) from None
+        except PermissionDeniedError as exc:
+            raise forbidden(exc.reason, str(exc)) from None
+        return TokenResponse.of(pair)
+
+    @post("/logout", status_code=204, response_model=None)
+    async def logout(self, refresh: RefreshRequest) -> None:
+        await anyio.to_thread.run_sync(self.backend.logout, refresh.refresh_token)
+
+    @get("/me")
+    async def me(self, user: CurrentUser) -> AccountOut:
+        found = await self.backend.aget_user(user.id)
+        if found is None:
+            raise unauthorized("unknown_user", "The token's account no longer exists.")
+        return AccountOut.of(found)
+
+    @patch("/me")
+    async def update_me(
+        self, request: Request, user: CurrentUser, update: ProfileUpdate
+    ) -> AccountOut:
+        if update.password is not None:
+            if update.current_password is None:
+                self._invalid("Changing the password needs current_password too.")
+            try:
+                await anyio.to_thread.run_sync(
+                    self.backend.change_password, user.id, update.current_password, update.password
+                )
+            except AuthenticationError as exc:
+                audit("authentication_failed", request, reason=exc.reason, user_id=user.id)
+                raise forbidden("invalid_credentials", str(exc)) from None
+            except InvalidUserDataError as exc:
+                self._invalid(str(exc))
+            audit("token_revoked", request, reason="password_changed", user_id=user.id)
+        changes: dict[str, Any] = {}
+        if "display_name" in update.model_fields_set:
+            changes["display_name"] = update.display_name
+        try:
+            found = await self.backend.aupdate_user(user.id, **changes)
+        except InvalidUserDataError as exc:
+            self._invalid(str(exc))
+        return AccountOut.of(found)
+
+    @post("/session", status_code=204, response_model=None)
+    async def open_session(self, request: Request, form: PasswordForm) -> Response:
+        """Log in for a server-rendered site: sets the session and CSRF cookies."""
+        sessions = self.settings.sessions
+        opened = await self._authenticate(
+            request,
+            form.username,
+            self.backend.open_session,
+            form.username,
+            form.password,
+            sessions.ttl,
+        )
+        response = Response(status_code=204)
+        secure = sessions.secure if sessions.secure is not None else request.url.scheme == "https"
+        common: dict[str, Any] = {
+            "max_age": sessions.ttl,
+            "path": "/",
+            "secure": secure,
+            "samesite": sessions.same_site,
+        }
+        response.set_cookie(sessions.cookie, opened.token, httponly=True, **common)
+        response.set_cookie(sessions.csrf_cookie, self.backend.csrf_token(opened.token), **common)
+        return response
+
+    @delete("/session", status_code=204, response_model=None)
+    async def close_session(self, request: Request, user: CurrentUser) -> Response:
+        """Log out of a cookie session (a DELETE: it needs the CSRF token)."""
+        sessions = self.settings.sessions
+        token = request.cookies.get(sessions.cookie)
+        if token:
+            await anyio.to_thread.run_sync(self.backend.logout, token)
+        response = Response(status_code=204)
+        response.delete_cookie(sessions.cookie, path="/")
+        response.delete_cookie(sessions.csrf_cookie, path="/")
+        return response
+
+    async def _authenticate(self, request: Request, email: str, call: Any, *args: Any) -> Any:
+        try:
+            result = await anyio.to_thread.run_sync(call, *args)
+        except AuthenticationError as exc:
+            audit("login_failed", request, reason=exc.reason, email=_masked(email))
+            raise unauthorized(exc.reason, str(exc)) from None
+        except PermissionDeniedError as exc:
+            audit("login_failed", request, reason=exc.reason, email=_masked(email))
+            raise forbidden(exc.reason, str(exc)) from None
+        audit("login_succeeded", request, user_id=result.user_id)
+        return result
+
+    @staticmethod
+    def _invalid(message: str) -> NoReturn:
+        raise HTTPException(422, {"reason": "invalid_user_data", "message": message})
+
+
+def _masked(email: str) -> str:
+    """An email address for a log: the domain and the first letter (``a***@example.com``)."""
+    local, _, domain = email.strip().lower().partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
