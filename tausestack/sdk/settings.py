@@ -7,9 +7,9 @@ without importing SQLAlchemy, boto3 or redis.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DEFAULT_URL = "sqlite:///app.db"
 #: The longest time-to-live the caches take, in seconds.
@@ -334,6 +334,15 @@ class AuthSessionSettings(BaseModel):
     same_site: Literal["lax", "strict", "none"] = "lax"
     #: Seconds a session lasts (the cookie's Max-Age).
     ttl: int = Field(default=14 * 86_400, ge=60)
+
+    @model_validator(mode="after")
+    def _none_needs_secure(self) -> Self:
+        if self.same_site == "none" and self.secure is False:
+            raise ValueError(
+                "same_site 'none' needs secure cookies: browsers drop SameSite=None cookies "
+                "without Secure. Set secure: true (or leave it unset)."
+            )
+        return self
 
 
 class AuthSettings(BaseModel):

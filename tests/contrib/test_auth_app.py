@@ -15,7 +15,13 @@ from sqlmodel import SQLModel
 from tausestack import Controller, Settings, TauseStackApp, create_app, get, post
 from tausestack.contrib.auth.models import AuthAccount, AuthToken
 from tausestack.discovery import discover
-from tausestack.sdk.auth import AbstractAuthBackend, AuthConfigurationError, CurrentUser
+from tausestack.errors import SettingsError
+from tausestack.sdk.auth import (
+    AbstractAuthBackend,
+    AuthConfigurationError,
+    CurrentUser,
+    OptionalUser,
+)
 from tausestack.sdk.database import Database
 from tausestack.sdk.database.migrations import table_metadata
 from tausestack.testing import TestClient
@@ -229,7 +235,9 @@ def test_unsafe_requests_with_a_session_need_the_csrf_token(client: TestClient) 
 def test_closing_a_session_clears_and_revokes_it(client: TestClient) -> None:
     csrf = open_session(client)
     session = client.cookies["tausestack_session"]
-    assert client.delete("/auth/session").status_code == 403  # CSRF applies here too
+    cross_site = client.delete("/auth/session", headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403
+    assert client.get("/auth/me").status_code == 200  # still logged in
     assert client.delete("/auth/session", headers={"X-CSRF-Token": csrf}).status_code == 204
     assert "tausestack_session" not in client.cookies
     client.cookies.set("tausestack_session", session)
@@ -302,3 +310,101 @@ def test_the_backend_is_injectable_and_shared(tmp_path: Path) -> None:
         assert user is not None
         backend.set_roles(user.id, ["editor"])
         assert client.get("/auth/me", headers=bearer(login(client))).json()["roles"] == ["editor"]
+
+
+# -- review fixes: cross-site sessions, stale cookies, deleted accounts, cookie flags ----------
+
+
+@Controller("/pages")
+class Pages:
+    @get("/")
+    def home(self, user: OptionalUser) -> dict[str, str | None]:
+        return {"user": user.id if user else None}
+
+
+def test_sessions_cannot_be_opened_or_closed_from_another_site(client: TestClient) -> None:
+    register(client)
+    form = {"username": "ana@example.com", "password": PASSWORD}
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+        refused = client.post("/auth/session", data=form, headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()["detail"]["reason"] == "cross_site_request"
+        assert "set-cookie" not in refused.headers
+    same_site = client.post("/auth/session", data=form, headers={"Origin": "http://testserver"})
+    assert same_site.status_code == 204
+    closed = client.delete("/auth/session", headers={"Origin": "https://evil.example"})
+    assert closed.status_code == 403
+    assert client.get("/auth/me").status_code == 200
+
+
+def test_trusted_cors_origins_may_open_sessions(tmp_path: Path) -> None:
+    with TestClient(build(tmp_path)) as client:
+        register(client)
+    trusted = Settings(
+        config_dir=tmp_path,
+        installed_apps=["tausestack.contrib.auth"],
+        database={"url": f"sqlite:///{tmp_path / 'app.db'}"},
+        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
+        security={"cors": {"allow_origins": ["https://app.example"]}},
+    )
+    with TestClient(create_app(trusted)) as client:
+        answer = client.post(
+            "/auth/session",
+            data={"username": "ana@example.com", "password": PASSWORD},
+            headers={"Origin": "https://app.example"},
+        )
+        assert answer.status_code == 204
+
+
+def test_a_stale_session_cookie_is_anonymous_where_optional_and_can_be_cleared(
+    tmp_path: Path,
+) -> None:
+    app = build(tmp_path)
+    app_with_pages = create_app(app.container.get(Settings), components=[Notes, Pages])
+    with TestClient(app_with_pages) as client:
+        csrf = open_session(client)
+        account = client.get("/auth/me").json()
+        app_with_pages.container.get(AbstractAuthBackend).revoke_tokens(account["id"])
+        assert client.get("/pages/").json() == {"user": None}
+        required = client.get("/auth/me")
+        assert required.status_code == 401
+        assert required.json()["detail"]["reason"] == "token_revoked"
+        cleared = client.delete("/auth/session", headers={"X-CSRF-Token": csrf})
+        assert cleared.status_code == 204
+        assert "tausestack_session" not in client.cookies
+        assert "tausestack_csrf" not in client.cookies
+
+
+def test_patching_a_deleted_account_is_a_401(client: TestClient) -> None:
+    account = register(client)
+    headers = bearer(login(client))
+    client.app.container.get(AbstractAuthBackend).delete_user(account["id"])  # type: ignore[attr-defined]
+    answer = client.patch("/auth/me", json={"display_name": "Ghost"}, headers=headers)
+    assert answer.status_code == 401
+    assert answer.json()["detail"]["reason"] == "unknown_user"
+
+
+def test_session_cookies_are_secure_by_default_outside_dev(tmp_path: Path) -> None:
+    settings = Settings(
+        config_dir=tmp_path,
+        profile="prod",
+        installed_apps=["tausestack.contrib.auth"],
+        database={"url": f"sqlite:///{tmp_path / 'app.db'}"},
+        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
+    )
+    app = create_app(settings)
+    engine = app.container.get(Database).engine
+    SQLModel.metadata.create_all(engine, tables=[AuthAccount.__table__, AuthToken.__table__])  # type: ignore[list-item]
+    with TestClient(app) as client:  # plain http, as behind a TLS proxy
+        register(client)
+        answer = client.post(
+            "/auth/session", data={"username": "ana@example.com", "password": PASSWORD}
+        )
+        cookies = answer.headers.get_list("set-cookie")
+        assert cookies
+        assert all("Secure" in cookie for cookie in cookies)
+
+
+def test_same_site_none_without_secure_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="same_site 'none' needs secure cookies"):
+        Settings(config_dir=tmp_path, auth={"sessions": {"same_site": "none", "secure": False}})

@@ -29,6 +29,7 @@ from ...sdk.auth.errors import (
     InvalidUserDataError,
     PermissionDeniedError,
     UserExistsError,
+    UserNotFoundError,
 )
 from ...sdk.auth.jwt_backend import JwtBackend, TokenPair
 from ...settings import Settings
@@ -119,6 +120,8 @@ class AuthController:
             )
         self.backend = backend
         self.settings = settings.auth
+        self.profile = settings.profile
+        self.trusted_origins = frozenset(settings.security.cors.allow_origins)
 
     @post("/register", status_code=201, responses={409: {"description": "Email taken"}})
     async def register(self, request: Request, registration: Registration) -> AccountOut:
@@ -172,19 +175,26 @@ class AuthController:
     async def update_me(
         self, request: Request, user: CurrentUser, update: ProfileUpdate
     ) -> AccountOut:
+        account = await self.backend.aget_user(user.id)
+        if account is None:
+            raise unauthorized("unknown_user", "The token's account no longer exists.")
+        if account.disabled:
+            raise forbidden("user_disabled", "This account is disabled.")
         if update.password is not None:
             if update.current_password is None:
                 self._invalid("Changing the password needs current_password too.")
             try:
                 await anyio.to_thread.run_sync(
-                    self.backend.change_password, user.id, update.current_password, update.password
+                    self.backend.change_password,
+                    user.id,
+                    update.current_password,
+                    update.password,
                 )
             except AuthenticationError as exc:
                 audit("authentication_failed", request, reason=exc.reason, user_id=user.id)
                 raise forbidden("invalid_credentials", str(exc)) from None
             except InvalidUserDataError as exc:
                 self._invalid(str(exc))
-            audit("token_revoked", request, reason="password_changed", user_id=user.id)
         changes: dict[str, Any] = {}
         if "display_name" in update.model_fields_set:
             changes["display_name"] = update.display_name
@@ -192,11 +202,18 @@ class AuthController:
             found = await self.backend.aupdate_user(user.id, **changes)
         except InvalidUserDataError as exc:
             self._invalid(str(exc))
+        except UserNotFoundError:
+            raise unauthorized("unknown_user", "The token's account no longer exists.") from None
         return AccountOut.of(found)
 
     @post("/session", status_code=204, response_model=None)
     async def open_session(self, request: Request, form: PasswordForm) -> Response:
-        """Log in for a server-rendered site: sets the session and CSRF cookies."""
+        """Log in for a server-rendered site: sets the session and CSRF cookies.
+
+        Refused from another site's page (``Origin``/``Sec-Fetch-Site``), so a third-party
+        form cannot log the browser into the attacker's account (login CSRF).
+        """
+        self._refuse_cross_site(request)
         sessions = self.settings.sessions
         opened = await self._authenticate(
             request,
@@ -207,11 +224,10 @@ class AuthController:
             sessions.ttl,
         )
         response = Response(status_code=204)
-        secure = sessions.secure if sessions.secure is not None else request.url.scheme == "https"
         common: dict[str, Any] = {
             "max_age": sessions.ttl,
             "path": "/",
-            "secure": secure,
+            "secure": self._secure(request),
             "samesite": sessions.same_site,
         }
         response.set_cookie(sessions.cookie, opened.token, httponly=True, **common)
@@ -219,16 +235,45 @@ class AuthController:
         return response
 
     @delete("/session", status_code=204, response_model=None)
-    async def close_session(self, request: Request, user: CurrentUser) -> Response:
-        """Log out of a cookie session (a DELETE: it needs the CSRF token)."""
+    async def close_session(self, request: Request) -> Response:
+        """Log out of a cookie session: revokes it and clears the cookies. It needs no valid
+        session, so a revoked or expired cookie can always be cleared; it is refused from
+        another site's page."""
+        self._refuse_cross_site(request)
         sessions = self.settings.sessions
         token = request.cookies.get(sessions.cookie)
         if token:
             await anyio.to_thread.run_sync(self.backend.logout, token)
         response = Response(status_code=204)
-        response.delete_cookie(sessions.cookie, path="/")
-        response.delete_cookie(sessions.csrf_cookie, path="/")
+        clear: dict[str, Any] = {"path": "/", "secure": self._secure(request)}
+        response.delete_cookie(sessions.cookie, httponly=True, samesite=sessions.same_site, **clear)
+        response.delete_cookie(sessions.csrf_cookie, samesite=sessions.same_site, **clear)
         return response
+
+    def _secure(self, request: Request) -> bool:
+        """Whether cookies get ``Secure``: as set, else over HTTPS and outside dev/test (a
+        production app behind a TLS proxy sees ``http`` unless it trusts the proxy's headers)."""
+        sessions = self.settings.sessions
+        if sessions.secure is not None:
+            return sessions.secure
+        if sessions.same_site == "none":
+            return True
+        return request.url.scheme == "https" or self.profile not in ("dev", "test")
+
+    def _refuse_cross_site(self, request: Request) -> None:
+        fetch_site = request.headers.get("sec-fetch-site")
+        origin = request.headers.get("origin")
+        own = f"{request.url.scheme}://{request.url.netloc}"
+        cross = fetch_site == "cross-site" or (
+            origin is not None and origin != own and origin not in self.trusted_origins
+        )
+        if cross:
+            audit("permission_denied", request, reason="cross_site_request")
+            raise forbidden(
+                "cross_site_request",
+                "Cookie sessions can only be opened or closed from this site's own pages "
+                "(or an origin in security.cors.allow_origins).",
+            )
 
     async def _authenticate(self, request: Request, email: str, call: Any, *args: Any) -> Any:
         try:

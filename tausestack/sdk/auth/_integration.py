@@ -86,8 +86,10 @@ async def _session_user(request: Request) -> User | None:
     try:
         user: User = await anyio.to_thread.run_sync(session_user, token)
     except AuthenticationError as exc:
-        audit("authentication_failed", request, reason=exc.reason)
-        raise unauthorized(exc.reason, str(exc)) from None
+        # The browser sends a revoked or expired cookie with every request and scripts cannot
+        # remove an HttpOnly cookie: anonymous where a user is optional, 401 where required.
+        request.state.session_refusal = exc
+        return None
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(settings.csrf_header)
         if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
@@ -113,6 +115,10 @@ async def get_current_user(
 ) -> User:
     """The user of the request's bearer token; 401 without one."""
     if user is None:
+        refusal: AuthenticationError | None = getattr(request.state, "session_refusal", None)
+        if refusal is not None:
+            audit("authentication_failed", request, reason=refusal.reason)
+            raise unauthorized(refusal.reason, str(refusal))
         audit("authentication_failed", request, reason="missing_token")
         raise unauthorized("missing_token", "This needs a bearer token (Authorization header).")
     return user

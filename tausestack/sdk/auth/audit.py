@@ -2,9 +2,11 @@
 
 Each record's message is the event name, and ``record.audit`` holds its fields (``event``,
 ``reason``, ``user_id``, ``path``, ``method``, ``client``), so a JSON log formatter or a log
-shipper can index them. Events so far: ``authentication_failed`` (a missing or invalid token
-where one was required) and ``permission_denied`` (a disabled user, a missing role or
-permission). Tokens and secrets are never part of an event.
+shipper can index them. Events: ``authentication_failed`` (a missing or invalid token where
+one was required), ``permission_denied`` (a disabled user, a missing role or permission, a
+failed CSRF check), ``login_failed`` (all three at WARNING), and ``user_registered``,
+``login_succeeded`` and ``token_revoked`` (INFO). Tokens, passwords and secrets are never part
+of an event.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -117,11 +118,14 @@ class FirebaseBackend(AbstractAuthBackend):
             project_id = credential.project_id
         # With application default credentials, unknown until start() loads them (I/O).
         self._project_id: str | None = project_id
-        #: This backend's own firebase-admin app (a unique name: apps in one process never meet).
+        self._credential = credential
+        self._options = options
+        #: This backend's own firebase-admin app (a unique name: apps in one process never meet),
+        #: made on first use and deleted by stop(); a later use (the app started again) makes
+        #: a new one, and a backend whose app never starts leaves none behind.
         self.app_name = f"tausestack-{uuid.uuid4().hex}"
-        self._firebase_app: Any = firebase_admin.initialize_app(
-            credential, options, name=self.app_name
-        )
+        self._firebase_app: Any = None
+        self._lock = threading.Lock()
 
     def _allowed_emulator_host(self) -> str:
         """The emulator's ``host:port`` if set, refused outside the emulator profiles."""
@@ -153,8 +157,10 @@ class FirebaseBackend(AbstractAuthBackend):
         await anyio.to_thread.run_sync(self.project_id)
 
     async def stop(self) -> None:
-        """Delete this backend's firebase-admin app; calling it again does nothing."""
-        app, self._firebase_app = self._firebase_app, None
+        """Delete this backend's firebase-admin app; calling it again does nothing, and the
+        next use (the application started again) makes a new one."""
+        with self._lock:
+            app, self._firebase_app = self._firebase_app, None
         if app is not None:
             firebase_admin.delete_app(app)
 
@@ -164,9 +170,15 @@ class FirebaseBackend(AbstractAuthBackend):
         return self._app()
 
     def _app(self) -> Any:
-        if self._firebase_app is None:
-            raise AuthError(f"{self.describe()}: this backend is stopped (the app shut down).")
-        return self._firebase_app
+        app = self._firebase_app
+        if app is None:
+            with self._lock:
+                if self._firebase_app is None:
+                    self._firebase_app = firebase_admin.initialize_app(
+                        self._credential, self._options, name=self.app_name
+                    )
+                app = self._firebase_app
+        return app
 
     def project_id(self) -> str:
         """The Firebase project whose tokens are accepted."""

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import re
 import secrets
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import jwt
@@ -67,19 +68,18 @@ RESERVED_CLAIMS = frozenset(
 EDITABLE_FIELDS = ("email", "password", "display_name", "email_verified", "disabled", "claims")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KEY_KINDS: dict[str, Any] = {
-    "an RSA": rsa.RSAPrivateKey,
-    "an EC": ec.EllipticCurvePrivateKey,
-    "an Ed25519": ed25519.Ed25519PrivateKey,
+    "an RSA": rsa.RSAPublicKey,
+    "an EC": ec.EllipticCurvePublicKey,
+    "an Ed25519": ed25519.Ed25519PublicKey,
 }
-_ASYMMETRIC_KEYS = {"RS": rsa.RSAPrivateKey, "ES": ec.EllipticCurvePrivateKey}
 
 
 @dataclass(frozen=True)
 class TokenPair:
     """What a login or a refresh returns (the OAuth2 token response's fields)."""
 
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_in: int
     refresh_expires_in: int
     user_id: str
@@ -90,7 +90,7 @@ class TokenPair:
 class SessionToken:
     """A cookie session: the token for the cookie, and whose it is."""
 
-    token: str
+    token: str = field(repr=False)
     user_id: str
 
 
@@ -186,7 +186,8 @@ class JwtBackend(AbstractAuthBackend):
                 f"Token algorithm {header.get('alg')!r} is not accepted (auth.jwt.algorithm: "
                 f"{self.algorithm}).",
             )
-        key = self._verifying_keys.get(header.get("kid", ""))
+        kid = header.get("kid")
+        key = self._verifying_keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise AuthenticationError("unknown_key", "The token is signed with an unknown key.")
         try:
@@ -205,13 +206,15 @@ class JwtBackend(AbstractAuthBackend):
             ) from None
         except jwt.InvalidTokenError as exc:
             raise refusal(exc) from None
+        except jwt.PyJWTError:
+            raise AuthenticationError("invalid_token", "The token is not valid.") from None
         if claims.get("typ") != "access":
             raise AuthenticationError("wrong_token_type", "This is not an access token.")
         return claims
 
     def access_token(self, account: AuthAccount, now: float | None = None) -> str:
         """A signed access token for ``account``."""
-        issued = round(time.time() if now is None else now, 3)
+        issued = math.floor((time.time() if now is None else now) * 1000) / 1000
         claims: dict[str, Any] = {
             key: value for key, value in account.claims.items() if key not in RESERVED_CLAIMS
         }
@@ -247,37 +250,36 @@ class JwtBackend(AbstractAuthBackend):
         """Exchange a refresh token for a new pair; the old one is used up.
 
         A used refresh token presented again revokes its whole family (token theft).
+
+        Every write locks the account first (revocations too), so a refresh and a revocation
+        of the same account never interleave: on PostgreSQL a revocation that waited would
+        otherwise miss the token a concurrent refresh had just made.
         """
         now = time.time()
-        parts = _token_parts(refresh_token)
         with self._session() as session:
-            if parts is not None:
-                # Write first: on SQLite a transaction that reads before it writes cannot wait
-                # for a concurrent writer, it fails at once.
-                taken = session.exec(
-                    update(AuthToken)
-                    .where(
-                        AuthToken.id == parts[0],  # type: ignore[arg-type]
-                        AuthToken.digest == _digest(parts[1]),  # type: ignore[arg-type]
-                        AuthToken.kind == "refresh",  # type: ignore[arg-type]
-                        AuthToken.used_at.is_(None),  # type: ignore[union-attr]
-                        AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                        AuthToken.expires_at > now,  # type: ignore[arg-type]
-                    )
-                    .values(used_at=now)
+            found = self._find(session, refresh_token)
+            if found is None or found.kind != "refresh":
+                raise AuthenticationError("invalid_token", "The refresh token is not valid.")
+            ident, family, account_id = found.id, found.family, found.account_id
+            session.rollback()  # on SQLite a transaction must start with its write
+            self._lock_account(session, account_id)
+            taken = session.exec(
+                update(AuthToken)
+                .where(
+                    AuthToken.id == ident,  # type: ignore[arg-type]
+                    AuthToken.used_at.is_(None),  # type: ignore[union-attr]
+                    AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                    AuthToken.expires_at > now,  # type: ignore[arg-type]
                 )
-                if taken.rowcount == 1:
-                    token = session.get(AuthToken, parts[0])
-                    assert token is not None
-                    account = self._active_account(session, token.account_id)
-                    pair = self._issue(
-                        session, account, kind="refresh", family=token.family, now=now
-                    )
-                    session.commit()
-                    return pair
-                session.rollback()
-            token = self._token(session, refresh_token, "refresh", now)  # says why it failed
-            family, account_id = token.family, token.account_id
+                .values(used_at=now)
+            )
+            if taken.rowcount == 1:
+                account = self._active_account(session, account_id)
+                pair = self._issue(session, account, kind="refresh", family=family, now=now)
+                session.commit()
+                return pair
+            session.rollback()
+            self._token(session, refresh_token, "refresh", now)  # revoked or expired: says so
             session.rollback()
             self._revoke_family(session, family, "refresh_token_reused", account_id)
         raise AuthenticationError(
@@ -299,18 +301,7 @@ class JwtBackend(AbstractAuthBackend):
     def revoke_tokens(self, user_id: str) -> None:
         """Revoke every refresh token and session of an account; with ``check_account`` its
         access tokens too."""
-        now = time.time()
-        with self._session() as session:
-            self._update_account(session, user_id, {"tokens_valid_after": now})
-            session.exec(
-                update(AuthToken)
-                .where(
-                    AuthToken.account_id == user_id,  # type: ignore[arg-type]
-                    AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                )
-                .values(revoked_at=now)
-            )
-            session.commit()
+        self._change(user_id, {}, revoke=True)
         audit("token_revoked", reason="all_tokens", user_id=user_id)
 
     # -- cookie sessions ------------------------------------------------------------------------
@@ -403,9 +394,10 @@ class JwtBackend(AbstractAuthBackend):
         if "claims" in fields:
             changes["claims"] = _claims(fields["claims"])
         revoke = "password_hash" in changes or changes.get("disabled") is True
-        account = self._change(user_id, changes)
+        account = self._change(user_id, changes, revoke=revoke)
         if revoke:
-            self.revoke_tokens(user_id)
+            reason = "password_changed" if "password_hash" in changes else "account_disabled"
+            audit("token_revoked", reason=reason, user_id=user_id)
         return _user(account)
 
     def delete_user(self, user_id: str) -> None:
@@ -421,7 +413,8 @@ class JwtBackend(AbstractAuthBackend):
         return _user(self._change(user_id, {"roles": _roles(roles)}))
 
     def change_password(self, user_id: str, current: str, new: str) -> None:
-        """Change a password, given the current one; every other login is revoked."""
+        """Change a password, given the current one. Every login of the account is revoked,
+        the current one included: clients log in again with the new password."""
         with self._session() as session:
             account = self._account(session, user_id)
             if not self.hasher.verify(current, account.password_hash):
@@ -463,10 +456,27 @@ class JwtBackend(AbstractAuthBackend):
             raise PermissionDeniedError("user_disabled", "This account is disabled.")
         return account
 
-    def _change(self, user_id: str, changes: dict[str, Any]) -> AuthAccount:
+    def _change(
+        self, user_id: str, changes: dict[str, Any], *, revoke: bool = False
+    ) -> AuthAccount:
+        """Change an account in one transaction; with ``revoke``, its tokens are revoked in
+        the same transaction (a new password never coexists with the old logins)."""
+        now = time.time()
+        if revoke:
+            # Rounded up, so a token issued before now (iat is rounded down) is older.
+            changes = {**changes, "tokens_valid_after": math.ceil(now * 1000) / 1000}
         with self._session() as session:
             try:
                 self._update_account(session, user_id, changes)
+                if revoke:
+                    session.exec(
+                        update(AuthToken)
+                        .where(
+                            AuthToken.account_id == user_id,  # type: ignore[arg-type]
+                            AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                        )
+                        .values(revoked_at=now)
+                    )
                 session.commit()
             except IntegrityError:
                 session.rollback()
@@ -476,7 +486,7 @@ class JwtBackend(AbstractAuthBackend):
             return self._account(session, user_id)
 
     def _update_account(self, session: Session, user_id: str, changes: dict[str, Any]) -> None:
-        """Change an account with one UPDATE (a write first: see :meth:`refresh`)."""
+        """Change an account with one UPDATE, which also locks it (see :meth:`refresh`)."""
         changed = session.exec(
             update(AuthAccount)
             .where(AuthAccount.id == user_id)  # type: ignore[arg-type]
@@ -485,6 +495,15 @@ class JwtBackend(AbstractAuthBackend):
         if changed.rowcount != 1:
             session.rollback()
             raise UserNotFoundError(f"No account has the id {user_id!r}.")
+
+    def _lock_account(self, session: Session, user_id: str) -> None:
+        """Lock an account's row until the transaction ends (a write that changes nothing:
+        it also starts SQLite's write transaction)."""
+        session.exec(
+            update(AuthAccount)
+            .where(AuthAccount.id == user_id)  # type: ignore[arg-type]
+            .values(updated_at=AuthAccount.updated_at)
+        )
 
     def _check_password(self, session: Session, email: Any, password: Any) -> AuthAccount:
         """The account these credentials open, detached, with the read transaction ended so
@@ -567,6 +586,7 @@ class JwtBackend(AbstractAuthBackend):
         return row
 
     def _revoke_family(self, session: Session, family: str, reason: str, user_id: str) -> None:
+        self._lock_account(session, user_id)
         session.exec(
             update(AuthToken)
             .where(
@@ -608,7 +628,9 @@ def _keys(settings: JwtSettings) -> tuple[Any, str, dict[str, Any]]:
     public = _public_pem(private.public_key())
     verifying = {_kid(public): private.public_key()}
     for index, previous in enumerate(settings.previous_keys):
-        key = _public_key(previous.get_secret_value(), f"auth.jwt.previous_keys[{index}]")
+        setting = f"auth.jwt.previous_keys[{index}]"
+        key = _public_key(previous.get_secret_value(), setting)
+        _check_key(key, algorithm, setting)
         verifying[_kid(_public_pem(key))] = key
     return private, _kid(public), verifying
 
@@ -630,15 +652,33 @@ def _private_key(pem: str, algorithm: str) -> Any:
         raise AuthConfigurationError(
             "auth.jwt.private_key is not an unencrypted PEM private key."
         ) from None
-    expected: Any = _ASYMMETRIC_KEYS.get(algorithm[:2], ed25519.Ed25519PrivateKey)
-    if not isinstance(key, expected):
-        kind = next(
-            (name for name, kinds in _KEY_KINDS.items() if isinstance(key, kinds)), "another"
-        )
-        raise AuthConfigurationError(
-            f"auth.jwt.private_key is {kind} key, which cannot sign {algorithm}."
-        )
+    _check_key(key.public_key(), algorithm, "auth.jwt.private_key")
     return key
+
+
+def _check_key(public: Any, algorithm: str, setting: str) -> None:
+    """Refuse at startup a key that cannot sign or verify ``algorithm`` (every login would
+    fail with it, or every token naming it would be an error)."""
+    family = algorithm[:2]
+    if family == "RS":
+        valid = isinstance(public, rsa.RSAPublicKey)
+    elif family == "ES":
+        valid = isinstance(public, ec.EllipticCurvePublicKey)
+    else:
+        valid = isinstance(public, ed25519.Ed25519PublicKey)
+    if not valid:
+        kind = next((name for name, kinds in _KEY_KINDS.items() if isinstance(public, kinds)), "")
+        raise AuthConfigurationError(
+            f"{setting} is {kind or 'another kind of'} key, which cannot sign {algorithm}."
+        )
+    if isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name != "secp256r1":
+        raise AuthConfigurationError(
+            f"{setting} is on the curve {public.curve.name}; ES256 needs P-256 (secp256r1)."
+        )
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < 2048:
+        raise AuthConfigurationError(
+            f"{setting} is a {public.key_size}-bit RSA key; use at least 2048 bits."
+        )
 
 
 def _public_key(pem: str, setting: str) -> Any:

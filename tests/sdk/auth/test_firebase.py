@@ -22,7 +22,6 @@ from tausestack.sdk.auth import (
     AbstractAuthBackend,
     AuthConfigurationError,
     AuthenticationError,
-    AuthError,
     CurrentUser,
     User,
     require_roles,
@@ -357,16 +356,38 @@ def test_two_backends_in_one_process_do_not_collide(
     assert firebase_admin.get_app(second.app_name) is second.app
 
 
-def test_stop_is_idempotent_and_a_stopped_backend_refuses_work(
+def test_stop_is_idempotent_and_a_later_use_makes_a_new_app(
     firebase: FirebaseEmulator, backend: Any
 ) -> None:
-    token = forge(firebase, "x")
+    firebase_admin = require_module("firebase_admin", FIREBASE_ADMIN_INSTALL_HINT)
+    created = backend.create_user("bea@example.com", PASSWORD)
+    token = firebase.sign_in("bea@example.com", PASSWORD)
     anyio.run(backend.stop)
     anyio.run(backend.stop)
-    with pytest.raises(AuthError, match="stopped"):
-        backend.verify_token(token)
-    with pytest.raises(AuthError, match="stopped"):
-        backend.get_user("x")
+    with pytest.raises(ValueError, match="does not exist"):
+        firebase_admin.get_app(backend.app_name)
+    assert backend.verify_token(token).id == created.id  # started again: a new app
+    assert firebase_admin.get_app(backend.app_name) is backend.app
+
+
+def test_a_backend_that_is_never_used_makes_no_firebase_app(
+    firebase: FirebaseEmulator, make_backend: BackendFactory
+) -> None:
+    firebase_admin = require_module("firebase_admin", FIREBASE_ADMIN_INSTALL_HINT)
+    idle = make_backend()
+    with pytest.raises(ValueError, match="does not exist"):
+        firebase_admin.get_app(idle.app_name)
+
+
+def test_an_app_started_twice_still_verifies(firebase: FirebaseEmulator, tmp_path: Path) -> None:
+    app = client(tmp_path).app
+    for _ in range(2):
+        with TestClient(app) as http:
+            backend = http.app.container.get(AbstractAuthBackend)  # type: ignore[attr-defined]
+            if backend.get_user_by_email("cal@example.com") is None:
+                backend.create_user("cal@example.com", PASSWORD)
+            token = firebase.sign_in("cal@example.com", PASSWORD)
+            assert http.get("/shop/me", headers=bearer(token)).status_code == 200
 
 
 def test_the_emulator_needs_a_project_id(
