@@ -9,9 +9,9 @@ from typing import Any
 import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import OperationNotSupportedError
+from .errors import AuthenticationError, OperationNotSupportedError
 
-__all__ = ["AbstractAuthBackend", "User"]
+__all__ = ["AbstractAuthBackend", "User", "user_from_claims"]
 
 
 class User(BaseModel):
@@ -31,6 +31,31 @@ class User(BaseModel):
     def has_roles(self, *roles: str) -> bool:
         """Whether the user has every one of ``roles``."""
         return set(roles) <= set(self.roles)
+
+
+def user_from_claims(
+    claims: dict[str, Any], roles_claim: str = "roles", *, space_separated: bool = False
+) -> User:
+    """The ``User`` a verified token's claims describe (``sub``, ``email``, ``name``, roles).
+
+    AuthenticationError ``invalid_claim`` when the roles claim is not a list of names (or,
+    with ``space_separated``, a string of names).
+    """
+    roles = claims.get(roles_claim, [])
+    if space_separated and isinstance(roles, str):
+        roles = roles.split()
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise AuthenticationError(
+            "invalid_claim", f"The token's {roles_claim!r} claim is not a list of roles."
+        )
+    return User(
+        id=str(claims["sub"]),
+        email=claims.get("email"),
+        email_verified=bool(claims.get("email_verified", False)),
+        display_name=claims.get("name"),
+        roles=tuple(roles),
+        claims=claims,
+    )
 
 
 class AbstractAuthBackend(ABC):

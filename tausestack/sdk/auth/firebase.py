@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 import jwt
 
-from .base import AbstractAuthBackend, User
+from .base import AbstractAuthBackend, User, user_from_claims
 from .errors import (
     AuthConfigurationError,
     AuthenticationError,
@@ -263,19 +263,7 @@ class FirebaseBackend(AbstractAuthBackend):
         return claims
 
     def _token_user(self, claims: dict[str, Any]) -> User:
-        roles = claims.get(self.roles_claim, [])
-        if not _is_role_list(roles):
-            raise AuthenticationError(
-                "invalid_claim", f"The token's {self.roles_claim!r} claim is not a list of roles."
-            )
-        return User(
-            id=str(claims["sub"]),
-            email=claims.get("email"),
-            email_verified=bool(claims.get("email_verified", False)),
-            display_name=claims.get("name"),
-            roles=tuple(roles),
-            claims=claims,
-        )
+        return user_from_claims(claims, self.roles_claim)
 
     # -- accounts --------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ from sqlmodel import Session, select
 
 from ...contrib.auth.models import AuthAccount, AuthToken
 from .audit import audit
-from .base import AbstractAuthBackend, User
+from .base import AbstractAuthBackend, User, user_from_claims
 from .errors import (
     AuthConfigurationError,
     AuthenticationError,
@@ -49,7 +49,7 @@ from .errors import (
     UserExistsError,
     UserNotFoundError,
 )
-from .oidc import refusal
+from .oidc import decode_verified
 
 if TYPE_CHECKING:
     from pwdlib import PasswordHash
@@ -170,7 +170,7 @@ class JwtBackend(AbstractAuthBackend):
                 return cached[0]
             self._verified.pop(token, None)
         claims = self._claims(token)
-        user = _user_from_claims(claims)
+        user = user_from_claims(claims)
         size = self.settings.verified_cache
         if size:
             if len(self._verified) >= size:
@@ -190,24 +190,14 @@ class JwtBackend(AbstractAuthBackend):
         key = self._verifying_keys.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise AuthenticationError("unknown_key", "The token is signed with an unknown key.")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key,
-                algorithms=[self.algorithm],
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.settings.leeway,
-                options={"require": ["exp", "iat", "sub"]},
-            )
-        except jwt.MissingRequiredClaimError as exc:
-            raise AuthenticationError(
-                "missing_claim", f"The token lacks the {exc.claim!r} claim."
-            ) from None
-        except jwt.InvalidTokenError as exc:
-            raise refusal(exc) from None
-        except jwt.PyJWTError:
-            raise AuthenticationError("invalid_token", "The token is not valid.") from None
+        claims = decode_verified(
+            token,
+            key,
+            algorithms=[self.algorithm],
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=self.settings.leeway,
+        )
         if claims.get("typ") != "access":
             raise AuthenticationError("wrong_token_type", "This is not an access token.")
         return claims
@@ -782,16 +772,4 @@ def _user(account: AuthAccount) -> User:
         disabled=account.disabled,
         roles=tuple(account.roles),
         claims=dict(account.claims),
-    )
-
-
-def _user_from_claims(claims: dict[str, Any]) -> User:
-    roles = claims.get("roles", [])
-    return User(
-        id=claims["sub"],
-        email=claims.get("email"),
-        email_verified=bool(claims.get("email_verified", False)),
-        display_name=claims.get("name"),
-        roles=tuple(roles) if isinstance(roles, list) else (),
-        claims=claims,
     )

@@ -9,12 +9,13 @@ key forgeries fail), ``iss``, ``aud``, ``exp``, ``nbf`` and ``iat`` with ``leewa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import jwt
 from jwt import PyJWKClient
 
-from .base import AbstractAuthBackend, User
+from .base import AbstractAuthBackend, User, user_from_claims
 from .errors import AuthConfigurationError, AuthenticationError
 
 if TYPE_CHECKING:
@@ -38,6 +39,32 @@ def refusal(error: jwt.InvalidTokenError) -> AuthenticationError:
         if isinstance(error, kind):
             return AuthenticationError(reason, message)
     return AuthenticationError("invalid_token", f"The token is not valid: {error}.")
+
+
+def decode_verified(
+    token: str, key: Any, *, algorithms: Sequence[str], audience: str, issuer: str, leeway: float
+) -> dict[str, Any]:
+    """A token's claims once PyJWT has checked its signature, ``aud``, ``iss`` and times, and
+    that it has ``exp``, ``iat`` and ``sub``; AuthenticationError with a reason otherwise."""
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key,
+            algorithms=list(algorithms),
+            audience=audience,
+            issuer=issuer,
+            leeway=leeway,
+            options={"require": ["exp", "iat", "sub"]},
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthenticationError(
+            "missing_claim", f"The token lacks the {exc.claim!r} claim."
+        ) from None
+    except jwt.InvalidTokenError as exc:
+        raise refusal(exc) from None
+    except jwt.PyJWTError:  # a key that cannot verify this token, for one
+        raise AuthenticationError("invalid_token", "The token is not valid.") from None
+    return claims
 
 
 class OidcBackend(AbstractAuthBackend):
@@ -86,23 +113,15 @@ class OidcBackend(AbstractAuthBackend):
             raise AuthenticationError(
                 "unknown_key", "The token is signed with a key the issuer does not publish."
             ) from None
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key.key,
-                algorithms=self.algorithms,
-                audience=self.audience,
-                issuer=self.issuer,
-                leeway=self.leeway,
-                options={"require": ["exp", "iat", "sub"]},
-            )
-        except jwt.MissingRequiredClaimError as exc:
-            raise AuthenticationError(
-                "missing_claim", f"The token lacks the {exc.claim!r} claim."
-            ) from None
-        except jwt.InvalidTokenError as exc:
-            raise refusal(exc) from None
-        return self._user(claims)
+        claims = decode_verified(
+            token,
+            key.key,
+            algorithms=self.algorithms,
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=self.leeway,
+        )
+        return user_from_claims(claims, self.roles_claim, space_separated=True)
 
     def _header(self, token: str) -> dict[str, Any]:
         if not isinstance(token, str) or token.count(".") != 2:
@@ -112,20 +131,3 @@ class OidcBackend(AbstractAuthBackend):
         except jwt.InvalidTokenError:
             raise AuthenticationError("malformed_token", "The token is not a JWT.") from None
         return header
-
-    def _user(self, claims: dict[str, Any]) -> User:
-        roles = claims.get(self.roles_claim, [])
-        if isinstance(roles, str):
-            roles = roles.split()
-        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-            raise AuthenticationError(
-                "invalid_claim", f"The token's {self.roles_claim!r} claim is not a list of roles."
-            )
-        return User(
-            id=str(claims["sub"]),
-            email=claims.get("email"),
-            email_verified=bool(claims.get("email_verified", False)),
-            display_name=claims.get("name"),
-            roles=tuple(roles),
-            claims=claims,
-        )

@@ -410,6 +410,22 @@ def test_sessions_expire(backend: JwtBackend) -> None:
     assert refusal.value.reason == "token_expired"
 
 
+def backend_on(request: pytest.FixtureRequest, tmp_path: Path, database: str) -> JwtBackend:
+    """A backend on SQLite, or on a new database of the test PostgreSQL server."""
+    if database == "sqlite":
+        return make_backend(tmp_path)
+    settings = Settings(
+        config_dir=tmp_path,
+        database={"url": request.getfixturevalue("postgres_url")},
+        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
+    )
+    backend = auth_backend(settings)
+    assert isinstance(backend, JwtBackend)
+    tables = [AuthAccount.__table__, AuthToken.__table__]
+    SQLModel.metadata.create_all(backend.database.engine, tables=tables)  # type: ignore[arg-type]
+    return backend
+
+
 # -- concurrency ------------------------------------------------------------------------------
 
 
@@ -419,20 +435,7 @@ def test_sessions_expire(backend: JwtBackend) -> None:
 def test_concurrent_refreshes_of_one_token_let_exactly_one_through(
     request: pytest.FixtureRequest, tmp_path: Path, database: str
 ) -> None:
-    url = (
-        f"sqlite:///{tmp_path / 'auth.db'}"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        config_dir=tmp_path,
-        database={"url": url},
-        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
-    )
-    backend = auth_backend(settings)
-    assert isinstance(backend, JwtBackend)
-    tables = [AuthAccount.__table__, AuthToken.__table__]
-    SQLModel.metadata.create_all(backend.database.engine, tables=tables)  # type: ignore[arg-type]
+    backend = backend_on(request, tmp_path, database)
     backend.create_user("sam@example.com", PASSWORD)
     token = backend.login("sam@example.com", PASSWORD).refresh_token
     barrier = threading.Barrier(8)
@@ -505,20 +508,7 @@ def test_a_revocation_during_a_refresh_also_revokes_the_new_token(
 ) -> None:
     """The refresh holds the account while it makes the new token, so the revocation waits
     and then sees it (PostgreSQL used to miss it: its statement snapshot predated the row)."""
-    url = (
-        f"sqlite:///{tmp_path / 'auth.db'}"
-        if database == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
-    settings = Settings(
-        config_dir=tmp_path,
-        database={"url": url},
-        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
-    )
-    backend = auth_backend(settings)
-    assert isinstance(backend, JwtBackend)
-    tables = [AuthAccount.__table__, AuthToken.__table__]
-    SQLModel.metadata.create_all(backend.database.engine, tables=tables)  # type: ignore[arg-type]
+    backend = backend_on(request, tmp_path, database)
     user = backend.create_user("uma@example.com", PASSWORD)
     token = backend.login("uma@example.com", PASSWORD).refresh_token
     issue = backend._issue
