@@ -33,7 +33,9 @@ AUTO_CONFIGURATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("tausestack.sdk.storage._providers", ("tausestack.sdk.storage",), "tausestack.sdk.storage"),
     ("tausestack.sdk.cache._providers", ("tausestack.sdk.cache",), "tausestack.sdk.cache"),
     ("tausestack.sdk.secrets._providers", ("tausestack.sdk.secrets",), "tausestack.sdk.secrets"),
+    ("tausestack.sdk.notify._providers", ("tausestack.sdk.notify",), "tausestack.sdk.notify"),
     ("tausestack.sdk.auth._providers", ("tausestack.sdk.auth",), "tausestack.sdk.auth"),
+    ("tausestack.sdk.tasks._providers", ("tausestack.sdk.tasks",), "tausestack.sdk.tasks"),
 )
 
 #: Packages an application gets as soon as their settings choose a backend, even when nothing

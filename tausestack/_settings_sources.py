@@ -40,6 +40,10 @@ LEGACY_VARIABLES: dict[str, tuple[str, ...]] = {
     "TAUSESTACK_S3_BUCKET_NAME": ("storage", "s3", "bucket"),
     "TAUSESTACK_LOCAL_STORAGE_PATH": ("storage", "local", "root"),
     "TAUSESTACK_SECRETS_BACKEND": ("secrets", "backend"),
+    "TAUSESTACK_NOTIFY_BACKEND": ("notify", "backend"),
+    "TAUSESTACK_NOTIFY_LOCAL_FILE_PATH": ("notify", "file", "path"),
+    "TAUSESTACK_NOTIFY_SES_SOURCE_EMAIL": ("notify", "sender"),
+    "TAUSESTACK_NOTIFY_SES_AWS_REGION": ("notify", "ses", "region"),
 }
 
 

@@ -18,6 +18,8 @@ from .di._providers import Provider, ProviderKind, instance_provider, provider_f
 from .discovery import Discovery, discover
 from .errors import ProviderDefinitionError
 from .sdk.secrets._references import resolve_references
+from .sdk.tasks._registry import TaskRegistry
+from .sdk.tasks._task import Task
 from .settings import Settings
 from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
@@ -77,7 +79,8 @@ def create_app(
         overrides: replacements for providers, keyed by type (or ``Annotated[T,
             Qualifier("x")]``): an instance is used as it is, a class is constructed with
             injection. Meant for tests.
-        components: extra classes or provider functions to register besides discovered ones.
+        components: extra classes, provider functions and ``@task`` functions to register
+            besides discovered ones.
         routers: extra plain ``APIRouter`` objects to include after the installed apps'.
         **fastapi_options: passed to ``FastAPI(...)``; they win over the ``app:`` settings.
 
@@ -101,12 +104,20 @@ def create_app(
             _register(component, app_entry.name, settings.profile, providers, entry)
         app_routes.append(entry)
     extra = AppRoutes("main", routers=list(routers))
+    tasks = list(discovery.tasks)
     for component in components:
-        _register(component, None, settings.profile, providers, extra)
+        if isinstance(component, Task):
+            tasks.append(component)
+        else:
+            _register(component, None, settings.profile, providers, extra)
     app_routes.append(extra)
     plan = plan_routes(app_routes)
     app_modules = [module for app_entry in discovery.apps for module in app_entry.modules]
     wanted = wanted_types(providers, plan.injected_types())
+    if tasks:  # the tasks' own providers, and what their parameters ask for
+        registry = TaskRegistry(tasks)
+        providers.append(instance_provider(registry, (DependencyKey(TaskRegistry),), "the tasks"))
+        wanted |= registry.wanted_types()
     configuration = autoconfigure(providers, wanted, app_modules, settings)
     providers += configuration.providers
     if configuration.routers:  # served by the framework, after the apps' own routes

@@ -3,13 +3,14 @@
 For every entry of ``installed_apps`` (a dotted module path such as ``apps.users``), discovery
 imports the app itself and each of its conventional modules that exists (``discovery.modules``
 in the settings: ``settings``, ``models``, ``repositories``, ``services``, ``providers``,
-``controllers``, ``routes`` by default) and collects, in installed-apps order then definition
-order:
+``controllers``, ``routes``, ``tasks`` by default) and collects, in installed-apps order then
+definition order:
 
 * classes and functions marked with ``@Service``, ``@Repository``, ``@Controller`` or
   ``@provider`` that the module defines (not ones it imports),
 * ``SettingsSection`` subclasses the module defines,
-* ``fastapi.APIRouter`` objects found in a ``routes`` module.
+* ``fastapi.APIRouter`` objects found in a ``routes`` module,
+* ``@task`` functions (``tausestack.sdk.tasks``) the module defines.
 
 Nothing is registered anywhere: the result is plain data that ``create_app()`` turns into a
 container and routes.
@@ -32,6 +33,7 @@ from fastapi import APIRouter
 from ._naming import did_you_mean
 from .di._markers import component_spec
 from .errors import AppImportError, AppNotFoundError, DiscoveryError
+from .sdk.tasks._task import Task
 from .settings import DEFAULT_DISCOVERY_MODULES, SettingsSection
 
 __all__ = ["DiscoveredApp", "Discovery", "discover"]
@@ -48,6 +50,7 @@ class DiscoveredApp:
     components: list[Any] = field(default_factory=list)
     routers: list[APIRouter] = field(default_factory=list)
     sections: list[type[SettingsSection]] = field(default_factory=list)
+    tasks: list[Task[..., Any]] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -75,6 +78,11 @@ class Discovery:
     def sections(self) -> list[type[SettingsSection]]:
         """Every settings section class."""
         return [section for app in self.apps for section in app.sections]
+
+    @property
+    def tasks(self) -> list[Task[..., Any]]:
+        """Every ``@task`` function."""
+        return [task for app in self.apps for task in app.tasks]
 
 
 def discover(
@@ -207,6 +215,8 @@ def _collect(app: DiscoveredApp, module: ModuleType, seen: set[int], *, routes: 
             app.sections.append(value)
         elif routes and isinstance(value, APIRouter):
             app.routers.append(value)
+        elif defined_here and isinstance(value, Task):
+            app.tasks.append(value)
         else:
             continue
         seen.add(id(value))

@@ -57,8 +57,10 @@ from .sdk.settings import (
     AuthSettings,
     CacheSettings,
     DatabaseSettings,
+    NotifySettings,
     SecretsSettings,
     StorageSettings,
+    TasksSettings,
 )
 from .web.middleware.settings import SecuritySettings
 
@@ -80,6 +82,7 @@ DEFAULT_DISCOVERY_MODULES = (
     "providers",
     "controllers",
     "routes",
+    "tasks",
 )
 
 
@@ -152,8 +155,10 @@ class Settings(BaseSettings):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     secrets: SecretsSettings = Field(default_factory=SecretsSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    tasks: TasksSettings = Field(default_factory=TasksSettings)
 
     _load: LoadContext | None = PrivateAttr(default=None)
     # Set on the models with_sections() builds: the class the sections were added to.

@@ -11,7 +11,9 @@ carry ``@pytest.mark.postgres`` itself.
 Redis, moto and SeaweedFS (see ``tests/servers.py``) follow the same rule: ``redis_server``,
 ``moto_server`` and ``seaweed_server`` start one each per session; ``redis_url`` gives a test an
 emptied Redis, ``moto_bucket`` and ``seaweed_bucket`` a new empty bucket. Tests using them are
-marked ``redis`` or ``s3``.
+marked ``redis`` or ``s3``. ``smtp_server`` is one aiosmtpd server for the session (STARTTLS and
+a login) and ``smtp_inbox`` the same server emptied for a test; tests using them are marked
+``smtp``.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pytest
 from fastapi import APIRouter
 
 from tausestack import Settings, TauseStackApp, create_app
-from tests.servers import MotoServer, RedisServer, SeaweedServer
+from tests.servers import MotoServer, RedisServer, SeaweedServer, SmtpServer
 from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
 pytest_plugins = ["pytester", "tests.firebase_fixtures"]
@@ -111,10 +113,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
         if "redis_server" in fixtures:
             item.add_marker(pytest.mark.redis)
-        if "moto_server" in fixtures or "seaweed_server" in fixtures:
+        if {"moto_server", "ses_server", "seaweed_server"}.intersection(fixtures):
             item.add_marker(pytest.mark.s3)
         if "firebase_emulator" in fixtures:
             item.add_marker(pytest.mark.firebase)
+        if "smtp_server" in fixtures:
+            item.add_marker(pytest.mark.smtp)
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +176,15 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture(scope="session")
+def ses_server() -> Iterator[MotoServer]:
+    """A moto server of its own for SES: its ``/moto-api/data.json`` (where the tests read the
+    mail back) answers 500 once the shared server has seen an S3 multipart upload."""
+    require_module("boto3", "install boto3: `pip install -e '.[aws]'`")
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def seaweed_server() -> Iterator[SeaweedServer]:
     """One SeaweedFS server for the session, its S3 gateway on a free loopback port."""
     require_module("boto3", "install boto3: `pip install -e '.[aws]'`")
@@ -195,3 +208,19 @@ def moto_bucket(moto_server: MotoServer) -> str:
 def seaweed_bucket(seaweed_server: SeaweedServer) -> str:
     """A new, empty bucket on the session's SeaweedFS server."""
     return _new_bucket(seaweed_server)
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """One aiosmtpd server for the session: STARTTLS with a self-signed certificate (its
+    ``certificate`` is the authority to trust) and a required login."""
+    require_module("aiosmtpd", "install aiosmtpd: `pip install -e '.[dev]'`")
+    with SmtpServer(security="starttls", login=True) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_inbox(smtp_server: SmtpServer) -> SmtpServer:
+    """The session's SMTP server with no message received yet."""
+    smtp_server.messages.clear()
+    return smtp_server

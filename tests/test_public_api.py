@@ -15,8 +15,10 @@ import tausestack.di
 import tausestack.errors
 import tausestack.sdk.auth
 import tausestack.sdk.database
+import tausestack.sdk.notify
 import tausestack.sdk.secrets
 import tausestack.sdk.storage
+import tausestack.sdk.tasks
 import tausestack.testing
 import tausestack.web
 
@@ -43,8 +45,10 @@ HEAVY_MODULES = (
         tausestack.testing,
         tausestack.sdk.auth,
         tausestack.sdk.database,
+        tausestack.sdk.notify,
         tausestack.sdk.secrets,
         tausestack.sdk.storage,
+        tausestack.sdk.tasks,
     ],
 )
 def test_all_is_sorted_and_complete(module: ModuleType) -> None:

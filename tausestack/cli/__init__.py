@@ -22,6 +22,7 @@ from ._create import generate, init, new_app
 from ._inspect import check, config_show, inspect, routes, version
 from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail, report
 from ._serve import run, shell
+from ._worker import worker
 
 __all__ = ["cli", "main"]
 
@@ -66,6 +67,7 @@ cli.command("routes")(_guarded(routes))
 cli.command("inspect")(_guarded(inspect))
 cli.command("generate")(_guarded(generate))
 cli.command("shell")(_guarded(shell))
+cli.command("worker")(_guarded(worker))
 cli.command("check")(_guarded(check))
 cli.command("version")(_guarded(version))
 config.command("show")(_guarded(config_show))

@@ -13,11 +13,21 @@ from typing import TYPE_CHECKING, Any
 from ._context import current_container, use
 
 if TYPE_CHECKING:
-    from . import auth, cache, database, secrets, storage
+    from . import auth, cache, database, notify, secrets, storage, tasks
 
-__all__ = ["auth", "cache", "current_container", "database", "secrets", "storage", "use"]
+__all__ = [
+    "auth",
+    "cache",
+    "current_container",
+    "database",
+    "notify",
+    "secrets",
+    "storage",
+    "tasks",
+    "use",
+]
 
-_MODULES = frozenset({"auth", "cache", "database", "secrets", "storage"})
+_MODULES = frozenset({"auth", "cache", "database", "notify", "secrets", "storage", "tasks"})
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ without importing SQLAlchemy, boto3 or redis.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal, Self
 
@@ -14,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 DEFAULT_URL = "sqlite:///app.db"
 #: The longest time-to-live the caches take, in seconds.
 TEN_YEARS = 315_360_000
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+#: A host name (notify.message_id_domain): dot-separated labels, 253 characters at most.
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
 
 
 class DatabaseSettings(BaseModel):
@@ -224,6 +228,101 @@ class SecretsSettings(BaseModel):
     aws: AwsSecretsSettings = Field(default_factory=AwsSecretsSettings)
 
 
+class FileNotifySettings(BaseModel):
+    """The ``file`` notify backend: one ``.eml`` file per message in a folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: The folder; a relative path is relative to the config folder (the project).
+    path: Path = Path(".tausestack_notifications")
+
+
+class SmtpNotifySettings(BaseModel):
+    """The ``smtp`` notify backend (smtplib): any SMTP server or relay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = None
+    #: Default: 587 with ``starttls``, 465 with ``tls``, 25 with ``none``.
+    port: int | None = Field(default=None, ge=1, le=65535)
+    #: Log in when set (after TLS is up, unless ``security`` is ``none``).
+    username: str | None = None
+    password: SecretStr | None = None
+    #: ``starttls`` upgrades a plain connection (port 587), ``tls`` starts encrypted (port
+    #: 465), ``none`` never encrypts (a local relay or a test server only).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    #: Seconds each network operation may take: connecting, and each read or write on the
+    #: socket (a server that trickles its replies is bounded by ``send_timeout``).
+    timeout: float = Field(default=10.0, gt=0)
+    #: Seconds a whole send may take (connecting, TLS, login, the message, the replies); the
+    #: connection is closed when they are up.
+    send_timeout: float = Field(default=120.0, gt=0)
+    #: The name sent in EHLO; default: this machine's fully qualified name.
+    local_hostname: str | None = None
+    #: A PEM file of certificate authorities to trust instead of the system's (a private relay).
+    ca_file: Path | None = None
+
+
+class SesNotifySettings(BaseModel):
+    """The ``ses`` notify backend: Amazon SES through boto3's ``sesv2`` client.
+
+    Credentials left empty come from boto3's usual chain (environment, shared files, a role).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = None
+    #: For an SES-compatible endpoint (moto, LocalStack).
+    endpoint_url: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    #: The SES configuration set (event publishing, dedicated IPs) every message uses.
+    configuration_set: str | None = None
+    connect_timeout: float = Field(default=5.0, gt=0)
+    read_timeout: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+
+
+class NotifySettings(BaseModel):
+    """Email (``tausestack.sdk.notify``): which backend, the sender, templates and limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``console``, ``file``, ``smtp``, ``ses``, or the dotted path of an AbstractNotifyBackend
+    #: subclass. The original SDK's ``local_file`` means ``file``.
+    backend: str = "console"
+    #: The default ``From``: ``"Shop <noreply@shop.example>"`` or a bare address.
+    sender: str | None = None
+    #: Folders searched for email templates before the installed apps' ``templates/email/``;
+    #: relative paths are relative to the config folder.
+    template_dirs: list[Path] = Field(default_factory=list)
+    #: The largest message accepted, attachments and encoding included, in bytes.
+    max_message_size: int = Field(default=25 * 1024 * 1024, ge=1024)
+    #: The domain of the Message-IDs TauseStack makes; default: the sender's domain.
+    message_id_domain: str | None = None
+    #: At startup, connect and log in to the SMTP server (``smtp``) or ask SES for the
+    #: account (``ses``), so a wrong host or password fails there rather than on a send.
+    check_on_startup: bool = False
+    file: FileNotifySettings = Field(default_factory=FileNotifySettings)
+    smtp: SmtpNotifySettings = Field(default_factory=SmtpNotifySettings)
+    ses: SesNotifySettings = Field(default_factory=SesNotifySettings)
+
+    @field_validator("backend")
+    @classmethod
+    def _original_names(cls, value: str) -> str:
+        return "file" if value == "local_file" else value
+
+    @field_validator("message_id_domain")
+    @classmethod
+    def _a_host_name(cls, value: str | None) -> str | None:
+        if value is not None and not _HOST_NAME.fullmatch(value):
+            raise ValueError(
+                "must be a host name such as mail.shop.example (letters, digits, hyphens and "
+                "dots; an internationalized name in its xn-- form)"
+            )
+        return value
+
+
 AsymmetricAlgorithm = Literal[
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"
 ]
@@ -362,3 +461,54 @@ class AuthSettings(BaseModel):
     #: Role → the permissions it grants, for ``require_permissions``:
     #: ``{"editor": ["articles:write"], "admin": ["*"]}`` (``*`` grants every permission).
     permissions: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class MemoryTasksSettings(BaseModel):
+    """The ``memory`` tasks backend: asyncio workers inside the application process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Finished jobs whose status and result are kept; the oldest are forgotten first.
+    max_jobs: int = Field(default=10_000, ge=1)
+
+
+class RedisTasksSettings(BaseModel):
+    """The ``redis`` tasks backend: taskiq on Redis streams (at-least-once delivery)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``redis://host:6379/0``; may reference a secret (``${secret:REDIS_URL}``).
+    url: str = "redis://127.0.0.1:6379/0"
+    #: The stream (queue) jobs are written to, and the prefix of every other key of the
+    #: backend; apps sharing a Redis need different names.
+    queue: str = Field(default="tausestack:tasks", pattern=r"^[\x21-\x7e]+$")
+    #: Seconds after which a job whose worker stopped renewing its claim (killed, crashed,
+    #: cut off) is given to another worker. A live worker renews its claims every third of
+    #: this, so long jobs are never taken from it.
+    redelivery_timeout: float = Field(default=60.0, gt=0)
+    #: Seconds a finished job's status and result are kept.
+    result_ttl: int = Field(default=86_400, ge=1)
+
+
+class TasksSettings(BaseModel):
+    """Background tasks (``tausestack.sdk.tasks``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: ``memory`` (in-process workers, started and stopped with the app), ``redis`` (run
+    #: ``tausestack worker``), or the dotted path of a backend class.
+    backend: str = "memory"
+    #: Jobs run at the same time by one worker (memory: per app; redis: per worker process).
+    concurrency: int = Field(default=10, ge=1, le=10_000)
+    #: Attempts after the first when a task raises, unless the task says otherwise.
+    max_retries: int = Field(default=3, ge=0, le=100)
+    #: Seconds before the first retry; each next one waits ``retry_backoff`` times longer.
+    retry_delay: float = Field(default=1.0, ge=0)
+    retry_backoff: float = Field(default=2.0, ge=1)
+    #: Seconds a job may run before it is cancelled and counted as failed (null: no limit).
+    timeout: float | None = Field(default=None, gt=0)
+    #: Seconds running jobs get to finish when the app or the worker stops; the jobs still
+    #: running then are cancelled (memory) or handed back to the queue (redis).
+    shutdown_timeout: float = Field(default=20.0, ge=0)
+    memory: MemoryTasksSettings = Field(default_factory=MemoryTasksSettings)
+    redis: RedisTasksSettings = Field(default_factory=RedisTasksSettings)

@@ -1,0 +1,237 @@
+"""taskiq-redis's ``RedisStreamBroker`` with what at-least-once delivery needs in practice.
+
+The stream and its consumer group are taskiq-redis's: a job is an entry, a worker reads it
+with ``XREADGROUP`` and it stays pending (owned by that worker) until acknowledged. On top:
+
+* **reclaiming while idle** — ``RedisStreamBroker.listen`` looks for entries of dead workers
+  only after new ones arrive; here a worker also does it when the stream is quiet, every
+  half ``redelivery_timeout`` at most, so a killed worker's job runs again without new
+  traffic;
+* **heartbeats** — a worker renews the claim on every entry it holds every third of
+  ``redelivery_timeout``, so a job that runs for an hour is never taken from a live worker;
+* **result and acknowledgement in one transaction** — the job's final status (and its
+  retry, if any) is written in the same ``MULTI`` as ``XACK``, and the entry is deleted
+  (``XDEL``), so the stream holds only jobs not done yet;
+* **handing back on shutdown** — entries still held when a worker stops are put back on the
+  stream at once instead of waiting for the timeout;
+* **unknown task names** — a job naming a task this worker lacks is handed to the backend,
+  which marks it failed with a clear message (taskiq only logs and drops it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from taskiq import AckableMessage
+from taskiq.decor import AsyncTaskiqDecoratedTask
+from taskiq.formatters.json_formatter import JSONFormatter
+from taskiq_redis import RedisStreamBroker
+
+__all__ = ["LuaScript", "StreamBroker"]
+
+logger = logging.getLogger("tausestack.tasks")
+
+#: The consumer group every worker of a queue reads with.
+GROUP = "tausestack-workers"
+
+_HEARTBEAT = """
+local renewed = 0
+for index = 3, #ARGV do
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[index], ARGV[index], 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[index], 'JUSTID')
+    renewed = renewed + 1
+  end
+end
+return renewed
+"""
+
+# KEYS: the stream, then each entry's job record; ARGV: the group, then (id, data) pairs.
+_RELEASE = """
+for index = 2, #KEYS do
+  local id, data = ARGV[index * 2 - 2], ARGV[index * 2 - 1]
+  if redis.call('XACK', KEYS[1], ARGV[1], id) == 1 then
+    redis.call('XDEL', KEYS[1], id)
+    redis.call('XADD', KEYS[1], '*', 'data', data)
+    if redis.call('HGET', KEYS[index], 'status') == 'running' then
+      redis.call('HSET', KEYS[index], 'status', 'queued')
+    end
+  end
+end
+return #KEYS - 1
+"""
+
+
+class LuaScript:
+    """A Lua script run by its SHA1, loaded into Redis the first time it is missing."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()
+
+    async def arun(self, client: Redis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """Run on ``client`` with ``keys`` and ``args``; return what the script returns."""
+        try:
+            return await client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(self.source, len(keys), *keys, *args)
+
+
+HEARTBEAT = LuaScript(_HEARTBEAT)
+RELEASE = LuaScript(_RELEASE)
+
+Finisher = Callable[[Pipeline], None]
+
+
+class StreamBroker(RedisStreamBroker):
+    """The worker side of the ``redis`` backend (see the module docstring).
+
+    Args:
+        url: the Redis URL.
+        queue: the stream's key.
+        record_key: the key of a job's status record, from its id.
+        redelivery_timeout: seconds after which a job held by a silent worker is reclaimed.
+        concurrency: jobs run at once; the number of entries read per ``XREADGROUP``.
+
+    ``fallback`` is the taskiq task run for names no task is registered under.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue: str,
+        record_key: Callable[[str], str],
+        redelivery_timeout: float,
+        concurrency: int,
+    ) -> None:
+        idle = max(int(redelivery_timeout * 1000), 1)
+        super().__init__(
+            url,
+            queue_name=queue,
+            consumer_group_name=GROUP,
+            # "0": a group created after jobs were queued still sees them.
+            consumer_id="0",
+            xread_block=min(1000, max(idle // 2, 10)),
+            xread_count=concurrency,
+            idle_timeout=idle,
+            max_connection_pool_size=concurrency + 8,
+        )
+        # pydantic's JSON (taskiq's default formatter goes through the json module).
+        self.with_formatter(JSONFormatter())
+        self.record_key = record_key
+        self.redelivery_timeout = redelivery_timeout
+        #: Stream entries read and not yet acknowledged: id -> (job id, data).
+        self.held: dict[bytes, tuple[str, bytes]] = {}
+        #: What each job writes with its acknowledgement (job id -> commands).
+        self.finishing: dict[str, Finisher] = {}
+        self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
+        self.client = Redis(connection_pool=self.connection_pool)
+
+    def find_task(self, task_name: str) -> AsyncTaskiqDecoratedTask[Any, Any] | None:
+        """The task registered under ``task_name``, or the fallback for unknown names."""
+        return super().find_task(task_name) or self.fallback
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        """New entries, and entries of dead workers once they have been idle long enough.
+
+        A lost connection is logged and retried every second rather than ending the worker.
+        """
+        reclaim_every = min(self.redelivery_timeout / 2, 10.0)
+        next_reclaim = 0.0
+        async with Redis(connection_pool=self.connection_pool) as client:
+            while True:
+                try:
+                    if time.monotonic() >= next_reclaim:
+                        next_reclaim = time.monotonic() + reclaim_every
+                        for entry_id, fields in await self._reclaim(client):
+                            yield self._hold(entry_id, fields)
+                    fetched: Any = await client.xreadgroup(
+                        self.consumer_group_name,
+                        self.consumer_name,
+                        {self.queue_name: ">"},
+                        block=self.block,
+                        count=self.count,
+                    )
+                except (RedisConnectionError, RedisTimeoutError) as exc:
+                    logger.warning("Redis is unreachable (%s); trying again in 1 s.", exc)
+                    await asyncio.sleep(1)
+                    continue
+                for _, entries in fetched or ():
+                    for entry_id, fields in entries:
+                        yield self._hold(entry_id, fields)
+
+    async def _reclaim(self, client: Redis) -> list[tuple[bytes, dict[bytes, bytes]]]:
+        """Take over the entries that other consumers left idle past the timeout."""
+        claimed: Any = await client.xautoclaim(
+            self.queue_name,
+            self.consumer_group_name,
+            self.consumer_name,
+            min_idle_time=self.idle_timeout,
+            start_id="0-0",
+            count=self.unacknowledged_batch_size,
+        )
+        return [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
+
+    def _hold(self, entry_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
+        data = fields[b"data"]
+        try:
+            job_id = str(orjson.loads(data)["task_id"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            job_id = ""  # not a taskiq message: taskiq acknowledges and drops it
+        self.held[entry_id] = (job_id, data)
+        return AckableMessage(data=data, ack=functools.partial(self._ack, entry_id))
+
+    async def _ack(self, entry_id: bytes) -> None:
+        held = self.held.pop(entry_id, None)
+        finish = self.finishing.pop(held[0], None) if held else None
+        async with self.client.pipeline(transaction=True) as pipeline:
+            if finish is not None:
+                finish(pipeline)
+            pipeline.xack(self.queue_name, self.consumer_group_name, entry_id)
+            pipeline.xdel(self.queue_name, entry_id)
+            await pipeline.execute()
+
+    async def heartbeat(self) -> None:
+        """Renew this worker's claim on the entries it holds, forever (cancel to stop)."""
+        while True:
+            await asyncio.sleep(self.redelivery_timeout / 3)
+            held = list(self.held)
+            if held:
+                with contextlib.suppress(Exception):  # a Redis hiccup: the next beat retries
+                    await HEARTBEAT.arun(
+                        self.client,
+                        [self.queue_name],
+                        [self.consumer_group_name, self.consumer_name, *held],
+                    )
+
+    async def release(self) -> int:
+        """Put every entry still held back on the stream (jobs marked queued again), and
+        leave the consumer group; returns how many were handed back."""
+        held, self.held = self.held, {}
+        if held:
+            keys = [self.queue_name, *(self.record_key(job_id) for job_id, _ in held.values())]
+            pairs = [item for entry_id, (_, data) in held.items() for item in (entry_id, data)]
+            await RELEASE.arun(self.client, keys, [self.consumer_group_name, *pairs])
+        await self.client.xgroup_delconsumer(
+            self.queue_name, self.consumer_group_name, self.consumer_name
+        )
+        return len(held)
+
+    async def shutdown(self) -> None:
+        """Close the connections."""
+        await self.client.aclose()
+        await super().shutdown()
