@@ -140,6 +140,8 @@ class StreamBroker(RedisStreamBroker):
         self.finishing: dict[str, Finisher] = {}
         self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
         self.client = Redis(connection_pool=self.connection_pool)
+        #: Set when the worker stops: ``listen`` reads no more.
+        self.stopping = False
 
     def find_task(self, task_name: str) -> AsyncTaskiqDecoratedTask[Any, Any] | None:
         """The task registered under ``task_name``, or the fallback for unknown names."""
@@ -153,11 +155,13 @@ class StreamBroker(RedisStreamBroker):
         reclaim_every = min(self.redelivery_timeout / 2, 10.0)
         next_reclaim = 0.0
         async with Redis(connection_pool=self.connection_pool) as client:
-            while True:
+            while not self.stopping:
                 try:
                     if time.monotonic() >= next_reclaim:
                         next_reclaim = time.monotonic() + reclaim_every
-                        for entry_id, fields in await self._reclaim(client):
+                        reclaimed = await self._reclaim(client)
+                        _raise_if_cancelled()
+                        for entry_id, fields in reclaimed:
                             yield self._hold(entry_id, fields)
                     fetched: Any = await client.xreadgroup(
                         self.consumer_group_name,
@@ -166,6 +170,7 @@ class StreamBroker(RedisStreamBroker):
                         block=self.block,
                         count=self.count,
                     )
+                    _raise_if_cancelled()
                 except (RedisConnectionError, RedisTimeoutError) as exc:
                     logger.warning("Redis is unreachable (%s); trying again in 1 s.", exc)
                     await asyncio.sleep(1)
@@ -220,18 +225,42 @@ class StreamBroker(RedisStreamBroker):
 
     async def release(self) -> int:
         """Put every entry still held back on the stream (jobs marked queued again), and
-        leave the consumer group; returns how many were handed back."""
+        leave the consumer group if nothing is pending for it; returns how many were handed
+        back.
+
+        A read cancelled at shutdown may have had entries assigned to this consumer whose
+        reply never arrived: they stay pending under its name (deleting the consumer would
+        delete them), and another worker reclaims them after ``redelivery_timeout``.
+        """
         held, self.held = self.held, {}
         if held:
             keys = [self.queue_name, *(self.record_key(job_id) for job_id, _ in held.values())]
             pairs = [item for entry_id, (_, data) in held.items() for item in (entry_id, data)]
             await RELEASE.arun(self.client, keys, [self.consumer_group_name, *pairs])
-        await self.client.xgroup_delconsumer(
-            self.queue_name, self.consumer_group_name, self.consumer_name
+        pending: Any = await self.client.xpending_range(
+            self.queue_name,
+            self.consumer_group_name,
+            min="-",
+            max="+",
+            count=1,
+            consumername=self.consumer_name,
         )
+        if not pending:
+            await self.client.xgroup_delconsumer(
+                self.queue_name, self.consumer_group_name, self.consumer_name
+            )
         return len(held)
 
     async def shutdown(self) -> None:
         """Close the connections."""
         await self.client.aclose()
         await super().shutdown()
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation that Python 3.11's ``asyncio.wait_for`` (used by redis-py for
+    every command with a socket timeout) drops when it lands as the command completes:
+    without this, a worker asked to stop kept reading forever."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 import weakref
 from datetime import UTC, datetime
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from ...settings import Settings
 
 __all__ = ["RedisTaskBackend"]
+
+logger = logging.getLogger(__name__)
 
 #: Longest sleep of a worker's scheduler: delayed jobs queued by other processes start at
 #: most this late.
@@ -242,6 +245,7 @@ class RedisTaskBackend(AbstractTaskBackend):
         try:
             await receiver.listen(stopping)
         finally:
+            broker.stopping = True
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -303,11 +307,17 @@ class RedisTaskBackend(AbstractTaskBackend):
         client = broker.client
         while not stopping.is_set():
             now = time.time()
-            _, upcoming = await MOVE_DUE.arun(
-                client, [self.delayed_key, self.queue], [repr(now), 100]
-            )
-            for name, when in clock.due(datetime.fromtimestamp(now, UTC)):
-                await self._fire(client, name, when)
+            try:
+                _, upcoming = await MOVE_DUE.arun(
+                    client, [self.delayed_key, self.queue], [repr(now), 100]
+                )
+                for name, when in clock.due(datetime.fromtimestamp(now, UTC)):
+                    await self._fire(client, name, when)
+            except redis.RedisError as exc:
+                # Delays, retries and cron must outlive a Redis hiccup (a restart, OOM).
+                logger.error("The task scheduler could not reach Redis (%s); retrying.", exc)
+                await asyncio.sleep(1)
+                continue
             wake = [now + SCHEDULER_POLL]
             if upcoming:
                 wake.append(float(upcoming))
