@@ -33,7 +33,7 @@ import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq.decor import AsyncTaskiqDecoratedTask
@@ -174,6 +174,16 @@ class StreamBroker(RedisStreamBroker):
                 except (RedisConnectionError, RedisTimeoutError) as exc:
                     logger.warning("Redis is unreachable (%s); trying again in 1 s.", exc)
                     await asyncio.sleep(1)
+                    continue
+                except ResponseError as exc:
+                    if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+                        raise
+                    # Redis restarted without persistence (or the stream was deleted): the
+                    # consumer group is gone; make it again rather than stop working.
+                    logger.warning(
+                        "The consumer group of %s is gone; creating it again.", self.queue_name
+                    )
+                    await self._declare_consumer_group()
                     continue
                 for _, entries in fetched or ():
                     for entry_id, fields in entries:

@@ -55,10 +55,12 @@ class MemoryTaskBackend(AbstractTaskBackend):
         self._busy: set[asyncio.Task[None]] = set()
         self._scheduler: asyncio.Task[None] | None = None
         self._runner: JobRunner | None = None
+        self._stopping = False
 
     async def start(self, runner: JobRunner) -> None:
         """Start the workers and the scheduler on the running event loop."""
         self._runner = runner
+        self._stopping = False
         self._queue = asyncio.Queue()
         self._wake = asyncio.Event()
         self._workers = [
@@ -69,10 +71,12 @@ class MemoryTaskBackend(AbstractTaskBackend):
         self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
-        """Stop taking jobs; give running ones ``tasks.shutdown_timeout`` to finish."""
+        """Stop taking jobs; give running ones ``tasks.shutdown_timeout`` to finish. Jobs that
+        never started are marked failed (this backend keeps nothing across restarts)."""
         if self._loop is None:
             return
         self._loop = None
+        self._stopping = True  # a worker that finishes its job takes no other
         tasks = [*self._workers, *([self._scheduler] if self._scheduler else [])]
         running = set(self._busy)
         for task in tasks:
@@ -84,8 +88,18 @@ class MemoryTaskBackend(AbstractTaskBackend):
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._workers, self._scheduler = [], None
+        leftovers = [job_id for _, _, job_id in self._delayed]
+        while self._queue is not None and not self._queue.empty():
+            leftovers.append(self._queue.get_nowait())
         with self._lock:
             self._delayed.clear()
+        for job_id in leftovers:
+            error = "TasksNotRunningError: the application stopped before the job started"
+            self._update(
+                job_id,
+                {"status": "failed", "error": error, "finished_at": repr(time.time())},
+                finished=True,
+            )
 
     # -- enqueueing -------------------------------------------------------------------------
 
@@ -131,7 +145,7 @@ class MemoryTaskBackend(AbstractTaskBackend):
         assert self._queue is not None
         current = asyncio.current_task()
         assert current is not None
-        while True:
+        while not self._stopping:
             job_id = await self._queue.get()
             self._busy.add(current)
             try:

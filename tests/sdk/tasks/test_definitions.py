@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio
 from fastapi.testclient import TestClient
 
 from tausestack import Inject, Service, Settings, create_app
@@ -125,6 +127,32 @@ def test_the_memory_backend_takes_jobs_only_while_the_app_runs(tmp_path: Path) -
             tasks.enqueue("tests.sdk.tasks.test_definitions.welcom")
 
 
+@task
+async def nap(seconds: float) -> float:
+    await asyncio.sleep(seconds)
+    return seconds
+
+
+def test_stopping_the_memory_backend_waits_for_running_jobs_only(tmp_path: Path) -> None:
+    """A stop waits for the running job, not for the whole shutdown_timeout, and jobs that
+    never started are marked failed instead of staying queued forever."""
+    app = build(tmp_path, nap, concurrency=1, shutdown_timeout=10)
+    tasks = app.container.get(Tasks)
+    with TestClient(app):
+        running = tasks.enqueue(nap, 0.3)
+        waiting = [tasks.enqueue(nap, 0.3) for _ in range(5)]
+        time.sleep(0.1)  # the first job has started
+        stopping = time.monotonic()
+    took = time.monotonic() - stopping
+    assert took < 5, f"the stop took {took:.1f} s"
+    assert tasks.get_job(running).status is JobStatus.SUCCEEDED  # type: ignore[union-attr]
+    for job_id in waiting:
+        info = tasks.get_job(job_id)
+        assert info is not None
+        assert info.status is JobStatus.FAILED
+        assert "stopped before the job started" in (info.error or "")
+
+
 @pytest.mark.redis
 def test_a_worker_marks_jobs_of_unknown_tasks_failed(tmp_path: Path, redis_url: str) -> None:
     settings = {"backend": "redis", "redis": {"url": redis_url}}
@@ -149,6 +177,38 @@ def test_a_worker_marks_jobs_of_unknown_tasks_failed(tmp_path: Path, redis_url: 
     assert job.status is JobStatus.FAILED
     assert job.error.startswith("UnknownTaskError: no task named 'billing.tasks.invoice'")
     assert "Deploy the code that defines it to the workers" in job.error
+
+
+@pytest.mark.redis
+def test_a_worker_survives_its_consumer_group_vanishing(tmp_path: Path, redis_url: str) -> None:
+    """A Redis restarted without persistence loses the stream and its consumer group: the
+    worker makes the group again and keeps taking jobs."""
+    settings = {"backend": "redis", "redis": {"url": redis_url}}
+
+    async def scenario() -> Any:
+        app = build(tmp_path, welcome, Mailer, **settings)
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        stopping = asyncio.Event()
+        worker = asyncio.create_task(
+            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
+        )
+        try:
+            first = await tasks.aenqueue(welcome, "ada@example.com")
+            await tasks.await_job(first, timeout=10)
+            client = redis.asyncio.Redis.from_url(redis_url)
+            await client.flushall()  # what a restart without persistence leaves
+            await client.aclose()
+            second = await tasks.aenqueue(welcome, "bob@example.com")
+            return await tasks.await_job(second, timeout=10)
+        finally:
+            stopping.set()
+            await worker
+            await app.container.stop()
+
+    job = asyncio.run(scenario())
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.result == "sent to bob@example.com"
 
 
 def test_discovery_collects_the_tasks_of_installed_apps(project: Project) -> None:
