@@ -162,7 +162,10 @@ class StreamBroker(RedisStreamBroker):
                         reclaimed = await self._reclaim(client)
                         _raise_if_cancelled()
                         for entry_id, fields in reclaimed:
-                            yield self._hold(entry_id, fields)
+                            # Our own job looks idle after an event-loop stall (no heartbeat
+                            # meanwhile): it is still running here, so it is not taken again.
+                            if entry_id not in self.held:
+                                yield self._hold(entry_id, fields)
                     fetched: Any = await client.xreadgroup(
                         self.consumer_group_name,
                         self.consumer_name,
@@ -197,7 +200,7 @@ class StreamBroker(RedisStreamBroker):
             self.consumer_name,
             min_idle_time=self.idle_timeout,
             start_id="0-0",
-            count=self.unacknowledged_batch_size,
+            count=self.count or self.unacknowledged_batch_size,
         )
         return [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
 

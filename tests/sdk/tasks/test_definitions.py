@@ -211,6 +211,48 @@ def test_a_worker_survives_its_consumer_group_vanishing(tmp_path: Path, redis_ur
     assert job.result == "sent to bob@example.com"
 
 
+STALLS: list[float] = []
+
+
+@task
+async def stall(seconds: float) -> float:
+    STALLS.append(seconds)
+    time.sleep(seconds)  # blocks the event loop: no heartbeat meanwhile
+    await asyncio.sleep(1.0)  # still running when the worker looks for idle jobs again
+    return seconds
+
+
+@pytest.mark.redis
+def test_a_stalled_worker_does_not_run_its_own_job_again(tmp_path: Path, redis_url: str) -> None:
+    """After an event-loop stall longer than redelivery_timeout, the worker's reclaim finds
+    its own job idle: it must not hand it to itself a second time."""
+    settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
+    STALLS.clear()
+
+    async def scenario() -> Any:
+        app = build(tmp_path, stall, **settings)
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        stopping = asyncio.Event()
+        worker = asyncio.create_task(
+            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
+        )
+        try:
+            job_id = await tasks.aenqueue(stall, 2.5)
+            job = await tasks.await_job(job_id, timeout=20)
+            await asyncio.sleep(1.5)  # a second run, if any, would have started by now
+            return job
+        finally:
+            stopping.set()
+            await worker
+            await app.container.stop()
+
+    job = asyncio.run(scenario())
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.attempts == 1
+    assert STALLS == [2.5]
+
+
 def test_discovery_collects_the_tasks_of_installed_apps(project: Project) -> None:
     project.write(
         "shop/tasks.py",
