@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
 
+from .._aws import aws_client
 from .base import AbstractNotifyBackend, EmailResult, OutgoingEmail
 from .errors import DeliveryError, NotifyConfigurationError
 
@@ -41,23 +41,11 @@ class SesEmailBackend(AbstractNotifyBackend):
         self.region = settings.region
         self.endpoint_url = settings.endpoint_url
         self.configuration_set = settings.configuration_set
-        key_id, secret = settings.access_key_id, settings.secret_access_key
         session = boto3.session.Session()
         if settings.region is None and session.region_name is None:
             raise _no_region()
         try:
-            self.client: Any = session.client(
-                "sesv2",
-                region_name=settings.region,
-                endpoint_url=settings.endpoint_url,
-                aws_access_key_id=key_id.get_secret_value() if key_id else None,
-                aws_secret_access_key=secret.get_secret_value() if secret else None,
-                config=Config(
-                    connect_timeout=settings.connect_timeout,
-                    read_timeout=settings.read_timeout,
-                    retries={"max_attempts": settings.max_attempts, "mode": "standard"},
-                ),
-            )
+            self.client: Any = aws_client("sesv2", settings, session)
         except NoRegionError:
             raise _no_region() from None
 

@@ -13,10 +13,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from .._aws import aws_client
 from .base import AbstractSecretsBackend
 from .errors import SecretsBackendError
 
@@ -71,19 +70,7 @@ class AwsSecretsManager(AbstractSecretsBackend):
         self.cache_ttl = settings.cache_ttl
         self._cache: dict[str, tuple[float, str | None]] = {}
         self._lock = threading.Lock()
-        key_id, secret = settings.access_key_id, settings.secret_access_key
-        self.client: Any = boto3.session.Session().client(
-            "secretsmanager",
-            region_name=settings.region,
-            endpoint_url=settings.endpoint_url,
-            aws_access_key_id=key_id.get_secret_value() if key_id else None,
-            aws_secret_access_key=secret.get_secret_value() if secret else None,
-            config=Config(
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                retries={"max_attempts": settings.max_attempts, "mode": "standard"},
-            ),
-        )
+        self.client: Any = aws_client("secretsmanager", settings)
 
     def describe(self) -> str:
         where = f" at {self.endpoint_url}" if self.endpoint_url else ""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis.asyncio
@@ -23,6 +24,8 @@ from tausestack.sdk.tasks import (
     task,
 )
 from tests.conftest import Project
+
+T = TypeVar("T")
 
 
 @Service
@@ -153,27 +156,31 @@ def test_stopping_the_memory_backend_waits_for_running_jobs_only(tmp_path: Path)
         assert "stopped before the job started" in (info.error or "")
 
 
+async def with_worker(app: Any, scenario: Callable[[Tasks], Awaitable[T]]) -> T:
+    """Run ``scenario`` with the app started and a redis worker running in this process."""
+    await app.container.start()
+    tasks = app.container.get(Tasks)
+    stopping = asyncio.Event()
+    worker = asyncio.create_task(
+        tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
+    )
+    try:
+        return await scenario(tasks)
+    finally:
+        stopping.set()
+        await worker
+        await app.container.stop()
+
+
 @pytest.mark.redis
 def test_a_worker_marks_jobs_of_unknown_tasks_failed(tmp_path: Path, redis_url: str) -> None:
     settings = {"backend": "redis", "redis": {"url": redis_url}}
 
-    async def scenario() -> Any:
-        app = build(tmp_path, welcome, Mailer, **settings)
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        stopping = asyncio.Event()
-        worker = asyncio.create_task(
-            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-        )
-        try:
-            job_id = await tasks.aenqueue("billing.tasks.invoice", 12)  # a task of another app
-            return await tasks.await_job(job_id, timeout=10)
-        finally:
-            stopping.set()
-            await worker
-            await app.container.stop()
+    async def scenario(tasks: Tasks) -> Any:
+        job_id = await tasks.aenqueue("billing.tasks.invoice", 12)  # a task of another app
+        return await tasks.await_job(job_id, timeout=10)
 
-    job = asyncio.run(scenario())
+    job = asyncio.run(with_worker(build(tmp_path, welcome, Mailer, **settings), scenario))
     assert job.status is JobStatus.FAILED
     assert job.error.startswith("UnknownTaskError: no task named 'billing.tasks.invoice'")
     assert "Deploy the code that defines it to the workers" in job.error
@@ -185,28 +192,16 @@ def test_a_worker_survives_its_consumer_group_vanishing(tmp_path: Path, redis_ur
     worker makes the group again and keeps taking jobs."""
     settings = {"backend": "redis", "redis": {"url": redis_url}}
 
-    async def scenario() -> Any:
-        app = build(tmp_path, welcome, Mailer, **settings)
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        stopping = asyncio.Event()
-        worker = asyncio.create_task(
-            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-        )
-        try:
-            first = await tasks.aenqueue(welcome, "ada@example.com")
-            await tasks.await_job(first, timeout=10)
-            client = redis.asyncio.Redis.from_url(redis_url)
-            await client.flushall()  # what a restart without persistence leaves
-            await client.aclose()
-            second = await tasks.aenqueue(welcome, "bob@example.com")
-            return await tasks.await_job(second, timeout=10)
-        finally:
-            stopping.set()
-            await worker
-            await app.container.stop()
+    async def scenario(tasks: Tasks) -> Any:
+        first = await tasks.aenqueue(welcome, "ada@example.com")
+        await tasks.await_job(first, timeout=10)
+        client = redis.asyncio.Redis.from_url(redis_url)
+        await client.flushall()  # what a restart without persistence leaves
+        await client.aclose()
+        second = await tasks.aenqueue(welcome, "bob@example.com")
+        return await tasks.await_job(second, timeout=10)
 
-    job = asyncio.run(scenario())
+    job = asyncio.run(with_worker(build(tmp_path, welcome, Mailer, **settings), scenario))
     assert job.status is JobStatus.SUCCEEDED
     assert job.result == "sent to bob@example.com"
 
@@ -229,25 +224,13 @@ def test_a_stalled_worker_does_not_run_its_own_job_again(tmp_path: Path, redis_u
     settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
     STALLS.clear()
 
-    async def scenario() -> Any:
-        app = build(tmp_path, stall, **settings)
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        stopping = asyncio.Event()
-        worker = asyncio.create_task(
-            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-        )
-        try:
-            job_id = await tasks.aenqueue(stall, 2.5)
-            job = await tasks.await_job(job_id, timeout=20)
-            await asyncio.sleep(1.5)  # a second run, if any, would have started by now
-            return job
-        finally:
-            stopping.set()
-            await worker
-            await app.container.stop()
+    async def scenario(tasks: Tasks) -> Any:
+        job_id = await tasks.aenqueue(stall, 2.5)
+        job = await tasks.await_job(job_id, timeout=20)
+        await asyncio.sleep(1.5)  # a second run, if any, would have started by now
+        return job
 
-    job = asyncio.run(scenario())
+    job = asyncio.run(with_worker(build(tmp_path, stall, **settings), scenario))
     assert job.status is JobStatus.SUCCEEDED
     assert job.attempts == 1
     assert STALLS == [2.5]
