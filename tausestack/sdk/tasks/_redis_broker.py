@@ -12,6 +12,9 @@ with ``XREADGROUP`` and it stays pending (owned by that worker) until acknowledg
 * **result and acknowledgement in one transaction** — the job's final status (and its
   retry, if any) is written in the same ``MULTI`` as ``XACK``, and the entry is deleted
   (``XDEL``), so the stream holds only jobs not done yet;
+* **no acknowledgement without an outcome** — taskiq acknowledges a message whatever became of
+  it; here a job that did not settle (Redis refused to mark it running, or the shutdown
+  interrupted it) stays pending and runs again;
 * **handing back on shutdown** — entries still held when a worker stops are put back on the
   stream at once instead of waiting for the timeout;
 * **unknown task names** — a job naming a task this worker lacks is handed to the backend,
@@ -30,6 +33,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from typing import Any
 
 import orjson
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -40,7 +44,7 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq_redis import RedisStreamBroker
 
-__all__ = ["LuaScript", "StreamBroker"]
+__all__ = ["Finisher", "LuaScript", "StreamBroker", "raise_if_cancelled"]
 
 logger = logging.getLogger("tausestack.tasks")
 
@@ -88,6 +92,13 @@ class LuaScript:
             return await client.evalsha(self.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await client.eval(self.source, len(keys), *keys, *args)
+
+    def run(self, client: SyncRedis, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+        """:meth:`arun` on a synchronous client."""
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return client.eval(self.source, len(keys), *keys, *args)
 
 
 HEARTBEAT = LuaScript(_HEARTBEAT)
@@ -138,6 +149,11 @@ class StreamBroker(RedisStreamBroker):
         self.held: dict[bytes, tuple[str, bytes]] = {}
         #: What each job writes with its acknowledgement (job id -> commands).
         self.finishing: dict[str, Finisher] = {}
+        #: Jobs whose handler ended without an outcome: not acknowledged (they run again).
+        self.unsettled: set[str] = set()
+        #: The taskiq callbacks running a job's handler, cancelled if still running at the
+        #: end of the shutdown.
+        self.running: set[asyncio.Task[Any]] = set()
         self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
         self.client = Redis(connection_pool=self.connection_pool)
         #: Set when the worker stops: ``listen`` reads no more.
@@ -160,7 +176,7 @@ class StreamBroker(RedisStreamBroker):
                     if time.monotonic() >= next_reclaim:
                         next_reclaim = time.monotonic() + reclaim_every
                         reclaimed = await self._reclaim(client)
-                        _raise_if_cancelled()
+                        raise_if_cancelled()
                         for entry_id, fields in reclaimed:
                             # Our own job looks idle after an event-loop stall (no heartbeat
                             # meanwhile): it is still running here, so it is not taken again.
@@ -173,7 +189,7 @@ class StreamBroker(RedisStreamBroker):
                         block=self.block,
                         count=self.count,
                     )
-                    _raise_if_cancelled()
+                    raise_if_cancelled()
                 except (RedisConnectionError, RedisTimeoutError) as exc:
                     logger.warning("Redis is unreachable (%s); trying again in 1 s.", exc)
                     await asyncio.sleep(1)
@@ -214,8 +230,23 @@ class StreamBroker(RedisStreamBroker):
         return AckableMessage(data=data, ack=functools.partial(self._ack, entry_id))
 
     async def _ack(self, entry_id: bytes) -> None:
-        held = self.held.pop(entry_id, None)
-        finish = self.finishing.pop(held[0], None) if held else None
+        """Store the job's outcome and acknowledge its entry, in one transaction.
+
+        A job that did not settle is not acknowledged: while the worker runs it stays
+        pending and is reclaimed after ``redelivery_timeout`` (by any worker: a refused start
+        gets that long to recover); once the worker stops it is still held, and
+        :meth:`release` hands it back at once. Messages taskiq dropped without running them
+        (unreadable ones) are acknowledged and deleted.
+        """
+        held = self.held.get(entry_id)
+        job_id = held[0] if held else ""
+        if job_id in self.unsettled:
+            self.unsettled.discard(job_id)
+            if not self.stopping:
+                del self.held[entry_id]
+            return
+        self.held.pop(entry_id, None)
+        finish = self.finishing.pop(job_id, None)
         async with self.client.pipeline(transaction=True) as pipeline:
             if finish is not None:
                 finish(pipeline)
@@ -270,7 +301,7 @@ class StreamBroker(RedisStreamBroker):
         await super().shutdown()
 
 
-def _raise_if_cancelled() -> None:
+def raise_if_cancelled() -> None:
     """Re-raise a cancellation that Python 3.11's ``asyncio.wait_for`` (used by redis-py for
     every command with a socket timeout) drops when it lands as the command completes:
     without this, a worker asked to stop kept reading forever."""

@@ -8,10 +8,11 @@ with SDK functions bound to that application. A sync task runs in a worker threa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,10 @@ class JobRunner:
         self.container = container
         self.settings = settings
         self.plans = {plan.task.name: plan for plan in plans}
+        #: Sync tasks' threads still running, by job id: done when the thread returns. A
+        #: thread cannot be interrupted; a cancelled attempt (its timeout, a shutdown) leaves
+        #: it running, and a worker must not hand its job to another one meanwhile.
+        self.threads: dict[str, asyncio.Future[None]] = {}
 
     @property
     def schedules(self) -> list[tuple[str, CronSchedule]]:
@@ -93,12 +98,14 @@ class JobRunner:
         self, name: str, args: list[Any], kwargs: dict[str, Any], job_id: str = ""
     ) -> Outcome:
         """Run one attempt of job ``job_id`` of task ``name`` with its JSON arguments."""
-        outcome = await self._attempt(name, args, kwargs)
+        outcome = await self._attempt(name, args, kwargs, job_id)
         if not outcome.succeeded:
             logger.warning("Job %s of task %r failed: %s", job_id, name, outcome.error)
         return outcome
 
-    async def _attempt(self, name: str, args: list[Any], kwargs: dict[str, Any]) -> Outcome:
+    async def _attempt(
+        self, name: str, args: list[Any], kwargs: dict[str, Any], job_id: str
+    ) -> Outcome:
         plan = self.plans.get(name)
         if plan is None:
             return self.unknown(name)
@@ -122,7 +129,7 @@ class JobRunner:
                             value = await task.function(*call_args, **call_kwargs)
                         else:
                             call = functools.partial(task.function, *call_args, **call_kwargs)
-                            value = await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+                            value = await self._in_thread(call, job_id)
         except TimeoutError as exc:
             late = f"TimeoutError: the attempt ran longer than {timeout} s"
             return _failure(exc, late if limit.expired() else None)
@@ -139,6 +146,31 @@ class JobRunner:
                 ),
                 retryable=False,
             )
+
+    async def _in_thread(self, call: Callable[[], Any], job_id: str) -> Any:
+        """Run a sync task in a worker thread; a cancellation abandons the thread, which
+        stays in :attr:`threads` until it returns."""
+        loop = asyncio.get_running_loop()
+        returned: asyncio.Future[None] = loop.create_future()
+        self.threads[job_id] = returned
+
+        def run() -> Any:
+            try:
+                return call()
+            finally:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(_thread_returned, self.threads, job_id, returned)
+
+        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
+
+
+def _thread_returned(
+    threads: dict[str, asyncio.Future[None]], job_id: str, returned: asyncio.Future[None]
+) -> None:
+    if threads.get(job_id) is returned:
+        del threads[job_id]
+    if not returned.done():
+        returned.set_result(None)
 
 
 def _failure(exc: BaseException, message: str | None = None) -> Outcome:

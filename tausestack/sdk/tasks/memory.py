@@ -73,9 +73,10 @@ class MemoryTaskBackend(AbstractTaskBackend):
     async def stop(self) -> None:
         """Stop taking jobs; give running ones ``tasks.shutdown_timeout`` to finish. Jobs that
         never started are marked failed (this backend keeps nothing across restarts)."""
-        if self._loop is None:
-            return
-        self._loop = None
+        with self._lock:  # from here on, enqueue refuses jobs
+            if self._loop is None:
+                return
+            self._loop = None
         self._stopping = True  # a worker that finishes its job takes no other
         tasks = [*self._workers, *([self._scheduler] if self._scheduler else [])]
         running = set(self._busy)
@@ -104,17 +105,28 @@ class MemoryTaskBackend(AbstractTaskBackend):
     # -- enqueueing -------------------------------------------------------------------------
 
     def enqueue(self, job: JobRequest) -> None:
-        loop = self._loop
-        if loop is None:
-            raise TasksNotRunningError(
-                f"Cannot enqueue task {job.task!r}: the memory tasks backend runs jobs on the "
-                "application's event loop, and the application is not running. Start it "
-                "(serve it, or `with TestClient(app)` in tests), or use tasks.backend: redis."
-            )
+        # Under the lock: a stop in another thread either comes first (the job is refused)
+        # or finds the job queued and marks it failed; it never leaves it queued forever.
         with self._lock:
+            loop = self._loop
+            if loop is None:
+                raise TasksNotRunningError(
+                    f"Cannot enqueue task {job.task!r}: the memory tasks backend runs jobs on "
+                    "the application's event loop, and the application is not running. Start "
+                    "it (serve it, or `with TestClient(app)` in tests), or use tasks.backend: "
+                    "redis."
+                )
+            try:
+                loop.call_soon_threadsafe(self._admit, job.id, job.run_at)
+            except RuntimeError:  # closed: the loop ended without the app's shutdown
+                raise TasksNotRunningError(
+                    f"Cannot enqueue task {job.task!r}: the event loop the application ran on "
+                    "is closed (it ended without the application's shutdown, which stops the "
+                    "memory tasks backend). Start the application again, and let it shut "
+                    "down (the lifespan, or `with TestClient(app)`)."
+                ) from None
             self._records[job.id] = job.record()
             self._requests[job.id] = job
-        loop.call_soon_threadsafe(self._admit, job.id, job.run_at)
 
     async def aenqueue(self, job: JobRequest) -> None:
         self.enqueue(job)

@@ -30,7 +30,7 @@ from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq.receiver import Receiver
 
 from ._jobs import JobInfo, JobRequest, new_job_id, record_to_info
-from ._redis_broker import LuaScript, StreamBroker
+from ._redis_broker import Finisher, LuaScript, StreamBroker, raise_if_cancelled
 from ._runner import JobRunner, settle
 from ._schedule import CronClock
 from .base import AbstractTaskBackend
@@ -88,15 +88,30 @@ return {#due, upcoming[2] or false}
 # KEYS: the claim, the record, the stream; ARGV: message, claim ttl, now, task, job id.
 _FIRE = """
 if redis.call('SET', KEYS[1], ARGV[5], 'NX', 'EX', ARGV[2]) then
+  redis.call('XADD', KEYS[3], '*', 'data', ARGV[1])
   redis.call('HSET', KEYS[2], 'id', ARGV[5], 'task', ARGV[4], 'status', 'queued',
     'attempts', 0, 'enqueued_at', ARGV[3])
-  redis.call('XADD', KEYS[3], '*', 'data', ARGV[1])
   return 1
 end
 return 0
 """
 
+# KEYS: the stream (or the delayed set), the record; ARGV: the message, its score in the
+# delayed set ('' for the stream), then the record's field/value pairs. The entry is written
+# first: a script stops at its first error, so a refused XADD/ZADD leaves no record behind
+# (MULTI would have run the HSET anyway), and a worker's START writes a missing record.
+_ENQUEUE = """
+if ARGV[2] == '' then
+  redis.call('XADD', KEYS[1], '*', 'data', ARGV[1])
+else
+  redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+end
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+return 1
+"""
+
 START, MOVE_DUE, FIRE = LuaScript(_START), LuaScript(_MOVE_DUE), LuaScript(_FIRE)
+ENQUEUE = LuaScript(_ENQUEUE)
 #: The taskiq context (the message being run), injected into the job handler by taskiq.
 _CONTEXT: Any = TaskiqDepends()
 
@@ -171,27 +186,25 @@ class RedisTaskBackend(AbstractTaskBackend):
         )
         return self._formatter.dumps(message).message
 
-    def _queue_job(self, pipeline: Any, job: JobRequest) -> None:
-        pipeline.hset(self.record_key(job.id), mapping=job.record())
+    def _enqueue_call(self, job: JobRequest) -> tuple[list[str], list[Any]]:
+        """The ENQUEUE script's keys and arguments for ``job``."""
         data = self.message(job)
         if job.run_at is not None and job.run_at > time.time():
-            pipeline.zadd(self.delayed_key, {data: job.run_at})
+            target, score = self.delayed_key, repr(job.run_at)
         else:
-            pipeline.xadd(self.queue, {b"data": data})
+            target, score = self.queue, ""
+        fields = [item for pair in job.record().items() for item in pair]
+        return [target, self.record_key(job.id)], [data, score, *fields]
 
     def enqueue(self, job: JobRequest) -> None:
         try:
-            with self._sync.pipeline(transaction=True) as pipeline:
-                self._queue_job(pipeline, job)
-                pipeline.execute()
+            ENQUEUE.run(self._sync, *self._enqueue_call(job))
         except redis.RedisError as exc:
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
     async def aenqueue(self, job: JobRequest) -> None:
         try:
-            async with self._client().pipeline(transaction=True) as pipeline:
-                self._queue_job(pipeline, job)
-                await pipeline.execute()
+            await ENQUEUE.arun(self._client(), *self._enqueue_call(job))
         except redis.RedisError as exc:
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
@@ -238,17 +251,28 @@ class RedisTaskBackend(AbstractTaskBackend):
             wait_tasks_timeout=self.settings.shutdown_timeout,
         )
         await broker.startup()
-        helpers = [
-            asyncio.create_task(broker.heartbeat()),
-            asyncio.create_task(self._schedule(runner, broker, stopping)),
-        ]
+        heartbeat = asyncio.create_task(broker.heartbeat())
+        scheduler = asyncio.create_task(self._schedule(runner, broker, stopping))
         try:
             await receiver.listen(stopping)
         finally:
             broker.stopping = True
-            for helper in helpers:
-                helper.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+            scheduler.cancel()
+            await asyncio.gather(scheduler, return_exceptions=True)
+            await _interrupt(broker.running)
+            # Still held (and heartbeat) while their threads run: handed back only after.
+            threads = [
+                runner.threads[job] for job, _ in broker.held.values() if job in runner.threads
+            ]
+            if threads:
+                logger.warning(
+                    "Waiting for %d sync task(s) to return before their jobs go back to the "
+                    "queue (a thread cannot be interrupted).",
+                    len(threads),
+                )
+                await asyncio.wait(threads)
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
             # Bounded: a Redis that stopped answering must not keep the worker from exiting
             # (what it still held is reclaimed after redelivery_timeout anyway).
             with contextlib.suppress(redis.RedisError, TimeoutError):
@@ -262,13 +286,42 @@ class RedisTaskBackend(AbstractTaskBackend):
         async def run_job(
             *args: Any, _tausestack_context: Context = _CONTEXT, **kwargs: Any
         ) -> None:
-            await self._run_job(broker, _tausestack_context.message, list(args), kwargs)
+            message = _tausestack_context.message
+            current = asyncio.current_task()
+            assert current is not None
+            broker.running.add(current)
+            try:
+                broker.finishing[message.task_id] = await self._run_job(
+                    broker, message, list(args), kwargs
+                )
+            except asyncio.CancelledError:
+                if not broker.stopping:
+                    raise
+                broker.unsettled.add(message.task_id)
+                logger.warning(
+                    "Job %s of task %r was still running when the worker stopped: "
+                    "interrupted, it goes back to the queue.",
+                    message.task_id,
+                    message.task_name,
+                )
+            except redis.RedisError as exc:
+                broker.unsettled.add(message.task_id)
+                logger.error(
+                    "Job %s of task %r could not start: %s. It stays queued and is tried "
+                    "again after tasks.redis.redelivery_timeout.",
+                    message.task_id,
+                    message.task_name,
+                    self._failure("starting the job", exc),
+                )
+            finally:
+                broker.running.discard(current)
 
         return run_job
 
     async def _run_job(
         self, broker: StreamBroker, message: TaskiqMessage, args: list[Any], kwargs: dict[str, Any]
-    ) -> None:
+    ) -> Finisher:
+        """Run one attempt of the job; return what its acknowledgement writes."""
         runner = self._runner
         assert runner is not None
         job_id, name = message.task_id, message.task_name
@@ -278,8 +331,9 @@ class RedisTaskBackend(AbstractTaskBackend):
             [key],
             [repr(time.time()), name, runner.max_attempts(name), self.result_ttl, job_id],
         )
+        raise_if_cancelled()
         if started[0] != b"running":  # already finished: a duplicate delivery, or out of attempts
-            return
+            return _nothing
         attempts = int(started[1])
         if name in runner.plans:
             outcome = await runner.run(name, args, kwargs, job_id)
@@ -287,6 +341,8 @@ class RedisTaskBackend(AbstractTaskBackend):
             outcome = runner.unknown(name)
         settlement = settle(runner, name, attempts, outcome, time.time())
         retry = self._formatter.dumps(message).message if settlement.retry_at else None
+        if settlement.retry_at is not None:
+            self._scheduled.set()
 
         def finish(pipeline: Pipeline) -> None:
             pipeline.hset(key, mapping=cast("Any", settlement.fields))
@@ -295,9 +351,7 @@ class RedisTaskBackend(AbstractTaskBackend):
             if retry is not None and settlement.retry_at is not None:
                 pipeline.zadd(self.delayed_key, {retry: settlement.retry_at})
 
-        broker.finishing[job_id] = finish
-        if settlement.retry_at is not None:
-            self._scheduled.set()
+        return finish
 
     async def _schedule(
         self, runner: JobRunner, broker: StreamBroker, stopping: asyncio.Event
@@ -337,6 +391,21 @@ class RedisTaskBackend(AbstractTaskBackend):
             [claim, self.record_key(job.id), self.queue],
             [self.message(job), CRON_CLAIM_TTL, repr(job.enqueued_at), name, job.id],
         )
+
+
+def _nothing(pipeline: Pipeline) -> None:
+    """The acknowledgement of a job that was finished already: nothing to write."""
+
+
+async def _interrupt(running: set[asyncio.Task[Any]]) -> None:
+    """Cancel the jobs still running when the shutdown timeout ran out, and wait (bounded)
+    until they have let go, so they are not handed back to the queue while still running.
+    (A sync task's thread runs on: the worker waits for it before handing its job back.)"""
+    leftovers = list(running)
+    for callback in leftovers:
+        callback.cancel()
+    if leftovers:
+        await asyncio.wait(leftovers, timeout=CLOSE_TIMEOUT)
 
 
 def _info(record: dict[bytes, bytes]) -> JobInfo | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,6 +23,7 @@ from tausestack.sdk.tasks import (
     task,
 )
 from tests.conftest import Project
+from tests.sdk.tasks.support import build, with_worker
 
 T = TypeVar("T")
 
@@ -41,10 +41,6 @@ class NotRegistered:
 @task
 def welcome(address: str, mailer: Mailer) -> str:
     return mailer.send(address)
-
-
-def build(tmp_path: Path, *components: Any, **tasks_settings: Any) -> Any:
-    return create_app(Settings(config_dir=tmp_path, tasks=tasks_settings), components=components)
 
 
 def test_task_keeps_the_function_callable_and_names_it_by_module() -> None:
@@ -154,22 +150,6 @@ def test_stopping_the_memory_backend_waits_for_running_jobs_only(tmp_path: Path)
         assert info is not None
         assert info.status is JobStatus.FAILED
         assert "stopped before the job started" in (info.error or "")
-
-
-async def with_worker(app: Any, scenario: Callable[[Tasks], Awaitable[T]]) -> T:
-    """Run ``scenario`` with the app started and a redis worker running in this process."""
-    await app.container.start()
-    tasks = app.container.get(Tasks)
-    stopping = asyncio.Event()
-    worker = asyncio.create_task(
-        tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-    )
-    try:
-        return await scenario(tasks)
-    finally:
-        stopping.set()
-        await worker
-        await app.container.stop()
 
 
 @pytest.mark.redis

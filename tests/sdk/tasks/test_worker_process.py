@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -201,14 +202,39 @@ def test_a_job_of_a_killed_worker_runs_again_in_the_next_one(
 
 def test_sigterm_lets_the_running_job_finish(site: Project, client: TestClient) -> None:
     with worker(site, "worker") as process:
-        job_id = enqueue(client, "slow", value="nightly", seconds=1.5)
+        job_id = enqueue(client, "slow", value="nightly", seconds=3)
         wait_for(client, job_id, lambda job: job["status"] == "running", site)
         process.send_signal(signal.SIGTERM)
+        signalled = datetime.now(UTC)
         assert process.wait(timeout=20) == 0
     job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "succeeded"
-    # It ran longer than redelivery_timeout (1 s): the live worker kept its claim on it.
+    assert datetime.fromisoformat(job["finished_at"]) > signalled  # it finished after the signal
+    # It ran three times redelivery_timeout (1 s), and once.
     assert job["attempts"] == 1
     output = (site.root / "worker.log").read_text()
     assert "SIGTERM: finishing running jobs" in output
     assert "Worker stopped." in output
+
+
+def test_a_second_sigterm_interrupts_the_job_and_hands_it_back(
+    site: Project, client: TestClient
+) -> None:
+    with worker(site, "first") as first:
+        job_id = enqueue(client, "slow", value="weekly", seconds=3)
+        wait_for(client, job_id, lambda job: job["status"] == "running", site)
+        first.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        first.send_signal(signal.SIGTERM)
+        # The thread of the sync task cannot be interrupted: the worker waits for it, and
+        # holds the job meanwhile, so no other worker runs it at the same time.
+        assert first.wait(timeout=20) == 0
+    output = (site.root / "first.log").read_text()
+    assert "Waiting for 1 sync task(s) to return" in output
+    assert "Stopped now; unfinished jobs were handed back to the queue." in output
+    assert client.get(f"/jobs/{job_id}").json()["status"] == "queued"
+    with worker(site, "second") as second:
+        job = wait_for(client, job_id, finished, site)
+    assert job["status"] == "succeeded"
+    assert job["attempts"] == 2  # the interrupted attempt counts
+    assert [run[2] for run in runs(site)] == [str(first.pid), str(second.pid)]

@@ -1,0 +1,243 @@
+"""The redis backend does not lose or double-run a job when Redis refuses a command or the
+worker stops mid-job, and the memory backend refuses jobs it could never run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio
+
+from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
+from tests.sdk.tasks.support import build, with_worker, worker
+
+RUNS: list[str] = []
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runs() -> None:
+    RUNS.clear()
+
+
+@task
+async def note(tag: str) -> str:
+    RUNS.append(tag)
+    return tag
+
+
+@task
+async def linger(seconds: float) -> str:
+    RUNS.append("started")
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        RUNS.append("cancelled")
+        raise
+    RUNS.append("finished")
+    return "lingered"
+
+
+@task
+def plod(seconds: float) -> str:
+    RUNS.append("started")
+    time.sleep(seconds)  # a thread: a cancellation cannot stop it
+    RUNS.append("finished")
+    return "plodded"
+
+
+async def until(condition: Any, timeout: float = 10) -> None:
+    """Poll ``condition()`` (sync or async) until it is true."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return
+        assert time.monotonic() < deadline, "the condition did not hold in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.redis
+def test_a_job_whose_start_redis_refused_runs_later(
+    tmp_path: Path, redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker could not mark the job running (Redis refused the command): the job must
+    stay on the stream and run once Redis takes it, not be acknowledged and lost."""
+    settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
+    caplog.set_level(logging.WARNING)
+
+    async def scenario(tasks: Tasks) -> Any:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        job_id = await tasks.aenqueue(note, "kept", delay=0.3)
+        key = tasks.backend.record_key(job_id)
+        record = await client.hgetall(key)
+        await client.delete(key)
+        await client.set(key, "not a hash")  # the worker's HGET/HSET on it fail: WRONGTYPE
+        await until(lambda: "WRONGTYPE" in caplog.text)
+        await client.delete(key)
+        await client.hset(key, mapping=record)
+        job = await tasks.await_job(job_id, timeout=15)  # reclaimed after redelivery_timeout
+        left = await client.xlen(tasks.backend.queue)
+        await client.aclose()
+        return job, left
+
+    job, left = asyncio.run(with_worker(build(tmp_path, note, **settings), scenario))
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.result == "kept"
+    assert job.attempts == 1  # the refused start was not an attempt
+    assert RUNS == ["kept"]
+    assert left == 0
+
+
+@pytest.mark.redis
+def test_a_job_past_the_shutdown_timeout_is_interrupted_and_handed_back(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """After shutdown_timeout the running job is cancelled before it goes back to the queue,
+    so the next worker runs it alone (not while the first one still runs it)."""
+    settings = {
+        "backend": "redis",
+        "shutdown_timeout": 0.3,
+        # Long: a job handed back at the stop must not wait for the redelivery.
+        "redis": {"url": redis_url, "redelivery_timeout": 60},
+    }
+    app = build(tmp_path, linger, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            async with worker(tasks):
+                job_id = await tasks.aenqueue(linger, 1.5)
+                await until(lambda: RUNS == ["started"])
+            # The first worker has stopped: its job was interrupted, and is queued again.
+            after_stop = (list(RUNS), await tasks.aget_job(job_id))
+            pending = await client.xpending(tasks.backend.queue, "tausestack-workers")
+            async with worker(tasks):
+                job = await tasks.await_job(job_id, timeout=15)
+            return after_stop, pending["pending"], job
+        finally:
+            await client.aclose()
+            await app.container.stop()
+
+    (runs, queued), pending, job = asyncio.run(scenario())
+    assert runs == ["started", "cancelled"]
+    assert queued is not None
+    assert queued.status is JobStatus.QUEUED
+    assert pending == 0  # back on the stream at once, not left for the redelivery
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.attempts == 2  # the interrupted attempt counts
+    assert RUNS == ["started", "cancelled", "started", "finished"]
+
+
+@pytest.mark.redis
+def test_a_sync_job_past_the_shutdown_timeout_goes_back_only_once_its_thread_returned(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A sync task's thread cannot be interrupted: the stopping worker keeps (and renews)
+    its job until the thread returns, then hands it back, so another worker that is running
+    meanwhile does not run it at the same time."""
+    settings = {
+        "backend": "redis",
+        "shutdown_timeout": 0.3,
+        "redis": {"url": redis_url, "redelivery_timeout": 1},
+    }
+    app = build(tmp_path, plod, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        stopping = asyncio.Event()
+        first = asyncio.create_task(
+            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
+        )
+        try:
+            job_id = await tasks.aenqueue(plod, 2.5)
+            await until(lambda: RUNS == ["started"])
+            async with worker(tasks):
+                stopping.set()
+                await first
+                after_stop = list(RUNS)  # the other worker may have taken the job by now
+                return after_stop, await tasks.await_job(job_id, timeout=20)
+        finally:
+            stopping.set()
+            await first
+            await app.container.stop()
+
+    runs, job = asyncio.run(scenario())
+    assert runs[:2] == ["started", "finished"]  # the thread returned before the hand-back
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.attempts == 2
+    assert RUNS == ["started", "finished", "started", "finished"]  # never two at once
+
+
+@pytest.mark.redis
+def test_a_live_worker_keeps_a_job_that_runs_past_the_redelivery_timeout(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The worker running a long job renews its claim: the other worker, looking for jobs
+    idle past redelivery_timeout, does not take it."""
+    settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
+    app = build(tmp_path, linger, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        try:
+            async with worker(tasks), worker(tasks):
+                return await tasks.await_job(await tasks.aenqueue(linger, 3.0), timeout=20)
+        finally:
+            await app.container.stop()
+
+    job = asyncio.run(scenario())
+    assert job.status is JobStatus.SUCCEEDED
+    assert job.attempts == 1
+    assert RUNS == ["started", "finished"]
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize(
+    ("blocked", "options"), [("queue", {}), ("delayed", {"delay": 30})], ids=["now", "delayed"]
+)
+def test_an_enqueue_redis_refuses_leaves_nothing_behind(
+    tmp_path: Path, redis_url: str, blocked: str, options: dict[str, Any]
+) -> None:
+    """When Redis refuses to queue the job, no status record is left saying it is queued."""
+    app = build(tmp_path, note, backend="redis", redis={"url": redis_url})
+    tasks = app.container.get(Tasks)
+    backend: Any = tasks.backend
+    key = backend.queue if blocked == "queue" else backend.delayed_key
+    backend._sync.set(key, "not a stream")  # another program's key under the queue's name
+
+    with pytest.raises(TasksBackendError, match=r"enqueueing a job of task .*WRONGTYPE"):
+        tasks.enqueue(note, "lost", **options)
+
+    async def enqueue_async() -> None:
+        await tasks.start()
+        try:
+            with pytest.raises(TasksBackendError, match=r"WRONGTYPE"):
+                await tasks.aenqueue(note, "lost", **options)
+        finally:
+            await tasks.stop()
+
+    asyncio.run(enqueue_async())
+    left = backend._sync.keys(f"{backend.queue}:job:*")
+    backend._sync.close()
+    assert left == []
+
+
+def test_the_memory_backend_refuses_jobs_once_its_event_loop_is_gone(tmp_path: Path) -> None:
+    """An app whose event loop closed without a shutdown cannot run jobs: enqueue says so and
+    keeps no record of a job that would stay queued forever."""
+    app = build(tmp_path, note)
+    tasks = app.container.get(Tasks)
+    asyncio.run(tasks.start())  # the loop closes without tasks.stop()
+    with pytest.raises(TasksNotRunningError, match=r"event loop .* is closed"):
+        tasks.enqueue(note, "never")
+    assert tasks.backend._records == {}  # type: ignore[attr-defined]
