@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from tausestack import Qualifier, Service, Settings, create_app, provider
 from tausestack.sdk import tasks as sdk_tasks
@@ -143,6 +143,19 @@ def count(value: int) -> int:
     return value
 
 
+#: The SKUs ``ship`` accepts; a test withdraws one between enqueueing and running.
+SKUS = {"tea": "TEA-1"}
+
+
+def sku_code(sku: str) -> str:
+    return SKUS[sku]  # a KeyError, which pydantic does not turn into a ValidationError
+
+
+@task
+def ship(code: Annotated[str, AfterValidator(sku_code)]) -> str:
+    return code
+
+
 @task(cron="* * * * * *")
 def every_second() -> None:
     TRACE.times.append(time.time())
@@ -159,6 +172,7 @@ TASKS = [
     wait_for_gate,
     too_slow,
     count,
+    ship,
 ]
 
 
@@ -363,6 +377,23 @@ async def test_arguments_that_do_not_fit_the_task_are_refused(tasks: Tasks) -> N
         await tasks.aenqueue(add, "not a number")
     with pytest.raises(TaskArgumentError, match=r"unexpected keyword argument 'c'"):
         await tasks.aenqueue(add, 1, c=2)
+    with pytest.raises(
+        TaskArgumentError, match=r"converting argument 'code' raised KeyError: 'coffee'"
+    ):
+        await tasks.aenqueue(ship, "coffee")
+
+
+async def test_arguments_refused_when_the_job_runs_fail_the_job(tasks: Tasks) -> None:
+    job_id = await tasks.aenqueue(ship, "tea", delay=0.3)
+    SKUS.pop("tea")  # withdrawn before the job runs
+    try:
+        job = await tasks.await_job(job_id, timeout=10)
+    finally:
+        SKUS["tea"] = "TEA-1"
+    assert job.status is JobStatus.FAILED
+    assert job.attempts == 1  # not retried: the same arguments would fail the same way
+    assert job.error is not None
+    assert "converting argument 'code' raised KeyError: 'tea'" in job.error
 
 
 # -- ids and statuses ------------------------------------------------------------------------------
@@ -428,8 +459,8 @@ async def test_a_cron_schedule_fires_once_per_time(
         deadline = time.time() + 10
         while len(TRACE.times) < 3 and time.time() < deadline:
             await asyncio.sleep(0.05)
-        jobs = stored_jobs(tasks)
     closed = time.time()
+    jobs = stored_jobs(tasks)
     assert len(TRACE.times) >= 3
     # Its times are the whole seconds from opening to closing; none ran twice.
     assert len(TRACE.times) <= math.floor(closed) - math.floor(opened)

@@ -199,6 +199,12 @@ class TaskPlan:
                     f"Cannot {when} task {self.task.name!r}: argument {name!r} does not fit "
                     f"its annotation: {exc}"
                 ) from None
+            except Exception as exc:  # pydantic wraps only ValueError and AssertionError
+                raise TaskArgumentError(
+                    f"Cannot {when} task {self.task.name!r}: converting argument {name!r} "
+                    f"raised {type(exc).__name__}: {exc} (a validator should raise ValueError "
+                    "for a value it refuses)."
+                ) from exc
         return bound
 
     def call_arguments(

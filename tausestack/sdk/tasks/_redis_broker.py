@@ -151,9 +151,9 @@ class StreamBroker(RedisStreamBroker):
         self.finishing: dict[str, Finisher] = {}
         #: Jobs whose handler ended without an outcome: not acknowledged (they run again).
         self.unsettled: set[str] = set()
-        #: The taskiq callbacks running a job's handler, cancelled if still running at the
-        #: end of the shutdown.
-        self.running: set[asyncio.Task[Any]] = set()
+        #: The taskiq callbacks running a job's handler, with their job ids (interrupted if
+        #: still running at the end of the shutdown).
+        self.running: dict[asyncio.Task[Any], str] = {}
         self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
         self.client = Redis(connection_pool=self.connection_pool)
         #: Set when the worker stops: ``listen`` reads no more.
@@ -232,20 +232,22 @@ class StreamBroker(RedisStreamBroker):
     async def _ack(self, entry_id: bytes) -> None:
         """Store the job's outcome and acknowledge its entry, in one transaction.
 
-        A job that did not settle is not acknowledged: while the worker runs it stays
-        pending and is reclaimed after ``redelivery_timeout`` (by any worker: a refused start
-        gets that long to recover); once the worker stops it is still held, and
-        :meth:`release` hands it back at once. Messages taskiq dropped without running them
-        (unreadable ones) are acknowledged and deleted.
+        A job whose handler ended without an outcome (``unsettled``) is not acknowledged:
+        while the worker runs it stays pending and is reclaimed after ``redelivery_timeout``
+        (by any worker: a refused start gets that long to recover); once the worker stops it
+        is still held, and :meth:`release` hands it back at once. Messages taskiq dropped
+        without running the handler (unreadable ones) are acknowledged and deleted.
         """
         held = self.held.get(entry_id)
-        job_id = held[0] if held else ""
+        if held is None:  # handed back, or left pending, at the worker's stop
+            return
+        job_id = held[0]
         if job_id in self.unsettled:
             self.unsettled.discard(job_id)
             if not self.stopping:
                 del self.held[entry_id]
             return
-        self.held.pop(entry_id, None)
+        del self.held[entry_id]
         finish = self.finishing.pop(job_id, None)
         async with self.client.pipeline(transaction=True) as pipeline:
             if finish is not None:
@@ -266,6 +268,13 @@ class StreamBroker(RedisStreamBroker):
                         [self.queue_name],
                         [self.consumer_group_name, self.consumer_name, *held],
                     )
+
+    def forget(self, job_ids: set[str]) -> None:
+        """Stop holding these jobs' entries: they stay pending, unrenewed, and another worker
+        reclaims them after ``redelivery_timeout``."""
+        for entry_id, (job_id, _) in list(self.held.items()):
+            if job_id in job_ids:
+                del self.held[entry_id]
 
     async def release(self) -> int:
         """Put every entry still held back on the stream (jobs marked queued again), and

@@ -8,7 +8,6 @@ with SDK functions bound to that application. A sync task runs in a worker threa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import traceback
@@ -51,10 +50,9 @@ class JobRunner:
         self.container = container
         self.settings = settings
         self.plans = {plan.task.name: plan for plan in plans}
-        #: Sync tasks' threads still running, by job id: done when the thread returns. A
-        #: thread cannot be interrupted; a cancelled attempt (its timeout, a shutdown) leaves
-        #: it running, and a worker must not hand its job to another one meanwhile.
-        self.threads: dict[str, asyncio.Future[None]] = {}
+        #: The jobs whose sync task runs in a thread now (job id -> a token of the thread).
+        #: A thread cannot be interrupted: a stopping worker waits for these instead.
+        self.threads: dict[str, object] = {}
 
     @property
     def schedules(self) -> list[tuple[str, CronSchedule]]:
@@ -148,29 +146,27 @@ class JobRunner:
             )
 
     async def _in_thread(self, call: Callable[[], Any], job_id: str) -> Any:
-        """Run a sync task in a worker thread; a cancellation abandons the thread, which
-        stays in :attr:`threads` until it returns."""
+        """Run a sync task in a worker thread, listed in :attr:`threads` until it returns (a
+        cancellation, such as the task's timeout, abandons the thread to finish alone)."""
         loop = asyncio.get_running_loop()
-        returned: asyncio.Future[None] = loop.create_future()
-        self.threads[job_id] = returned
+        token = self.threads[job_id] = object()
 
         def run() -> Any:
             try:
                 return call()
             finally:
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(_thread_returned, self.threads, job_id, returned)
+                try:
+                    loop.call_soon_threadsafe(_thread_returned, self.threads, job_id, token)
+                except RuntimeError:  # the loop is closed: nothing else touches the map
+                    _thread_returned(self.threads, job_id, token)
 
         return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
 
 
-def _thread_returned(
-    threads: dict[str, asyncio.Future[None]], job_id: str, returned: asyncio.Future[None]
-) -> None:
-    if threads.get(job_id) is returned:
+def _thread_returned(threads: dict[str, object], job_id: str, token: object) -> None:
+    # A newer attempt of the job may run in another thread by now: it stays listed.
+    if threads.get(job_id) is token:
         del threads[job_id]
-    if not returned.done():
-        returned.set_result(None)
 
 
 def _failure(exc: BaseException, message: str | None = None) -> Outcome:

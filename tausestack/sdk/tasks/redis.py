@@ -19,6 +19,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -257,64 +258,91 @@ class RedisTaskBackend(AbstractTaskBackend):
             await receiver.listen(stopping)
         finally:
             broker.stopping = True
-            scheduler.cancel()
-            await asyncio.gather(scheduler, return_exceptions=True)
-            await _interrupt(broker.running)
-            # Still held (and heartbeat) while their threads run: handed back only after.
-            threads = [
-                runner.threads[job] for job, _ in broker.held.values() if job in runner.threads
-            ]
-            if threads:
-                logger.warning(
-                    "Waiting for %d sync task(s) to return before their jobs go back to the "
-                    "queue (a thread cannot be interrupted).",
-                    len(threads),
-                )
-                await asyncio.wait(threads)
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
-            # Bounded: a Redis that stopped answering must not keep the worker from exiting
-            # (what it still held is reclaimed after redelivery_timeout anyway).
-            with contextlib.suppress(redis.RedisError, TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await broker.release()
-            with contextlib.suppress(redis.RedisError, TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await broker.shutdown()
+            await _to_the_end(self._wind_down(runner, broker, scheduler, heartbeat))
+
+    async def _wind_down(
+        self,
+        runner: JobRunner,
+        broker: StreamBroker,
+        scheduler: asyncio.Task[None],
+        heartbeat: asyncio.Task[None],
+    ) -> None:
+        """Once running jobs had their ``shutdown_timeout``: interrupt the async ones, wait
+        for the sync ones (a thread cannot be interrupted; their outcome is stored as usual,
+        and the heartbeat keeps other workers off them meanwhile), then hand back to the
+        queue what is still held."""
+        scheduler.cancel()
+        await asyncio.gather(scheduler, return_exceptions=True)
+        running = dict(broker.running)
+        in_threads = [callback for callback, job in running.items() if job in runner.threads]
+        interrupted = [callback for callback in running if callback not in in_threads]
+        for callback in interrupted:
+            callback.cancel()
+        if interrupted:
+            await asyncio.wait(interrupted, timeout=CLOSE_TIMEOUT)
+        if in_threads:
+            logger.warning(
+                "Waiting for %d sync task(s) to return before the worker stops (a thread "
+                "cannot be interrupted).",
+                len(in_threads),
+            )
+            await asyncio.wait(in_threads)
+        heartbeat.cancel()
+        await asyncio.gather(heartbeat, return_exceptions=True)
+        stuck = {running[callback] for callback in interrupted if not callback.done()}
+        if stuck:
+            # Handing them back would let another worker run them while they still run here.
+            broker.forget(stuck)
+            logger.warning(
+                "Job(s) %s did not stop when cancelled: left pending, another worker takes "
+                "them after tasks.redis.redelivery_timeout.",
+                ", ".join(sorted(stuck)),
+            )
+        # Bounded: a Redis that stopped answering must not keep the worker from exiting
+        # (what it still held is reclaimed after redelivery_timeout anyway).
+        with contextlib.suppress(redis.RedisError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await broker.release()
+        with contextlib.suppress(redis.RedisError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await broker.shutdown()
 
     def _handler(self, broker: StreamBroker) -> Any:
         async def run_job(
             *args: Any, _tausestack_context: Context = _CONTEXT, **kwargs: Any
         ) -> None:
             message = _tausestack_context.message
+            job_id, name = message.task_id, message.task_name
             current = asyncio.current_task()
             assert current is not None
-            broker.running.add(current)
+            broker.running[current] = job_id
+            finish: Finisher | None = None
             try:
-                broker.finishing[message.task_id] = await self._run_job(
-                    broker, message, list(args), kwargs
-                )
+                finish = await self._run_job(broker, message, list(args), kwargs)
             except asyncio.CancelledError:
                 if not broker.stopping:
                     raise
-                broker.unsettled.add(message.task_id)
                 logger.warning(
                     "Job %s of task %r was still running when the worker stopped: "
                     "interrupted, it goes back to the queue.",
-                    message.task_id,
-                    message.task_name,
+                    job_id,
+                    name,
                 )
             except redis.RedisError as exc:
-                broker.unsettled.add(message.task_id)
                 logger.error(
                     "Job %s of task %r could not start: %s. It stays queued and is tried "
                     "again after tasks.redis.redelivery_timeout.",
-                    message.task_id,
-                    message.task_name,
+                    job_id,
+                    name,
                     self._failure("starting the job", exc),
                 )
             finally:
-                broker.running.discard(current)
+                del broker.running[current]
+                # Without an outcome the job is not acknowledged: it runs again.
+                if finish is None:
+                    broker.unsettled.add(job_id)
+                else:
+                    broker.finishing[job_id] = finish
 
         return run_job
 
@@ -397,15 +425,26 @@ def _nothing(pipeline: Pipeline) -> None:
     """The acknowledgement of a job that was finished already: nothing to write."""
 
 
-async def _interrupt(running: set[asyncio.Task[Any]]) -> None:
-    """Cancel the jobs still running when the shutdown timeout ran out, and wait (bounded)
-    until they have let go, so they are not handed back to the queue while still running.
-    (A sync task's thread runs on: the worker waits for it before handing its job back.)"""
-    leftovers = list(running)
-    for callback in leftovers:
-        callback.cancel()
-    if leftovers:
-        await asyncio.wait(leftovers, timeout=CLOSE_TIMEOUT)
+async def _to_the_end(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` to its end even when cancelled meanwhile (the worker's CLI cancels
+    on every signal after the first), then let the cancellation through: a worker cut off
+    half-way through its stop would leave jobs with nobody renewing their claim."""
+    wind_down = asyncio.ensure_future(coroutine)
+    cancelled = False
+    while True:
+        try:
+            await asyncio.shield(wind_down)
+            break
+        except asyncio.CancelledError:
+            if wind_down.done():
+                raise
+            cancelled = True
+            logger.warning(
+                "Still stopping: waiting for running sync tasks, then handing jobs back. "
+                "SIGKILL stops at once (its jobs then run again after redelivery_timeout)."
+            )
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _info(record: dict[bytes, bytes]) -> JobInfo | None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio
 
+import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
 from tests.sdk.tasks.support import build, with_worker, worker
 
@@ -39,6 +40,16 @@ async def linger(seconds: float) -> str:
         raise
     RUNS.append("finished")
     return "lingered"
+
+
+@task
+async def stubborn(seconds: float) -> str:
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        RUNS.append("ignored the cancellation")
+        await asyncio.sleep(seconds)
+    return "done anyway"
 
 
 @task
@@ -73,7 +84,7 @@ def test_a_job_whose_start_redis_refused_runs_later(
 
     async def scenario(tasks: Tasks) -> Any:
         client = redis.asyncio.Redis.from_url(redis_url)
-        job_id = await tasks.aenqueue(note, "kept", delay=0.3)
+        job_id = await tasks.aenqueue(note, "kept", delay=1)
         key = tasks.backend.record_key(job_id)
         record = await client.hgetall(key)
         await client.delete(key)
@@ -137,12 +148,49 @@ def test_a_job_past_the_shutdown_timeout_is_interrupted_and_handed_back(
 
 
 @pytest.mark.redis
-def test_a_sync_job_past_the_shutdown_timeout_goes_back_only_once_its_thread_returned(
+def test_a_job_that_ignores_its_interruption_is_not_handed_back(
+    tmp_path: Path,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job still running after it was cancelled at the stop is left pending for the
+    redelivery, not handed back to run elsewhere while it runs here."""
+    monkeypatch.setattr(tausestack.sdk.tasks.redis, "CLOSE_TIMEOUT", 0.3)
+    settings = {
+        "backend": "redis",
+        "shutdown_timeout": 0.2,
+        "redis": {"url": redis_url, "redelivery_timeout": 60},
+    }
+    app = build(tmp_path, stubborn, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            async with worker(tasks):
+                job_id = await tasks.aenqueue(stubborn, 2.0)
+                await until(lambda: tasks.get_job(job_id).status is JobStatus.RUNNING)  # type: ignore[union-attr]
+            summary = await client.xpending(tasks.backend.queue, "tausestack-workers")
+            return job_id, summary["pending"], await client.xlen(tasks.backend.queue)
+        finally:
+            await client.aclose()
+            await app.container.stop()
+
+    job_id, pending, length = asyncio.run(scenario())
+    assert RUNS == ["ignored the cancellation"]
+    assert (pending, length) == (1, 1)  # still pending under the stopped worker: not re-queued
+    assert f"Job(s) {job_id} did not stop when cancelled" in caplog.text
+
+
+@pytest.mark.redis
+def test_a_sync_job_past_the_shutdown_timeout_finishes_in_its_worker(
     tmp_path: Path, redis_url: str
 ) -> None:
-    """A sync task's thread cannot be interrupted: the stopping worker keeps (and renews)
-    its job until the thread returns, then hands it back, so another worker that is running
-    meanwhile does not run it at the same time."""
+    """A sync task's thread cannot be interrupted: the stopping worker waits for it, stores
+    its outcome, and renews its claim meanwhile, so another worker running by then does not
+    take the job."""
     settings = {
         "backend": "redis",
         "shutdown_timeout": 0.3,
@@ -163,18 +211,20 @@ def test_a_sync_job_past_the_shutdown_timeout_goes_back_only_once_its_thread_ret
             async with worker(tasks):
                 stopping.set()
                 await first
-                after_stop = list(RUNS)  # the other worker may have taken the job by now
-                return after_stop, await tasks.await_job(job_id, timeout=20)
+                job = await tasks.aget_job(job_id)
+                await asyncio.sleep(1.5)  # the other worker would have taken it by now
+                return job, await tasks.aget_job(job_id)
         finally:
             stopping.set()
             await first
             await app.container.stop()
 
-    runs, job = asyncio.run(scenario())
-    assert runs[:2] == ["started", "finished"]  # the thread returned before the hand-back
-    assert job.status is JobStatus.SUCCEEDED
-    assert job.attempts == 2
-    assert RUNS == ["started", "finished", "started", "finished"]  # never two at once
+    when_stopped, later = asyncio.run(scenario())
+    assert when_stopped is not None
+    assert when_stopped.status is JobStatus.SUCCEEDED
+    assert when_stopped.attempts == 1
+    assert later == when_stopped
+    assert RUNS == ["started", "finished"]
 
 
 @pytest.mark.redis
