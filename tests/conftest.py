@@ -167,6 +167,13 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url()
 
 
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis server of the test's own, for tests that stop or restart it."""
+    with RedisServer() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """One moto server for the session (S3, SES, Secrets Manager), on a free loopback port."""

@@ -188,6 +188,20 @@ class RedisServer(ServerProcess):
         with redis.Redis(port=self.port) as client:
             client.flushall()
 
+    def restart(self, down_for: float) -> None:
+        """Stop saving the data (``SHUTDOWN SAVE``), stay down ``down_for`` seconds, then start
+        again on the same port with that data: what clients see of a Redis restart."""
+        import redis
+
+        assert self.process is not None, "redis is not started"
+        with redis.Redis(port=self.port) as client:
+            client.shutdown(save=True)
+        self.process.wait(timeout=15)
+        self.process = None
+        time.sleep(down_for)
+        if not self._launch():
+            raise RuntimeError(f"redis did not start again on port {self.port}:\n{self.log()}")
+
 
 class _S3Server(ServerProcess):
     @property

@@ -78,7 +78,7 @@ async def _serve(application: TauseStackApp, concurrency: int, reference: str) -
         )
         await tasks.backend.run_worker(tasks.runner, concurrency=concurrency, stopping=stopping)
     except asyncio.CancelledError:
-        console.print("Stopped now; unfinished jobs were handed back to the queue.")
+        console.print("Stopped now: interrupted jobs went back to the queue.")
     finally:
         await container.stop()
     console.print("Worker stopped.")

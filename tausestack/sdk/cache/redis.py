@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 import redis
 import redis.asyncio
 
+from .._redis import reconnecting
 from ._backends import source_of
 from ._locks import arenewing, renewing
 from ._redis_commands import EXTEND, INCR, UNLOCK, failure
@@ -81,7 +82,9 @@ class RedisCacheBackend(AbstractCacheBackend):
             "socket_connect_timeout": socket_timeout,
         }
         try:
-            pool = redis.BlockingConnectionPool.from_url(url, timeout=socket_timeout, **options)
+            pool = redis.BlockingConnectionPool.from_url(
+                url, timeout=socket_timeout, **options, **reconnecting()
+            )
         except ValueError as exc:
             raise CacheConfigurationError(
                 f"cache.redis.url {redact(url)!r}{self._where()} is not a Redis URL ({exc}). "
@@ -222,7 +225,9 @@ class RedisCacheBackend(AbstractCacheBackend):
             self._drop_loops(lambda other: other is None or other.is_closed())
             entry = LoopClient(
                 weakref.ref(loop),
-                redis.asyncio.Redis.from_url(self.url, **self._options),
+                redis.asyncio.Redis.from_url(
+                    self.url, **self._options, **reconnecting(asynchronous=True)
+                ),
                 Slots(self.max_connections, self.socket_timeout),
             )
             with self._async_lock:

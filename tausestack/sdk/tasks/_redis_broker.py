@@ -30,6 +30,7 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -44,7 +45,7 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq_redis import RedisStreamBroker
 
-__all__ = ["Finisher", "LuaScript", "StreamBroker", "raise_if_cancelled"]
+__all__ = ["Finisher", "LuaScript", "Running", "StreamBroker", "raise_if_cancelled"]
 
 logger = logging.getLogger("tausestack.tasks")
 
@@ -107,6 +108,14 @@ RELEASE = LuaScript(_RELEASE)
 Finisher = Callable[[Pipeline], None]
 
 
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A job whose handler runs: its id, and a future done when the handler returns."""
+
+    job_id: str
+    ended: asyncio.Future[None]
+
+
 class StreamBroker(RedisStreamBroker):
     """The worker side of the ``redis`` backend (see the module docstring).
 
@@ -151,9 +160,11 @@ class StreamBroker(RedisStreamBroker):
         self.finishing: dict[str, Finisher] = {}
         #: Jobs whose handler ended without an outcome: not acknowledged (they run again).
         self.unsettled: set[str] = set()
-        #: The taskiq callbacks running a job's handler, with their job ids (interrupted if
-        #: still running at the end of the shutdown).
-        self.running: dict[asyncio.Task[Any], str] = {}
+        #: The job handlers running, by their taskiq callback (interrupted, or waited for,
+        #: at the end of the shutdown).
+        self.running: dict[asyncio.Task[Any], Running] = {}
+        #: The taskiq callbacks that ran a handler, until they end (acknowledgement included).
+        self.callbacks: set[asyncio.Task[Any]] = set()
         self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
         self.client = Redis(connection_pool=self.connection_pool)
         #: Set when the worker stops: ``listen`` reads no more.
@@ -177,11 +188,12 @@ class StreamBroker(RedisStreamBroker):
                         next_reclaim = time.monotonic() + reclaim_every
                         reclaimed = await self._reclaim(client)
                         raise_if_cancelled()
-                        for entry_id, fields in reclaimed:
-                            # Our own job looks idle after an event-loop stall (no heartbeat
-                            # meanwhile): it is still running here, so it is not taken again.
-                            if entry_id not in self.held:
-                                yield self._hold(entry_id, fields)
+                        # Our own job looks idle after an event-loop stall (no heartbeat
+                        # meanwhile): it is still running here, so it is not taken again.
+                        for message in self._hold_all(
+                            [entry for entry in reclaimed if entry[0] not in self.held]
+                        ):
+                            yield message
                     fetched: Any = await client.xreadgroup(
                         self.consumer_group_name,
                         self.consumer_name,
@@ -205,8 +217,8 @@ class StreamBroker(RedisStreamBroker):
                     await self._declare_consumer_group()
                     continue
                 for _, entries in fetched or ():
-                    for entry_id, fields in entries:
-                        yield self._hold(entry_id, fields)
+                    for message in self._hold_all(entries):
+                        yield message
 
     async def _reclaim(self, client: Redis) -> list[tuple[bytes, dict[bytes, bytes]]]:
         """Take over the entries that other consumers left idle past the timeout."""
@@ -220,14 +232,20 @@ class StreamBroker(RedisStreamBroker):
         )
         return [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
 
-    def _hold(self, entry_id: bytes, fields: dict[bytes, bytes]) -> AckableMessage:
-        data = fields[b"data"]
-        try:
-            job_id = str(orjson.loads(data)["task_id"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
-            job_id = ""  # not a taskiq message: taskiq acknowledges and drops it
-        self.held[entry_id] = (job_id, data)
-        return AckableMessage(data=data, ack=functools.partial(self._ack, entry_id))
+    def _hold_all(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[AckableMessage]:
+        """Hold every entry of a batch as soon as it is read: the receiver takes them one at
+        a time as slots free up, and meanwhile they are renewed by the heartbeat (or another
+        worker would take them as idle) and handed back if the worker stops."""
+        messages = []
+        for entry_id, fields in entries:
+            data = fields[b"data"]
+            try:
+                job_id = str(orjson.loads(data)["task_id"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                job_id = ""  # not a taskiq message: taskiq acknowledges and drops it
+            self.held[entry_id] = (job_id, data)
+            messages.append(AckableMessage(data=data, ack=functools.partial(self._ack, entry_id)))
+        return messages
 
     async def _ack(self, entry_id: bytes) -> None:
         """Store the job's outcome and acknowledge its entry, in one transaction.
@@ -247,14 +265,33 @@ class StreamBroker(RedisStreamBroker):
             if not self.stopping:
                 del self.held[entry_id]
             return
-        del self.held[entry_id]
         finish = self.finishing.pop(job_id, None)
-        async with self.client.pipeline(transaction=True) as pipeline:
-            if finish is not None:
-                finish(pipeline)
-            pipeline.xack(self.queue_name, self.consumer_group_name, entry_id)
-            pipeline.xdel(self.queue_name, entry_id)
-            await pipeline.execute()
+        delay = 0.1
+        while True:
+            try:
+                # Idempotent: run twice (a reply lost after EXEC), it writes the same.
+                async with self.client.pipeline(transaction=True) as pipeline:
+                    if finish is not None:
+                        finish(pipeline)
+                    pipeline.xack(self.queue_name, self.consumer_group_name, entry_id)
+                    pipeline.xdel(self.queue_name, entry_id)
+                    await pipeline.execute()
+                break
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if self.stopping:  # still held: handed back, or reclaimed after the timeout
+                    logger.warning(
+                        "Could not store the outcome of job %s (%s); it runs again.", job_id, exc
+                    )
+                    return
+                logger.warning(
+                    "Could not store the outcome of job %s (%s); trying again in %.1f s.",
+                    job_id,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+        self.held.pop(entry_id, None)
 
     async def heartbeat(self) -> None:
         """Renew this worker's claim on the entries it holds, forever (cancel to stop)."""
@@ -268,13 +305,6 @@ class StreamBroker(RedisStreamBroker):
                         [self.queue_name],
                         [self.consumer_group_name, self.consumer_name, *held],
                     )
-
-    def forget(self, job_ids: set[str]) -> None:
-        """Stop holding these jobs' entries: they stay pending, unrenewed, and another worker
-        reclaims them after ``redelivery_timeout``."""
-        for entry_id, (job_id, _) in list(self.held.items()):
-            if job_id in job_ids:
-                del self.held[entry_id]
 
     async def release(self) -> int:
         """Put every entry still held back on the stream (jobs marked queued again), and

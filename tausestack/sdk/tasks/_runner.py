@@ -50,8 +50,8 @@ class JobRunner:
         self.container = container
         self.settings = settings
         self.plans = {plan.task.name: plan for plan in plans}
-        #: The jobs whose sync task runs in a thread now (job id -> a token of the thread).
-        #: A thread cannot be interrupted: a stopping worker waits for these instead.
+        #: The jobs whose attempt waits on a sync task's thread (job id -> a token of the
+        #: attempt). A thread cannot be interrupted: a stopping worker waits for these.
         self.threads: dict[str, object] = {}
 
     @property
@@ -146,27 +146,15 @@ class JobRunner:
             )
 
     async def _in_thread(self, call: Callable[[], Any], job_id: str) -> Any:
-        """Run a sync task in a worker thread, listed in :attr:`threads` until it returns (a
-        cancellation, such as the task's timeout, abandons the thread to finish alone)."""
-        loop = asyncio.get_running_loop()
+        """Run a sync task in a worker thread, listed in :attr:`threads` while the attempt
+        waits for it (a cancellation, such as the task's timeout, abandons the thread)."""
         token = self.threads[job_id] = object()
-
-        def run() -> Any:
-            try:
-                return call()
-            finally:
-                try:
-                    loop.call_soon_threadsafe(_thread_returned, self.threads, job_id, token)
-                except RuntimeError:  # the loop is closed: nothing else touches the map
-                    _thread_returned(self.threads, job_id, token)
-
-        return await anyio.to_thread.run_sync(run, abandon_on_cancel=True)
-
-
-def _thread_returned(threads: dict[str, object], job_id: str, token: object) -> None:
-    # A newer attempt of the job may run in another thread by now: it stays listed.
-    if threads.get(job_id) is token:
-        del threads[job_id]
+        try:
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        finally:
+            # A newer attempt of the job may wait on another thread by now: it stays listed.
+            if self.threads.get(job_id) is token:
+                del self.threads[job_id]
 
 
 def _failure(exc: BaseException, message: str | None = None) -> Outcome:

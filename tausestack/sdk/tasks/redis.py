@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import weakref
@@ -30,8 +31,9 @@ from taskiq.acks import AcknowledgeType
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq.receiver import Receiver
 
+from .._redis import reconnecting
 from ._jobs import JobInfo, JobRequest, new_job_id, record_to_info
-from ._redis_broker import Finisher, LuaScript, StreamBroker, raise_if_cancelled
+from ._redis_broker import Finisher, LuaScript, Running, StreamBroker, raise_if_cancelled
 from ._runner import JobRunner, settle
 from ._schedule import CronClock
 from .base import AbstractTaskBackend
@@ -129,7 +131,7 @@ class RedisTaskBackend(AbstractTaskBackend):
         self.queue = options.queue
         self.delayed_key = f"{self.queue}:delayed"
         self.result_ttl = options.result_ttl
-        self._sync = redis.Redis.from_url(self.url)
+        self._sync = redis.Redis.from_url(self.url, **reconnecting())
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]
         self._clients = weakref.WeakKeyDictionary()
         # The workers' broker reads messages with the same taskiq formatter.
@@ -146,7 +148,9 @@ class RedisTaskBackend(AbstractTaskBackend):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            client = self._clients[loop] = redis.asyncio.Redis.from_url(self.url)
+            client = self._clients[loop] = redis.asyncio.Redis.from_url(
+                self.url, **reconnecting(asynchronous=True)
+            )
         return client
 
     def _where(self) -> str:
@@ -254,11 +258,14 @@ class RedisTaskBackend(AbstractTaskBackend):
         await broker.startup()
         heartbeat = asyncio.create_task(broker.heartbeat())
         scheduler = asyncio.create_task(self._schedule(runner, broker, stopping))
+        wind_down = functools.partial(self._wind_down, runner, broker, scheduler, heartbeat)
         try:
             await receiver.listen(stopping)
-        finally:
-            broker.stopping = True
-            await _to_the_end(self._wind_down(runner, broker, scheduler, heartbeat))
+        except BaseException:
+            await _to_the_end(wind_down())
+            raise  # what ended the listening (a cancellation: the CLI's second signal)
+        if await _to_the_end(wind_down()):
+            raise asyncio.CancelledError
 
     async def _wind_down(
         self,
@@ -268,36 +275,34 @@ class RedisTaskBackend(AbstractTaskBackend):
         heartbeat: asyncio.Task[None],
     ) -> None:
         """Once running jobs had their ``shutdown_timeout``: interrupt the async ones, wait
-        for the sync ones (a thread cannot be interrupted; their outcome is stored as usual,
-        and the heartbeat keeps other workers off them meanwhile), then hand back to the
-        queue what is still held."""
+        for the sync ones (a thread cannot be interrupted) and for jobs that ignore their
+        cancellation — their outcome is stored as usual, and the heartbeat keeps other
+        workers off them meanwhile — then hand back to the queue what is still held."""
+        broker.stopping = True
         scheduler.cancel()
         await asyncio.gather(scheduler, return_exceptions=True)
         running = dict(broker.running)
-        in_threads = [callback for callback, job in running.items() if job in runner.threads]
-        interrupted = [callback for callback in running if callback not in in_threads]
+        interrupted = [
+            callback for callback, job in running.items() if job.job_id not in runner.threads
+        ]
         for callback in interrupted:
             callback.cancel()
         if interrupted:
-            await asyncio.wait(interrupted, timeout=CLOSE_TIMEOUT)
-        if in_threads:
+            ended = [running[callback].ended for callback in interrupted]
+            await asyncio.wait(ended, timeout=CLOSE_TIMEOUT)
+        waiting = {job.job_id: job.ended for job in running.values() if not job.ended.done()}
+        if waiting:
             logger.warning(
-                "Waiting for %d sync task(s) to return before the worker stops (a thread "
-                "cannot be interrupted).",
-                len(in_threads),
+                "Waiting for job(s) %s to return before the worker stops: a sync task's "
+                "thread cannot be interrupted, nor a task that ignores its cancellation.",
+                ", ".join(sorted(waiting)),
             )
-            await asyncio.wait(in_threads)
+            await asyncio.wait(waiting.values())
+        # Their acknowledgements (Redis may not answer: bounded).
+        if broker.callbacks:
+            await asyncio.wait(broker.callbacks, timeout=CLOSE_TIMEOUT)
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
-        stuck = {running[callback] for callback in interrupted if not callback.done()}
-        if stuck:
-            # Handing them back would let another worker run them while they still run here.
-            broker.forget(stuck)
-            logger.warning(
-                "Job(s) %s did not stop when cancelled: left pending, another worker takes "
-                "them after tasks.redis.redelivery_timeout.",
-                ", ".join(sorted(stuck)),
-            )
         # Bounded: a Redis that stopped answering must not keep the worker from exiting
         # (what it still held is reclaimed after redelivery_timeout anyway).
         with contextlib.suppress(redis.RedisError, TimeoutError):
@@ -315,7 +320,10 @@ class RedisTaskBackend(AbstractTaskBackend):
             job_id, name = message.task_id, message.task_name
             current = asyncio.current_task()
             assert current is not None
-            broker.running[current] = job_id
+            broker.callbacks.add(current)
+            current.add_done_callback(broker.callbacks.discard)
+            ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            broker.running[current] = Running(job_id, ended)
             finish: Finisher | None = None
             try:
                 finish = await self._run_job(broker, message, list(args), kwargs)
@@ -338,6 +346,7 @@ class RedisTaskBackend(AbstractTaskBackend):
                 )
             finally:
                 del broker.running[current]
+                ended.set_result(None)
                 # Without an outcome the job is not acknowledged: it runs again.
                 if finish is None:
                     broker.unsettled.add(job_id)
@@ -425,26 +434,25 @@ def _nothing(pipeline: Pipeline) -> None:
     """The acknowledgement of a job that was finished already: nothing to write."""
 
 
-async def _to_the_end(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run ``coroutine`` to its end even when cancelled meanwhile (the worker's CLI cancels
-    on every signal after the first), then let the cancellation through: a worker cut off
-    half-way through its stop would leave jobs with nobody renewing their claim."""
-    wind_down = asyncio.ensure_future(coroutine)
+async def _to_the_end(wind_down: Coroutine[Any, Any, None]) -> bool:
+    """Run the worker's stop to its end even when cancelled meanwhile (the worker's CLI
+    cancels on every signal after the first): cut off half-way, it would leave jobs held
+    with nobody renewing their claim. Returns whether it was cancelled meanwhile."""
+    stop = asyncio.ensure_future(wind_down)
     cancelled = False
     while True:
         try:
-            await asyncio.shield(wind_down)
-            break
+            await asyncio.shield(stop)
+            return cancelled
         except asyncio.CancelledError:
-            if wind_down.done():
+            if stop.done():
                 raise
             cancelled = True
             logger.warning(
-                "Still stopping: waiting for running sync tasks, then handing jobs back. "
-                "SIGKILL stops at once (its jobs then run again after redelivery_timeout)."
+                "Still stopping: waiting for running jobs that cannot be interrupted, then "
+                "handing the others back. SIGKILL stops at once (its jobs then run again "
+                "after tasks.redis.redelivery_timeout)."
             )
-    if cancelled:
-        raise asyncio.CancelledError
 
 
 def _info(record: dict[bytes, bytes]) -> JobInfo | None:

@@ -22,6 +22,7 @@ from tausestack.sdk.cache import (
 )
 from tausestack.sdk.cache.redis import RedisCacheBackend, redact
 from tests.processes import free_port
+from tests.servers import RedisServer
 
 
 def build(tmp_path: Path, **cache: Any) -> Cache:
@@ -60,6 +61,29 @@ def test_a_redis_that_is_down_names_key_and_url(tmp_path: Path) -> None:
         assert ":pw@" not in message
     with pytest.raises(CacheConnectionError, match=r"get\('tausestack:user:1'\) failed"):
         asyncio.run(cache.aget("user:1"))
+
+
+@pytest.mark.redis
+def test_the_cache_works_again_as_soon_as_redis_restarted(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    """The pooled connections the restart closed are replaced on the first command: no error
+    once Redis is back."""
+    cache = build(tmp_path, backend="redis", redis={"url": own_redis.url()})
+
+    async def warm_up() -> None:  # a pooled connection on this loop too
+        await cache.aset("user:2", {"name": "Grace"})
+
+    cache.set("user:1", {"name": "Ada"})
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(warm_up())
+        own_redis.restart(down_for=0.2)
+        assert cache.get("user:1") == {"name": "Ada"}
+        assert loop.run_until_complete(cache.aget("user:2")) == {"name": "Grace"}
+    finally:
+        loop.run_until_complete(cache.aclose())
+        loop.close()
 
 
 @pytest.mark.redis

@@ -15,6 +15,7 @@ import redis.asyncio
 import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
 from tests.sdk.tasks.support import build, with_worker, worker
+from tests.servers import RedisServer
 
 RUNS: list[str] = []
 
@@ -50,6 +51,20 @@ async def stubborn(seconds: float) -> str:
         RUNS.append("ignored the cancellation")
         await asyncio.sleep(seconds)
     return "done anyway"
+
+
+@task
+async def work(number: int, seconds: float) -> int:
+    RUNS.append(f"{number} started")
+    await asyncio.sleep(seconds)
+    return number
+
+
+@task
+async def brief(seconds: float) -> str:
+    RUNS.append("started")
+    await asyncio.sleep(seconds)
+    return "done"
 
 
 @task
@@ -148,40 +163,53 @@ def test_a_job_past_the_shutdown_timeout_is_interrupted_and_handed_back(
 
 
 @pytest.mark.redis
-def test_a_job_that_ignores_its_interruption_is_not_handed_back(
+def test_a_job_that_ignores_its_interruption_is_waited_for(
     tmp_path: Path,
     redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A job still running after it was cancelled at the stop is left pending for the
-    redelivery, not handed back to run elsewhere while it runs here."""
-    monkeypatch.setattr(tausestack.sdk.tasks.redis, "CLOSE_TIMEOUT", 0.3)
+    """A job still running after it was cancelled at the stop is not handed back to run
+    elsewhere meanwhile: the worker waits for it, renewing its claim, and stores its
+    outcome."""
     settings = {
         "backend": "redis",
         "shutdown_timeout": 0.2,
-        "redis": {"url": redis_url, "redelivery_timeout": 60},
+        "redis": {"url": redis_url, "redelivery_timeout": 1},
     }
+    # The job outlives the grace an interrupted job gets (and two redelivery timeouts).
+    monkeypatch.setattr(tausestack.sdk.tasks.redis, "CLOSE_TIMEOUT", 0.3)
     app = build(tmp_path, stubborn, **settings)
+    caplog.set_level(logging.WARNING)
 
     async def scenario() -> Any:
         await app.container.start()
         tasks = app.container.get(Tasks)
-        client = redis.asyncio.Redis.from_url(redis_url)
+        stopping = asyncio.Event()
+        first = asyncio.create_task(
+            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
+        )
         try:
-            async with worker(tasks):
-                job_id = await tasks.aenqueue(stubborn, 2.0)
-                await until(lambda: tasks.get_job(job_id).status is JobStatus.RUNNING)  # type: ignore[union-attr]
-            summary = await client.xpending(tasks.backend.queue, "tausestack-workers")
-            return job_id, summary["pending"], await client.xlen(tasks.backend.queue)
+            job_id = await tasks.aenqueue(stubborn, 2.5)
+            await until(lambda: tasks.get_job(job_id).status is JobStatus.RUNNING)  # type: ignore[union-attr]
+            async with worker(tasks):  # would take the job if the first one let it go
+                stopping.set()
+                await first
+                job = await tasks.aget_job(job_id)
+                await asyncio.sleep(1.5)
+                return job, await tasks.aget_job(job_id)
         finally:
-            await client.aclose()
+            stopping.set()
+            await first
             await app.container.stop()
 
-    job_id, pending, length = asyncio.run(scenario())
+    when_stopped, later = asyncio.run(scenario())
     assert RUNS == ["ignored the cancellation"]
-    assert (pending, length) == (1, 1)  # still pending under the stopped worker: not re-queued
-    assert f"Job(s) {job_id} did not stop when cancelled" in caplog.text
+    assert when_stopped is not None
+    assert (when_stopped.status, when_stopped.result) == (JobStatus.SUCCEEDED, "done anyway")
+    assert when_stopped.attempts == 1
+    assert later == when_stopped
+    assert "Waiting for job(s)" in caplog.text
 
 
 @pytest.mark.redis
@@ -228,6 +256,38 @@ def test_a_sync_job_past_the_shutdown_timeout_finishes_in_its_worker(
 
 
 @pytest.mark.redis
+def test_jobs_read_in_a_batch_are_kept_while_they_wait_for_a_slot(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A worker reads as many jobs at once as its concurrency, and starts each when a slot
+    frees up: until then it renews its claim on them too, so a worker that comes along does
+    not take one as idle and run it while the first worker runs it as well."""
+    settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
+    app = build(tmp_path, work, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        try:
+            # 0 and 1 run at once. When 0 ends (1 s), the worker reads 2 and 3 together and
+            # starts 2; 3 waits for a slot until 4 s, well past redelivery_timeout, while the
+            # other worker looks for idle jobs every half second.
+            seconds = [1.0, 5.0, 3.0, 2.0]
+            ids = [await tasks.aenqueue(work, number, s) for number, s in enumerate(seconds)]
+            async with worker(tasks, concurrency=2):
+                await until(lambda: "2 started" in RUNS)  # 3 was read with it
+                async with worker(tasks, concurrency=2):
+                    return [await tasks.await_job(job_id, timeout=30) for job_id in ids]
+        finally:
+            await app.container.stop()
+
+    jobs = asyncio.run(scenario())
+    assert [job.status for job in jobs] == [JobStatus.SUCCEEDED] * 4
+    assert [job.attempts for job in jobs] == [1, 1, 1, 1]
+    assert sorted(RUNS) == ["0 started", "1 started", "2 started", "3 started"]
+
+
+@pytest.mark.redis
 def test_a_live_worker_keeps_a_job_that_runs_past_the_redelivery_timeout(
     tmp_path: Path, redis_url: str
 ) -> None:
@@ -249,6 +309,33 @@ def test_a_live_worker_keeps_a_job_that_runs_past_the_redelivery_timeout(
     assert job.status is JobStatus.SUCCEEDED
     assert job.attempts == 1
     assert RUNS == ["started", "finished"]
+
+
+@pytest.mark.redis
+def test_an_outcome_is_stored_once_redis_is_back(tmp_path: Path, own_redis: RedisServer) -> None:
+    """Redis restarts while a job runs, and stays down longer than redis-py's own retries:
+    the worker keeps its job and stores the outcome once Redis is back, instead of losing it
+    and running the job a second time."""
+    settings = {"backend": "redis", "redis": {"url": own_redis.url(), "redelivery_timeout": 2}}
+    app = build(tmp_path, brief, **settings)
+
+    async def scenario() -> Any:
+        await app.container.start()
+        tasks = app.container.get(Tasks)
+        try:
+            async with worker(tasks):
+                job_id = await tasks.aenqueue(brief, 1.0)
+                await until(lambda: RUNS == ["started"])
+                await asyncio.to_thread(own_redis.restart, down_for=3.0)
+                # The app's own connection, closed by the restart, is replaced on the spot.
+                return await tasks.await_job(job_id, timeout=30)
+        finally:
+            await app.container.stop()
+
+    job = asyncio.run(scenario())
+    assert (job.status, job.result) == (JobStatus.SUCCEEDED, "done")
+    assert job.attempts == 1
+    assert RUNS == ["started"]
 
 
 @pytest.mark.redis

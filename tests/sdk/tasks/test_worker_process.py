@@ -229,7 +229,7 @@ def test_more_signals_do_not_cut_a_sync_job_short(site: Project, client: TestCli
         first.send_signal(signal.SIGTERM)
         log = site.root / "first.log"
         deadline = time.monotonic() + 10
-        while "Waiting for 1 sync task(s)" not in log.read_text():
+        while "Waiting for job(s)" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
         with worker(site, "second"):
@@ -237,7 +237,7 @@ def test_more_signals_do_not_cut_a_sync_job_short(site: Project, client: TestCli
             assert first.wait(timeout=20) == 0
             time.sleep(1.5)  # twice redelivery_timeout: the second worker would have taken it
     output = log.read_text()
-    assert "Still stopping: waiting for running sync tasks" in output
+    assert "Still stopping: waiting for running jobs that cannot be interrupted" in output
     assert "Worker stopped." in output
     job = client.get(f"/jobs/{job_id}").json()
     assert job["status"] == "succeeded"
