@@ -14,7 +14,7 @@ import redis.asyncio
 
 import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
-from tests.sdk.tasks.support import build, with_worker, worker
+from tests.sdk.tasks.support import build, started, with_worker, worker
 from tests.servers import RedisServer
 
 RUNS: list[str] = []
@@ -45,6 +45,7 @@ async def linger(seconds: float) -> str:
 
 @task
 async def stubborn(seconds: float) -> str:
+    RUNS.append("started")
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
@@ -86,6 +87,20 @@ async def until(condition: Any, timeout: float = 10) -> None:
             return
         assert time.monotonic() < deadline, "the condition did not hold in time"
         await asyncio.sleep(0.02)
+
+
+async def stop_while_another_worker_runs(app: Any, task: Any, *args: Any) -> Any:
+    """Start a job of ``task`` on a first worker; once it is running, stop that worker while
+    a second one runs. The job's status when the first worker has stopped, and 1.5 s later
+    (the second worker would have taken the job by then, were it let go)."""
+    async with started(app) as tasks, worker(tasks) as first:
+        job_id = await tasks.aenqueue(task, *args)
+        await until(lambda: RUNS)
+        async with worker(tasks):
+            await first.stop()
+            when_stopped = await tasks.aget_job(job_id)
+            await asyncio.sleep(1.5)
+            return when_stopped, await tasks.aget_job(job_id)
 
 
 @pytest.mark.redis
@@ -135,10 +150,7 @@ def test_a_job_past_the_shutdown_timeout_is_interrupted_and_handed_back(
     app = build(tmp_path, linger, **settings)
 
     async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        client = redis.asyncio.Redis.from_url(redis_url)
-        try:
+        async with started(app) as tasks, redis.asyncio.Redis.from_url(redis_url) as client:
             async with worker(tasks):
                 job_id = await tasks.aenqueue(linger, 1.5)
                 await until(lambda: RUNS == ["started"])
@@ -148,9 +160,6 @@ def test_a_job_past_the_shutdown_timeout_is_interrupted_and_handed_back(
             async with worker(tasks):
                 job = await tasks.await_job(job_id, timeout=15)
             return after_stop, pending["pending"], job
-        finally:
-            await client.aclose()
-            await app.container.stop()
 
     (runs, queued), pending, job = asyncio.run(scenario())
     assert runs == ["started", "cancelled"]
@@ -182,29 +191,8 @@ def test_a_job_that_ignores_its_interruption_is_waited_for(
     app = build(tmp_path, stubborn, **settings)
     caplog.set_level(logging.WARNING)
 
-    async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        stopping = asyncio.Event()
-        first = asyncio.create_task(
-            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-        )
-        try:
-            job_id = await tasks.aenqueue(stubborn, 2.5)
-            await until(lambda: tasks.get_job(job_id).status is JobStatus.RUNNING)  # type: ignore[union-attr]
-            async with worker(tasks):  # would take the job if the first one let it go
-                stopping.set()
-                await first
-                job = await tasks.aget_job(job_id)
-                await asyncio.sleep(1.5)
-                return job, await tasks.aget_job(job_id)
-        finally:
-            stopping.set()
-            await first
-            await app.container.stop()
-
-    when_stopped, later = asyncio.run(scenario())
-    assert RUNS == ["ignored the cancellation"]
+    when_stopped, later = asyncio.run(stop_while_another_worker_runs(app, stubborn, 2.5))
+    assert RUNS == ["started", "ignored the cancellation"]
     assert when_stopped is not None
     assert (when_stopped.status, when_stopped.result) == (JobStatus.SUCCEEDED, "done anyway")
     assert when_stopped.attempts == 1
@@ -226,28 +214,7 @@ def test_a_sync_job_past_the_shutdown_timeout_finishes_in_its_worker(
     }
     app = build(tmp_path, plod, **settings)
 
-    async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        stopping = asyncio.Event()
-        first = asyncio.create_task(
-            tasks.backend.run_worker(tasks.runner, concurrency=2, stopping=stopping)
-        )
-        try:
-            job_id = await tasks.aenqueue(plod, 2.5)
-            await until(lambda: RUNS == ["started"])
-            async with worker(tasks):
-                stopping.set()
-                await first
-                job = await tasks.aget_job(job_id)
-                await asyncio.sleep(1.5)  # the other worker would have taken it by now
-                return job, await tasks.aget_job(job_id)
-        finally:
-            stopping.set()
-            await first
-            await app.container.stop()
-
-    when_stopped, later = asyncio.run(scenario())
+    when_stopped, later = asyncio.run(stop_while_another_worker_runs(app, plod, 2.5))
     assert when_stopped is not None
     assert when_stopped.status is JobStatus.SUCCEEDED
     assert when_stopped.attempts == 1
@@ -266,9 +233,7 @@ def test_jobs_read_in_a_batch_are_kept_while_they_wait_for_a_slot(
     app = build(tmp_path, work, **settings)
 
     async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        try:
+        async with started(app) as tasks:
             # 0 and 1 run at once. When 0 ends (1 s), the worker reads 2 and 3 together and
             # starts 2; 3 waits for a slot until 4 s, well past redelivery_timeout, while the
             # other worker looks for idle jobs every half second.
@@ -278,8 +243,6 @@ def test_jobs_read_in_a_batch_are_kept_while_they_wait_for_a_slot(
                 await until(lambda: "2 started" in RUNS)  # 3 was read with it
                 async with worker(tasks, concurrency=2):
                     return [await tasks.await_job(job_id, timeout=30) for job_id in ids]
-        finally:
-            await app.container.stop()
 
     jobs = asyncio.run(scenario())
     assert [job.status for job in jobs] == [JobStatus.SUCCEEDED] * 4
@@ -297,13 +260,8 @@ def test_a_live_worker_keeps_a_job_that_runs_past_the_redelivery_timeout(
     app = build(tmp_path, linger, **settings)
 
     async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        try:
-            async with worker(tasks), worker(tasks):
-                return await tasks.await_job(await tasks.aenqueue(linger, 3.0), timeout=20)
-        finally:
-            await app.container.stop()
+        async with started(app) as tasks, worker(tasks), worker(tasks):
+            return await tasks.await_job(await tasks.aenqueue(linger, 3.0), timeout=20)
 
     job = asyncio.run(scenario())
     assert job.status is JobStatus.SUCCEEDED
@@ -320,17 +278,12 @@ def test_an_outcome_is_stored_once_redis_is_back(tmp_path: Path, own_redis: Redi
     app = build(tmp_path, brief, **settings)
 
     async def scenario() -> Any:
-        await app.container.start()
-        tasks = app.container.get(Tasks)
-        try:
-            async with worker(tasks):
-                job_id = await tasks.aenqueue(brief, 1.0)
-                await until(lambda: RUNS == ["started"])
-                await asyncio.to_thread(own_redis.restart, down_for=3.0)
-                # The app's own connection, closed by the restart, is replaced on the spot.
-                return await tasks.await_job(job_id, timeout=30)
-        finally:
-            await app.container.stop()
+        async with started(app) as tasks, worker(tasks):
+            job_id = await tasks.aenqueue(brief, 1.0)
+            await until(lambda: RUNS == ["started"])
+            await asyncio.to_thread(own_redis.restart, down_for=3.0)
+            # The app's own connection, closed by the restart, is replaced on the spot.
+            return await tasks.await_job(job_id, timeout=30)
 
     job = asyncio.run(scenario())
     assert (job.status, job.result) == (JobStatus.SUCCEEDED, "done")
