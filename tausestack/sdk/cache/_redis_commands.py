@@ -6,7 +6,7 @@ import redis
 
 from .errors import CacheBackendError, CacheConnectionError, CacheError, CacheValueError
 
-__all__ = ["EXTEND", "INCR", "UNLOCK", "failure"]
+__all__ = ["ACQUIRE", "EXTEND", "INCR", "UNLOCK", "failure"]
 
 # A missing key is created with its expiry in one command (SET NX PX), an existing one gets
 # INCRBY and keeps its own expiry: a failure writes nothing.
@@ -15,6 +15,13 @@ if ARGV[2] ~= '' then
   if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return tonumber(ARGV[1]) end
 elseif redis.call('SET', KEYS[1], ARGV[1], 'NX') then return tonumber(ARGV[1]) end
 return redis.call('INCRBY', KEYS[1], ARGV[1])
+"""
+# Take a lock (SET NX PX), or find that it is ours already: a command retried after its reply
+# was lost must not leave the caller waiting for its own lock.
+ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
 """
 # Extend a lock only if it still holds our token.
 EXTEND = """

@@ -29,7 +29,7 @@ import redis.asyncio
 from .._redis import reconnecting
 from ._backends import source_of
 from ._locks import arenewing, renewing
-from ._redis_commands import EXTEND, INCR, UNLOCK, failure
+from ._redis_commands import ACQUIRE, EXTEND, INCR, UNLOCK, failure
 from ._redis_loops import LoopClient
 from ._slots import Slots
 from ._urls import redact
@@ -98,6 +98,7 @@ class RedisCacheBackend(AbstractCacheBackend):
         self._async_lock = threading.Lock()
         self._last: LoopClient | None = None
         self._incr = self._client.register_script(INCR)
+        self._acquire = self._client.register_script(ACQUIRE)
         self._unlock = self._client.register_script(UNLOCK)
         self._extend = self._client.register_script(EXTEND)
 
@@ -179,17 +180,17 @@ class RedisCacheBackend(AbstractCacheBackend):
     def lock(self, name: str, timeout: float) -> Iterator[bool]:
         token = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
+        milliseconds = _milliseconds(timeout) or 1
         try:
-            acquired = bool(self._client.set(name, token, nx=True, px=_milliseconds(timeout)))
+            acquired = bool(self._acquire(keys=[name], args=[token, milliseconds]))
             while not acquired and time.monotonic() < deadline:
                 time.sleep(_POLL)
-                acquired = bool(self._client.set(name, token, nx=True, px=_milliseconds(timeout)))
+                acquired = bool(self._acquire(keys=[name], args=[token, milliseconds]))
         except redis.RedisError as exc:
             raise self._failure("lock", name, exc) from None
         if not acquired:
             yield False
             return
-        milliseconds = _milliseconds(timeout) or 1
 
         def extend() -> bool:
             return bool(self._extend(keys=[name], args=[token, milliseconds]))
@@ -342,12 +343,11 @@ class RedisCacheBackend(AbstractCacheBackend):
         token = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
         acquired = False
+        milliseconds = _milliseconds(timeout) or 1
         try:
             while True:
                 async with bound:
-                    acquired = bool(
-                        await client.set(name, token, nx=True, px=_milliseconds(timeout))
-                    )
+                    acquired = bool(await client.eval(ACQUIRE, 1, name, token, milliseconds))
                 if acquired or time.monotonic() >= deadline:
                     break
                 await asyncio.sleep(_POLL)
@@ -356,7 +356,6 @@ class RedisCacheBackend(AbstractCacheBackend):
         if not acquired:
             yield False
             return
-        milliseconds = _milliseconds(timeout) or 1
 
         async def extend() -> bool:
             async with bound:

@@ -9,9 +9,12 @@ with ``XREADGROUP`` and it stays pending (owned by that worker) until acknowledg
   traffic;
 * **heartbeats** — a worker renews the claim on every entry it holds every third of
   ``redelivery_timeout``, so a job that runs for an hour is never taken from a live worker;
-* **result and acknowledgement in one transaction** — the job's final status (and its
-  retry, if any) is written in the same ``MULTI`` as ``XACK``, and the entry is deleted
-  (``XDEL``), so the stream holds only jobs not done yet;
+* **result and acknowledgement in one script** — the job's final status (and its retry, if
+  any) is written with ``XACK`` and only if ``XACK`` acknowledged something (a retried write,
+  or one that comes after the entry was handed back, changes nothing), and the entry is
+  deleted (``XDEL``), so the stream holds only jobs not done yet;
+* **reading only what can start** — a read asks for as many entries as there are free slots,
+  and every entry read is held (renewed by the heartbeat) from then on;
 * **no acknowledgement without an outcome** — taskiq acknowledges a message whatever became of
   it; here a job that did not settle (Redis refused to mark it running, or the shutdown
   interrupted it) stays pending and runs again;
@@ -29,23 +32,32 @@ import functools
 import hashlib
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Callable, Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
+from redis.exceptions import (
+    ClusterDownError,
+    NoScriptError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage
 from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq_redis import RedisStreamBroker
 
-__all__ = ["Finisher", "LuaScript", "Running", "StreamBroker", "raise_if_cancelled"]
+from .._redis import reconnecting
+
+__all__ = ["NOTHING", "Finish", "LuaScript", "Running", "StreamBroker", "raise_if_cancelled"]
 
 logger = logging.getLogger("tausestack.tasks")
 
@@ -62,6 +74,18 @@ for index = 3, #ARGV do
   end
 end
 return renewed
+"""
+
+# KEYS: the stream, the job's record, the delayed set; ARGV: the group, the entry, the record's
+# time to live ('' to keep it), the retry's message ('' for none), its score, then the
+# record's field/value pairs.
+_ACK = """
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XDEL', KEYS[1], ARGV[2])
+if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
+if ARGV[3] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
+if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
+return 1
 """
 
 # KEYS: the stream, then each entry's job record; ARGV: the group, then (id, data) pairs.
@@ -102,10 +126,28 @@ class LuaScript:
             return client.eval(self.source, len(keys), *keys, *args)
 
 
+#: Redis refusing writes for a while (full, a replica after a failover, a cluster resharding):
+#: the worker waits it out instead of stopping.
+_REFUSALS = (OutOfMemoryError, ReadOnlyError, TryAgainError, ClusterDownError)
+
 HEARTBEAT = LuaScript(_HEARTBEAT)
 RELEASE = LuaScript(_RELEASE)
+ACK = LuaScript(_ACK)
 
-Finisher = Callable[[Pipeline], None]
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """What a job's acknowledgement writes to its record (``fields``): when it ``finished``,
+    the record expires after ``result_ttl``; a ``retry`` (message, epoch seconds) goes to the
+    delayed set."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    finished: bool = False
+    retry: tuple[bytes, float] | None = None
+
+
+#: The acknowledgement of a job that was finished already: nothing to write.
+NOTHING = Finish()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +165,10 @@ class StreamBroker(RedisStreamBroker):
         url: the Redis URL.
         queue: the stream's key.
         record_key: the key of a job's status record, from its id.
+        delayed_key: the sorted set of delayed jobs and retries.
+        result_ttl: seconds a finished job's record is kept.
         redelivery_timeout: seconds after which a job held by a silent worker is reclaimed.
-        concurrency: jobs run at once; the number of entries read per ``XREADGROUP``.
+        concurrency: jobs run at once; at most that many entries are held.
 
     ``fallback`` is the taskiq task run for names no task is registered under.
     """
@@ -135,6 +179,8 @@ class StreamBroker(RedisStreamBroker):
         *,
         queue: str,
         record_key: Callable[[str], str],
+        delayed_key: str,
+        result_ttl: int,
         redelivery_timeout: float,
         concurrency: int,
     ) -> None:
@@ -149,22 +195,28 @@ class StreamBroker(RedisStreamBroker):
             xread_count=concurrency,
             idle_timeout=idle,
             max_connection_pool_size=concurrency + 8,
+            # Its commands are safe to run twice (see the scripts): a connection a Redis
+            # restart closed is replaced on the spot.
+            **reconnecting(asynchronous=True),
         )
         # pydantic's JSON (taskiq's default formatter goes through the json module).
         self.with_formatter(JSONFormatter())
         self.record_key = record_key
+        self.delayed_key = delayed_key
+        self.result_ttl = result_ttl
         self.redelivery_timeout = redelivery_timeout
         #: Stream entries read and not yet acknowledged: id -> (job id, data).
         self.held: dict[bytes, tuple[str, bytes]] = {}
-        #: What each job writes with its acknowledgement (job id -> commands).
-        self.finishing: dict[str, Finisher] = {}
+        #: What each job writes with its acknowledgement, by job id.
+        self.finishing: dict[str, Finish] = {}
         #: Jobs whose handler ended without an outcome: not acknowledged (they run again).
         self.unsettled: set[str] = set()
         #: The job handlers running, by their taskiq callback (interrupted, or waited for,
         #: at the end of the shutdown).
         self.running: dict[asyncio.Task[Any], Running] = {}
-        #: The taskiq callbacks that ran a handler, until they end (acknowledgement included).
-        self.callbacks: set[asyncio.Task[Any]] = set()
+        #: The taskiq callbacks that ran a handler, until they end (acknowledgement included),
+        #: with their job ids.
+        self.callbacks: dict[asyncio.Task[Any], str] = {}
         self.fallback: AsyncTaskiqDecoratedTask[Any, Any] | None = None
         self.client = Redis(connection_pool=self.connection_pool)
         #: Set when the worker stops: ``listen`` reads no more.
@@ -199,7 +251,7 @@ class StreamBroker(RedisStreamBroker):
                         self.consumer_name,
                         {self.queue_name: ">"},
                         block=self.block,
-                        count=self.count,
+                        count=self._free(),
                     )
                     raise_if_cancelled()
                 except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -207,6 +259,11 @@ class StreamBroker(RedisStreamBroker):
                     await asyncio.sleep(1)
                     continue
                 except ResponseError as exc:
+                    # MISCONF: it cannot save its data, so it refuses writes.
+                    if isinstance(exc, _REFUSALS) or str(exc).startswith("MISCONF"):
+                        logger.error("Redis refuses to hand out jobs (%s); retry in 1 s.", exc)
+                        await asyncio.sleep(1)
+                        continue
                     if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
                         raise
                     # Redis restarted without persistence (or the stream was deleted): the
@@ -228,14 +285,20 @@ class StreamBroker(RedisStreamBroker):
             self.consumer_name,
             min_idle_time=self.idle_timeout,
             start_id="0-0",
-            count=self.count or self.unacknowledged_batch_size,
+            count=self._free(),
         )
         return [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
 
+    def _free(self) -> int:
+        """How many entries to read: the free slots. taskiq's receiver asks for a message
+        only once a slot is free, so everything read starts at once and no job waits here
+        behind long ones while other workers are idle."""
+        return max(1, (self.count or 1) - len(self.held))
+
     def _hold_all(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[AckableMessage]:
-        """Hold every entry of a batch as soon as it is read: the receiver takes them one at
-        a time as slots free up, and meanwhile they are renewed by the heartbeat (or another
-        worker would take them as idle) and handed back if the worker stops."""
+        """Hold every entry read at once: until the receiver starts it, it is renewed by the
+        heartbeat (or another worker would take it as idle) and handed back if the worker
+        stops."""
         messages = []
         for entry_id, fields in entries:
             data = fields[b"data"]
@@ -248,7 +311,9 @@ class StreamBroker(RedisStreamBroker):
         return messages
 
     async def _ack(self, entry_id: bytes) -> None:
-        """Store the job's outcome and acknowledge its entry, in one transaction.
+        """Store the job's outcome and acknowledge its entry, in one script; retried until
+        Redis takes it (the worker's stop cancels it after a while: the entry is then still
+        held, and handed back).
 
         A job whose handler ended without an outcome (``unsettled``) is not acknowledged:
         while the worker runs it stays pending and is reclaimed after ``redelivery_timeout``
@@ -265,24 +330,24 @@ class StreamBroker(RedisStreamBroker):
             if not self.stopping:
                 del self.held[entry_id]
             return
-        finish = self.finishing.pop(job_id, None)
+        finish = self.finishing.pop(job_id, NOTHING)
+        retry_data, retry_at = finish.retry or (b"", 0.0)
+        fields = [item for pair in finish.fields.items() for item in pair]
+        keys = [self.queue_name, self.record_key(job_id), self.delayed_key]
+        args = [
+            self.consumer_group_name,
+            entry_id,
+            self.result_ttl if finish.finished else "",
+            retry_data,
+            repr(retry_at),
+            *fields,
+        ]
         delay = 0.1
         while True:
             try:
-                # Idempotent: run twice (a reply lost after EXEC), it writes the same.
-                async with self.client.pipeline(transaction=True) as pipeline:
-                    if finish is not None:
-                        finish(pipeline)
-                    pipeline.xack(self.queue_name, self.consumer_group_name, entry_id)
-                    pipeline.xdel(self.queue_name, entry_id)
-                    await pipeline.execute()
+                await ACK.arun(self.client, keys, args)
                 break
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                if self.stopping:  # still held: handed back, or reclaimed after the timeout
-                    logger.warning(
-                        "Could not store the outcome of job %s (%s); it runs again.", job_id, exc
-                    )
-                    return
+            except RedisError as exc:  # unreachable, or refusing writes (OOM, READONLY…)
                 logger.warning(
                     "Could not store the outcome of job %s (%s); trying again in %.1f s.",
                     job_id,
@@ -306,20 +371,24 @@ class StreamBroker(RedisStreamBroker):
                         [self.consumer_group_name, self.consumer_name, *held],
                     )
 
-    async def release(self) -> int:
-        """Put every entry still held back on the stream (jobs marked queued again), and
-        leave the consumer group if nothing is pending for it; returns how many were handed
-        back.
+    async def release(self, keep: Collection[str] = ()) -> int:
+        """Put the entries still held back on the stream (jobs marked queued again), but
+        those of the jobs in ``keep``; with none kept, leave the consumer group if nothing is
+        pending for it. Returns how many were handed back.
 
         A read cancelled at shutdown may have had entries assigned to this consumer whose
         reply never arrived: they stay pending under its name (deleting the consumer would
         delete them), and another worker reclaims them after ``redelivery_timeout``.
         """
-        held, self.held = self.held, {}
+        held = {entry: job for entry, job in self.held.items() if job[0] not in keep}
+        for entry_id in held:
+            del self.held[entry_id]
         if held:
             keys = [self.queue_name, *(self.record_key(job_id) for job_id, _ in held.values())]
             pairs = [item for entry_id, (_, data) in held.items() for item in (entry_id, data)]
             await RELEASE.arun(self.client, keys, [self.consumer_group_name, *pairs])
+        if keep:
+            return len(held)
         pending: Any = await self.client.xpending_range(
             self.queue_name,
             self.consumer_group_name,

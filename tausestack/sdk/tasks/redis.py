@@ -22,7 +22,7 @@ import time
 import weakref
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio
@@ -33,15 +33,20 @@ from taskiq.receiver import Receiver
 
 from .._redis import reconnecting
 from ._jobs import JobInfo, JobRequest, new_job_id, record_to_info
-from ._redis_broker import Finisher, LuaScript, Running, StreamBroker, raise_if_cancelled
+from ._redis_broker import (
+    NOTHING,
+    Finish,
+    LuaScript,
+    Running,
+    StreamBroker,
+    raise_if_cancelled,
+)
 from ._runner import JobRunner, settle
 from ._schedule import CronClock
 from .base import AbstractTaskBackend
 from .errors import TasksBackendError
 
 if TYPE_CHECKING:
-    from redis.asyncio.client import Pipeline
-
     from ...settings import Settings
 
 __all__ = ["RedisTaskBackend"]
@@ -56,11 +61,15 @@ CRON_CLAIM_TTL = 600
 #: Seconds closing connections may take at shutdown.
 CLOSE_TIMEOUT = 5.0
 
-# KEYS: the record; ARGV: now, task, max attempts, result ttl, job id.
+# KEYS: the record; ARGV: now, task, max attempts, result ttl, job id, this attempt's token
+# (run twice, as a retry after a lost reply does, it starts one attempt).
 _START = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if status == 'succeeded' or status == 'failed' then return {status, 0} end
 local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+if status == 'running' and redis.call('HGET', KEYS[1], 'attempt') == ARGV[6] then
+  return {'running', attempts}
+end
 if status == 'running' then
   local lost = 'WorkerLost: the worker running attempt ' .. attempts ..
     ' stopped before it finished (killed, crashed or cut off from Redis)'
@@ -73,7 +82,7 @@ if status == 'running' then
   redis.call('HSET', KEYS[1], 'error', lost, 'traceback', '')
 end
 redis.call('HSET', KEYS[1], 'id', ARGV[5], 'task', ARGV[2], 'status', 'running',
-  'attempts', attempts + 1, 'started_at', ARGV[1])
+  'attempts', attempts + 1, 'started_at', ARGV[1], 'attempt', ARGV[6])
 return {'running', attempts + 1}
 """
 
@@ -102,8 +111,10 @@ return 0
 # KEYS: the stream (or the delayed set), the record; ARGV: the message, its score in the
 # delayed set ('' for the stream), then the record's field/value pairs. The entry is written
 # first: a script stops at its first error, so a refused XADD/ZADD leaves no record behind
-# (MULTI would have run the HSET anyway), and a worker's START writes a missing record.
+# (MULTI would have run the HSET anyway), and a worker's START writes a missing record. Run
+# twice (a retry after a lost reply), it queues the job once.
 _ENQUEUE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if ARGV[2] == '' then
   redis.call('XADD', KEYS[1], '*', 'data', ARGV[1])
 else
@@ -239,6 +250,8 @@ class RedisTaskBackend(AbstractTaskBackend):
             self.url,
             queue=self.queue,
             record_key=self.record_key,
+            delayed_key=self.delayed_key,
+            result_ttl=self.result_ttl,
             redelivery_timeout=self.settings.redis.redelivery_timeout,
             concurrency=concurrency,
         )
@@ -274,13 +287,17 @@ class RedisTaskBackend(AbstractTaskBackend):
         scheduler: asyncio.Task[None],
         heartbeat: asyncio.Task[None],
     ) -> None:
-        """Once running jobs had their ``shutdown_timeout``: interrupt the async ones, wait
-        for the sync ones (a thread cannot be interrupted) and for jobs that ignore their
-        cancellation — their outcome is stored as usual, and the heartbeat keeps other
-        workers off them meanwhile — then hand back to the queue what is still held."""
+        """Once running jobs had their ``shutdown_timeout``: hand back the jobs not started,
+        interrupt the async ones still running, wait for the sync ones (a thread cannot be
+        interrupted) and for those that ignore their cancellation — their outcome is stored
+        as usual, and the heartbeat keeps other workers off them meanwhile — then hand back
+        to the queue what is still held."""
         broker.stopping = True
         scheduler.cancel()
         await asyncio.gather(scheduler, return_exceptions=True)
+        with contextlib.suppress(redis.RedisError, TimeoutError):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await broker.release(keep=set(broker.callbacks.values()))
         running = dict(broker.running)
         interrupted = [
             callback for callback, job in running.items() if job.job_id not in runner.threads
@@ -298,9 +315,14 @@ class RedisTaskBackend(AbstractTaskBackend):
                 ", ".join(sorted(waiting)),
             )
             await asyncio.wait(waiting.values())
-        # Their acknowledgements (Redis may not answer: bounded).
+        # Their acknowledgements: retried while Redis refuses them, so bounded; what is
+        # not acknowledged by then is handed back (and runs again).
         if broker.callbacks:
-            await asyncio.wait(broker.callbacks, timeout=CLOSE_TIMEOUT)
+            callbacks = list(broker.callbacks)
+            await asyncio.wait(callbacks, timeout=CLOSE_TIMEOUT)
+            for callback in callbacks:
+                callback.cancel()
+            await asyncio.gather(*callbacks, return_exceptions=True)
         heartbeat.cancel()
         await asyncio.gather(heartbeat, return_exceptions=True)
         # Bounded: a Redis that stopped answering must not keep the worker from exiting
@@ -320,11 +342,11 @@ class RedisTaskBackend(AbstractTaskBackend):
             job_id, name = message.task_id, message.task_name
             current = asyncio.current_task()
             assert current is not None
-            broker.callbacks.add(current)
-            current.add_done_callback(broker.callbacks.discard)
+            broker.callbacks[current] = job_id
+            current.add_done_callback(functools.partial(_forget, broker.callbacks))
             ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             broker.running[current] = Running(job_id, ended)
-            finish: Finisher | None = None
+            finish: Finish | None = None
             try:
                 finish = await self._run_job(broker, message, list(args), kwargs)
             except asyncio.CancelledError:
@@ -357,7 +379,7 @@ class RedisTaskBackend(AbstractTaskBackend):
 
     async def _run_job(
         self, broker: StreamBroker, message: TaskiqMessage, args: list[Any], kwargs: dict[str, Any]
-    ) -> Finisher:
+    ) -> Finish:
         """Run one attempt of the job; return what its acknowledgement writes."""
         runner = self._runner
         assert runner is not None
@@ -366,29 +388,29 @@ class RedisTaskBackend(AbstractTaskBackend):
         started = await START.arun(
             broker.client,
             [key],
-            [repr(time.time()), name, runner.max_attempts(name), self.result_ttl, job_id],
+            [
+                repr(time.time()),
+                name,
+                runner.max_attempts(name),
+                self.result_ttl,
+                job_id,
+                new_job_id(),  # this attempt's token
+            ],
         )
         raise_if_cancelled()
         if started[0] != b"running":  # already finished: a duplicate delivery, or out of attempts
-            return _nothing
+            return NOTHING
         attempts = int(started[1])
         if name in runner.plans:
             outcome = await runner.run(name, args, kwargs, job_id)
         else:
             outcome = runner.unknown(name)
         settlement = settle(runner, name, attempts, outcome, time.time())
-        retry = self._formatter.dumps(message).message if settlement.retry_at else None
+        retry = None
         if settlement.retry_at is not None:
+            retry = (self._formatter.dumps(message).message, settlement.retry_at)
             self._scheduled.set()
-
-        def finish(pipeline: Pipeline) -> None:
-            pipeline.hset(key, mapping=cast("Any", settlement.fields))
-            if settlement.finished:
-                pipeline.expire(key, self.result_ttl)
-            if retry is not None and settlement.retry_at is not None:
-                pipeline.zadd(self.delayed_key, {retry: settlement.retry_at})
-
-        return finish
+        return Finish(settlement.fields, settlement.finished, retry)
 
     async def _schedule(
         self, runner: JobRunner, broker: StreamBroker, stopping: asyncio.Event
@@ -430,8 +452,8 @@ class RedisTaskBackend(AbstractTaskBackend):
         )
 
 
-def _nothing(pipeline: Pipeline) -> None:
-    """The acknowledgement of a job that was finished already: nothing to write."""
+def _forget(callbacks: dict[asyncio.Task[Any], str], callback: asyncio.Task[Any]) -> None:
+    callbacks.pop(callback, None)
 
 
 async def _to_the_end(wind_down: Coroutine[Any, Any, None]) -> bool:

@@ -230,6 +230,22 @@ def test_aclose_closes_the_pools_of_other_loops(redis_url: str, tmp_path: Path) 
 
 
 @pytest.mark.redis
+def test_taking_a_lock_again_with_its_own_token_succeeds(redis_url: str) -> None:
+    """What a retried acquisition (its first reply lost with the connection) does: the lock is
+    found to be the caller's own, instead of held by someone else until it expires."""
+    backend = RedisCacheBackend(redis_url)
+    acquire = backend._acquire
+    try:
+        assert acquire(keys=["lock:report"], args=["mine", 5000]) == 1
+        assert acquire(keys=["lock:report"], args=["mine", 5000]) == 1  # the retry
+        assert acquire(keys=["lock:report"], args=["theirs", 5000]) == 0
+        with backend.lock("lock:other", 1.0) as acquired:
+            assert acquired
+    finally:
+        backend.close()
+
+
+@pytest.mark.redis
 def test_a_refused_command_is_reported_as_such(redis_url: str, tmp_path: Path) -> None:
     raw = redis.Redis.from_url(redis_url)
     raw.acl_setuser(

@@ -14,6 +14,9 @@ import redis.asyncio
 
 import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
+from tausestack.sdk.tasks._jobs import JobRequest
+from tausestack.sdk.tasks.redis import ENQUEUE, START
+from tests.processes import free_port
 from tests.sdk.tasks.support import build, started, with_worker, worker
 from tests.servers import RedisServer
 
@@ -226,9 +229,9 @@ def test_a_sync_job_past_the_shutdown_timeout_finishes_in_its_worker(
 def test_jobs_read_in_a_batch_are_kept_while_they_wait_for_a_slot(
     tmp_path: Path, redis_url: str
 ) -> None:
-    """A worker reads as many jobs at once as its concurrency, and starts each when a slot
-    frees up: until then it renews its claim on them too, so a worker that comes along does
-    not take one as idle and run it while the first worker runs it as well."""
+    """Jobs a worker has read are renewed until they start, so a worker that comes along
+    does not take one as idle and run it while the first worker runs it as well (read more
+    jobs than free slots, job 3 waited unrenewed and ran twice)."""
     settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
     app = build(tmp_path, work, **settings)
 
@@ -248,6 +251,30 @@ def test_jobs_read_in_a_batch_are_kept_while_they_wait_for_a_slot(
     assert [job.status for job in jobs] == [JobStatus.SUCCEEDED] * 4
     assert [job.attempts for job in jobs] == [1, 1, 1, 1]
     assert sorted(RUNS) == ["0 started", "1 started", "2 started", "3 started"]
+
+
+@pytest.mark.redis
+def test_a_worker_reads_no_more_jobs_than_it_can_start(tmp_path: Path, redis_url: str) -> None:
+    """A job does not wait in a busy worker's hands while another worker is idle: a worker
+    with one free slot reads one job."""
+    settings = {"backend": "redis", "redis": {"url": redis_url}}
+    app = build(tmp_path, work, **settings)
+
+    async def scenario() -> Any:
+        async with started(app) as tasks, worker(tasks, concurrency=2):
+            first = [await tasks.aenqueue(work, n, s) for n, s in enumerate([0.5, 3.0])]
+            await until(lambda: len(RUNS) == 2)
+            long_one = await tasks.aenqueue(work, 2, 3.0)
+            short_one = await tasks.aenqueue(work, 3, 0.1)
+            await until(lambda: "2 started" in RUNS)  # the slot of job 0, free at 0.5 s
+            async with worker(tasks, concurrency=2):  # idle: the short job is for it
+                short = await tasks.await_job(short_one, timeout=10)
+                busy = [await tasks.aget_job(job_id) for job_id in [first[1], long_one]]
+                return short, busy
+
+    short, busy = asyncio.run(scenario())
+    assert short.status is JobStatus.SUCCEEDED
+    assert [job.status for job in busy] == [JobStatus.RUNNING, JobStatus.RUNNING]
 
 
 @pytest.mark.redis
@@ -289,6 +316,62 @@ def test_an_outcome_is_stored_once_redis_is_back(tmp_path: Path, own_redis: Redi
     assert (job.status, job.result) == (JobStatus.SUCCEEDED, "done")
     assert job.attempts == 1
     assert RUNS == ["started"]
+
+
+@pytest.mark.redis
+def test_an_outcome_redis_refuses_for_a_while_is_stored_later(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    """Redis refuses writes for a while when the job ends (made a replica, as after a
+    failover: READONLY): the worker keeps the job, stores its outcome once Redis takes writes
+    again, and keeps working (it does not stop on the refusals of its reads)."""
+    settings = {"backend": "redis", "redis": {"url": own_redis.url(), "redelivery_timeout": 1}}
+    app = build(tmp_path, brief, **settings)
+
+    async def scenario() -> Any:
+        async with (
+            started(app) as tasks,
+            redis.asyncio.Redis.from_url(own_redis.url()) as admin,
+            worker(tasks),
+        ):
+            job_id = await tasks.aenqueue(brief, 0.5)
+            await until(lambda: RUNS == ["started"])
+            await admin.replicaof("127.0.0.1", free_port())  # a primary that never answers
+            await asyncio.sleep(2.0)  # the job ended, its outcome refused
+            await admin.replicaof("NO", "ONE")
+            job = await tasks.await_job(job_id, timeout=15)
+            again = await tasks.await_result(await tasks.aenqueue(brief, 0.1), timeout=15)
+            return job, again
+
+    job, again = asyncio.run(scenario())
+    assert (job.status, job.result, job.attempts) == (JobStatus.SUCCEEDED, "done", 1)
+    assert again == "done"  # the worker kept going
+    assert RUNS == ["started", "started"]
+
+
+@pytest.mark.redis
+def test_enqueue_and_start_change_nothing_when_run_twice(tmp_path: Path, redis_url: str) -> None:
+    """What a command retried after its reply was lost does: the job is queued once, and an
+    attempt started once (a second START with another token is a new attempt)."""
+    app = build(tmp_path, note, backend="redis", redis={"url": redis_url})
+    tasks = app.container.get(Tasks)
+    backend: Any = tasks.backend
+    client = backend._sync
+    job = JobRequest(task=note.name, args=["twice"], kwargs={})
+    for _ in range(2):
+        ENQUEUE.run(client, *backend._enqueue_call(job))
+    assert client.xlen(backend.queue) == 1
+
+    async def start(token: str) -> Any:
+        async with redis.asyncio.Redis.from_url(redis_url) as aclient:
+            arguments = [repr(time.time()), note.name, 4, 60, job.id, token]
+            return await START.arun(aclient, [backend.record_key(job.id)], arguments)
+
+    assert asyncio.run(start("attempt-1")) == [b"running", 1]
+    assert asyncio.run(start("attempt-1")) == [b"running", 1]  # the retry
+    assert asyncio.run(start("attempt-2")) == [b"running", 2]  # its worker was lost
+    assert "WorkerLost" in client.hget(backend.record_key(job.id), "error").decode()
+    client.close()
 
 
 @pytest.mark.redis
