@@ -76,15 +76,19 @@ end
 return renewed
 """
 
-# KEYS: the stream, the job's record, the delayed set; ARGV: the group, the entry, the record's
-# time to live ('' to keep it), the retry's message ('' for none), its score, then the
-# record's field/value pairs.
+# KEYS: the stream, the job's record, the delayed set; ARGV: the group, the entry, this
+# consumer, the record's time to live ('' to keep it), the retry's message ('' for none), its
+# score, then the record's field/value pairs. Writes nothing for an entry no longer this
+# consumer's: acknowledged already (a retry), or reclaimed by another worker after a stall
+# here (that worker's outcome is the one kept).
 _ACK = """
-if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if not pending[1] or pending[1][2] ~= ARGV[3] then return 0 end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
-if ARGV[3] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-if ARGV[4] ~= '' then redis.call('ZADD', KEYS[3], ARGV[5], ARGV[4]) end
+if #ARGV > 6 then redis.call('HSET', KEYS[2], unpack(ARGV, 7)) end
+if ARGV[4] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5]) end
 return 1
 """
 
@@ -262,6 +266,7 @@ class StreamBroker(RedisStreamBroker):
                     # MISCONF: it cannot save its data, so it refuses writes.
                     if isinstance(exc, _REFUSALS) or str(exc).startswith("MISCONF"):
                         logger.error("Redis refuses to hand out jobs (%s); retry in 1 s.", exc)
+                        await self._after_refusal(exc)
                         await asyncio.sleep(1)
                         continue
                     if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
@@ -278,16 +283,30 @@ class StreamBroker(RedisStreamBroker):
                         yield message
 
     async def _reclaim(self, client: Redis) -> list[tuple[bytes, dict[bytes, bytes]]]:
-        """Take over the entries that other consumers left idle past the timeout."""
-        claimed: Any = await client.xautoclaim(
+        """Take over entries other consumers left idle past the timeout, as many as there
+        are free slots. (XPENDING's IDLE filter finds them wherever they are among the
+        pending entries; XAUTOCLAIM would look only at the first ten per entry asked for,
+        and miss a dead worker's job behind running ones.)"""
+        idle: Any = await client.xpending_range(
+            self.queue_name,
+            self.consumer_group_name,
+            min="-",
+            max="+",
+            count=self._free() + len(self.held),  # ours are listed too (after a stall)
+            idle=self.idle_timeout,
+        )
+        ids = [entry["message_id"] for entry in idle if entry["message_id"] not in self.held]
+        if not ids:
+            return []
+        # min_idle_time again: an entry renewed meanwhile by its live worker stays with it.
+        claimed: Any = await client.xclaim(
             self.queue_name,
             self.consumer_group_name,
             self.consumer_name,
             min_idle_time=self.idle_timeout,
-            start_id="0-0",
-            count=self._free(),
+            message_ids=ids[: self._free()],
         )
-        return [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
+        return [(entry_id, fields) for entry_id, fields in claimed if fields]
 
     def _free(self) -> int:
         """How many entries to read: the free slots. taskiq's receiver asks for a message
@@ -337,6 +356,7 @@ class StreamBroker(RedisStreamBroker):
         args = [
             self.consumer_group_name,
             entry_id,
+            self.consumer_name,
             self.result_ttl if finish.finished else "",
             retry_data,
             repr(retry_at),
@@ -354,9 +374,17 @@ class StreamBroker(RedisStreamBroker):
                     exc,
                     delay,
                 )
+                await self._after_refusal(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         self.held.pop(entry_id, None)
+
+    async def _after_refusal(self, exc: Exception) -> None:
+        """After READONLY, drop the connections: they lead to a server that became a replica,
+        and the URL may lead to the new primary by now (a failover behind a DNS name or a
+        virtual IP; Redis does not close its clients' connections when it is demoted)."""
+        if isinstance(exc, ReadOnlyError):
+            await self.connection_pool.disconnect()
 
     async def heartbeat(self) -> None:
         """Renew this worker's claim on the entries it holds, forever (cancel to stop)."""

@@ -216,12 +216,17 @@ class RedisTaskBackend(AbstractTaskBackend):
         try:
             ENQUEUE.run(self._sync, *self._enqueue_call(job))
         except redis.RedisError as exc:
+            if isinstance(exc, redis.ReadOnlyError):  # see StreamBroker._after_refusal
+                self._sync.connection_pool.disconnect()
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
     async def aenqueue(self, job: JobRequest) -> None:
+        client = self._client()
         try:
-            await ENQUEUE.arun(self._client(), *self._enqueue_call(job))
+            await ENQUEUE.arun(client, *self._enqueue_call(job))
         except redis.RedisError as exc:
+            if isinstance(exc, redis.ReadOnlyError):  # see StreamBroker._after_refusal
+                await client.connection_pool.disconnect()
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
     def get_job(self, job_id: str) -> JobInfo | None:

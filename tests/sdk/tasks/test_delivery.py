@@ -15,6 +15,7 @@ import redis.asyncio
 import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
 from tausestack.sdk.tasks._jobs import JobRequest
+from tausestack.sdk.tasks._redis_broker import ACK
 from tausestack.sdk.tasks.redis import ENQUEUE, START
 from tests.processes import free_port
 from tests.sdk.tasks.support import build, started, with_worker, worker
@@ -350,6 +351,38 @@ def test_an_outcome_redis_refuses_for_a_while_is_stored_later(
 
 
 @pytest.mark.redis
+def test_a_busy_worker_finds_a_dead_workers_job_behind_running_ones(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A dead worker's job is found wherever it is among the pending ones: here behind
+    eleven jobs other workers are running, by a worker with one free slot."""
+    settings = {"backend": "redis", "redis": {"url": redis_url, "redelivery_timeout": 1}}
+    app = build(tmp_path, work, **settings)
+
+    async def scenario() -> Any:
+        async with (
+            started(app) as tasks,
+            redis.asyncio.Redis.from_url(redis_url) as client,
+            worker(tasks, concurrency=11),
+        ):
+            running = [await tasks.aenqueue(work, number, 4.0) for number in range(11)]
+            await until(lambda: len(RUNS) == 11)
+            orphan = await tasks.aenqueue(work, 99, 0.0)
+            # A worker that read it and died: its entry stays pending under its name.
+            await client.xreadgroup(
+                "tausestack-workers", "dead-worker", {tasks.backend.queue: ">"}, count=1
+            )
+            async with worker(tasks, concurrency=1):
+                job = await tasks.await_job(orphan, timeout=10)
+                still = [await tasks.aget_job(job_id) for job_id in running]
+            return job, still
+
+    job, still = asyncio.run(scenario())
+    assert (job.status, job.result) == (JobStatus.SUCCEEDED, 99)
+    assert {other.status for other in still} == {JobStatus.RUNNING}  # found before they ended
+
+
+@pytest.mark.redis
 def test_enqueue_and_start_change_nothing_when_run_twice(tmp_path: Path, redis_url: str) -> None:
     """What a command retried after its reply was lost does: the job is queued once, and an
     attempt started once (a second START with another token is a new attempt)."""
@@ -371,6 +404,34 @@ def test_enqueue_and_start_change_nothing_when_run_twice(tmp_path: Path, redis_u
     assert asyncio.run(start("attempt-1")) == [b"running", 1]  # the retry
     assert asyncio.run(start("attempt-2")) == [b"running", 2]  # its worker was lost
     assert "WorkerLost" in client.hget(backend.record_key(job.id), "error").decode()
+
+    # The acknowledgement writes the outcome once, and only for the entry's current owner.
+    client.xgroup_create(backend.queue, "tausestack-workers", id="0")
+    ((_, [(entry_id, _)]),) = client.xreadgroup(
+        "tausestack-workers", "worker-b", {backend.queue: ">"}, count=1
+    )
+    record = [backend.queue, backend.record_key(job.id), backend.delayed_key]
+
+    async def ack(consumer: str) -> Any:
+        async with redis.asyncio.Redis.from_url(redis_url) as aclient:
+            arguments = [
+                "tausestack-workers",
+                entry_id,
+                consumer,
+                60,
+                "",
+                "0",
+                "status",
+                "succeeded",
+            ]
+            return await ACK.arun(aclient, record, arguments)
+
+    assert asyncio.run(ack("worker-a")) == 0  # stalled, its job taken over: nothing written
+    assert client.hget(backend.record_key(job.id), "status") == b"running"
+    assert asyncio.run(ack("worker-b")) == 1
+    assert asyncio.run(ack("worker-b")) == 0  # the retry
+    assert client.hget(backend.record_key(job.id), "status") == b"succeeded"
+    assert client.xlen(backend.queue) == 0
     client.close()
 
 
