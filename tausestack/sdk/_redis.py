@@ -1,10 +1,10 @@
-"""What every Redis client of the SDK (cache, tasks) is built with."""
+"""What every Redis client of the SDK (cache, tasks) is built with, and how it starts afresh."""
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["reconnecting"]
+__all__ = ["adrop_connections", "drop_connections", "reconnecting"]
 
 
 def reconnecting(*, asynchronous: bool = False) -> dict[str, Any]:
@@ -28,3 +28,16 @@ def reconnecting(*, asynchronous: bool = False) -> dict[str, Any]:
     from redis.retry import Retry
 
     return {"retry": Retry(backoff, 1, supported_errors=errors)}
+
+
+def drop_connections(pool: Any) -> None:
+    """Make every connection of a (sync) pool a new one: the idle ones now, those in use once
+    they are released, so no other thread loses a command half-way."""
+    pool.disconnect(inuse_connections=False)
+    pool.update_active_connections_for_reconnect()
+
+
+async def adrop_connections(pool: Any) -> None:
+    """:func:`drop_connections` for a ``redis.asyncio`` pool."""
+    await pool.disconnect(inuse_connections=False)
+    await pool.update_active_connections_for_reconnect()

@@ -10,9 +10,10 @@ with ``XREADGROUP`` and it stays pending (owned by that worker) until acknowledg
 * **heartbeats** — a worker renews the claim on every entry it holds every third of
   ``redelivery_timeout``, so a job that runs for an hour is never taken from a live worker;
 * **result and acknowledgement in one script** — the job's final status (and its retry, if
-  any) is written with ``XACK`` and only if ``XACK`` acknowledged something (a retried write,
-  or one that comes after the entry was handed back, changes nothing), and the entry is
-  deleted (``XDEL``), so the stream holds only jobs not done yet;
+  any) is written with ``XACK`` and only while the entry is pending under this worker (a
+  retried write, one that comes after the entry was handed back, or one of a stalled worker
+  whose job another worker took over, changes nothing), and the entry is deleted
+  (``XDEL``), so the stream holds only jobs not done yet;
 * **reading only what can start** — a read asks for as many entries as there are free slots,
   and every entry read is held (renewed by the heartbeat) from then on;
 * **no acknowledgement without an outcome** — taskiq acknowledges a message whatever became of
@@ -55,7 +56,7 @@ from taskiq.decor import AsyncTaskiqDecoratedTask
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq_redis import RedisStreamBroker
 
-from .._redis import reconnecting
+from .._redis import adrop_connections, reconnecting
 
 __all__ = ["NOTHING", "Finish", "LuaScript", "Running", "StreamBroker", "raise_if_cancelled"]
 
@@ -92,11 +93,14 @@ if ARGV[5] ~= '' then redis.call('ZADD', KEYS[3], ARGV[6], ARGV[5]) end
 return 1
 """
 
-# KEYS: the stream, then each entry's job record; ARGV: the group, then (id, data) pairs.
+# KEYS: the stream, then each entry's job record; ARGV: the group, this consumer, then
+# (id, data) pairs. Entries another worker took over (after a stall here) stay its own.
 _RELEASE = """
 for index = 2, #KEYS do
-  local id, data = ARGV[index * 2 - 2], ARGV[index * 2 - 1]
-  if redis.call('XACK', KEYS[1], ARGV[1], id) == 1 then
+  local id, data = ARGV[index * 2 - 1], ARGV[index * 2]
+  local pending = redis.call('XPENDING', KEYS[1], ARGV[1], id, id, 1)
+  if pending[1] and pending[1][2] == ARGV[2] then
+    redis.call('XACK', KEYS[1], ARGV[1], id)
     redis.call('XDEL', KEYS[1], id)
     redis.call('XADD', KEYS[1], '*', 'data', data)
     if redis.call('HGET', KEYS[index], 'status') == 'running' then
@@ -287,26 +291,36 @@ class StreamBroker(RedisStreamBroker):
         are free slots. (XPENDING's IDLE filter finds them wherever they are among the
         pending entries; XAUTOCLAIM would look only at the first ten per entry asked for,
         and miss a dead worker's job behind running ones.)"""
-        idle: Any = await client.xpending_range(
-            self.queue_name,
-            self.consumer_group_name,
-            min="-",
-            max="+",
-            count=self._free() + len(self.held),  # ours are listed too (after a stall)
-            idle=self.idle_timeout,
-        )
-        ids = [entry["message_id"] for entry in idle if entry["message_id"] not in self.held]
-        if not ids:
-            return []
-        # min_idle_time again: an entry renewed meanwhile by its live worker stays with it.
-        claimed: Any = await client.xclaim(
-            self.queue_name,
-            self.consumer_group_name,
-            self.consumer_name,
-            min_idle_time=self.idle_timeout,
-            message_ids=ids[: self._free()],
-        )
-        return [(entry_id, fields) for entry_id, fields in claimed if fields]
+        wanted = self._free()
+        found: list[tuple[bytes, dict[bytes, bytes]]] = []
+        for _ in range(10):
+            need = wanted - len(found)
+            idle: Any = await client.xpending_range(
+                self.queue_name,
+                self.consumer_group_name,
+                min="-",
+                max="+",
+                count=need + len(self.held),  # ours are listed too (after a stall)
+                idle=self.idle_timeout,
+            )
+            ids = [entry["message_id"] for entry in idle if entry["message_id"] not in self.held]
+            if not ids:
+                break
+            # min_idle_time again: an entry renewed meanwhile by its worker stays with it.
+            claimed: Any = await client.xclaim(
+                self.queue_name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=self.idle_timeout,
+                message_ids=ids[:need],
+            )
+            got = [(entry_id, fields) for entry_id, fields in claimed if fields]
+            found += got
+            # Some could not be claimed (their stream entry deleted, or renewed meanwhile):
+            # look again, the next idle ones may be behind them.
+            if len(found) >= wanted or len(got) == len(ids[:need]):
+                break
+        return found
 
     def _free(self) -> int:
         """How many entries to read: the free slots. taskiq's receiver asks for a message
@@ -384,7 +398,7 @@ class StreamBroker(RedisStreamBroker):
         and the URL may lead to the new primary by now (a failover behind a DNS name or a
         virtual IP; Redis does not close its clients' connections when it is demoted)."""
         if isinstance(exc, ReadOnlyError):
-            await self.connection_pool.disconnect()
+            await adrop_connections(self.connection_pool)
 
     async def heartbeat(self) -> None:
         """Renew this worker's claim on the entries it holds, forever (cancel to stop)."""
@@ -414,7 +428,8 @@ class StreamBroker(RedisStreamBroker):
         if held:
             keys = [self.queue_name, *(self.record_key(job_id) for job_id, _ in held.values())]
             pairs = [item for entry_id, (_, data) in held.items() for item in (entry_id, data)]
-            await RELEASE.arun(self.client, keys, [self.consumer_group_name, *pairs])
+            arguments = [self.consumer_group_name, self.consumer_name, *pairs]
+            await RELEASE.arun(self.client, keys, arguments)
         if keep:
             return len(held)
         pending: Any = await self.client.xpending_range(

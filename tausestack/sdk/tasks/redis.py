@@ -31,7 +31,7 @@ from taskiq.acks import AcknowledgeType
 from taskiq.formatters.json_formatter import JSONFormatter
 from taskiq.receiver import Receiver
 
-from .._redis import reconnecting
+from .._redis import adrop_connections, drop_connections, reconnecting
 from ._jobs import JobInfo, JobRequest, new_job_id, record_to_info
 from ._redis_broker import (
     NOTHING,
@@ -217,7 +217,7 @@ class RedisTaskBackend(AbstractTaskBackend):
             ENQUEUE.run(self._sync, *self._enqueue_call(job))
         except redis.RedisError as exc:
             if isinstance(exc, redis.ReadOnlyError):  # see StreamBroker._after_refusal
-                self._sync.connection_pool.disconnect()
+                drop_connections(self._sync.connection_pool)
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
     async def aenqueue(self, job: JobRequest) -> None:
@@ -226,7 +226,7 @@ class RedisTaskBackend(AbstractTaskBackend):
             await ENQUEUE.arun(client, *self._enqueue_call(job))
         except redis.RedisError as exc:
             if isinstance(exc, redis.ReadOnlyError):  # see StreamBroker._after_refusal
-                await client.connection_pool.disconnect()
+                await adrop_connections(client.connection_pool)
             raise self._failure(f"enqueueing a job of task {job.task!r}", exc) from None
 
     def get_job(self, job_id: str) -> JobInfo | None:

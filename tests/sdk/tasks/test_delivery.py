@@ -15,7 +15,7 @@ import redis.asyncio
 import tausestack.sdk.tasks.redis
 from tausestack.sdk.tasks import JobStatus, Tasks, TasksBackendError, TasksNotRunningError, task
 from tausestack.sdk.tasks._jobs import JobRequest
-from tausestack.sdk.tasks._redis_broker import ACK
+from tausestack.sdk.tasks._redis_broker import ACK, StreamBroker
 from tausestack.sdk.tasks.redis import ENQUEUE, START
 from tests.processes import free_port
 from tests.sdk.tasks.support import build, started, with_worker, worker
@@ -433,6 +433,70 @@ def test_enqueue_and_start_change_nothing_when_run_twice(tmp_path: Path, redis_u
     assert client.hget(backend.record_key(job.id), "status") == b"succeeded"
     assert client.xlen(backend.queue) == 0
     client.close()
+
+
+@pytest.mark.redis
+def test_a_stopping_worker_hands_back_only_entries_still_its_own(redis_url: str) -> None:
+    """After a stall here another worker took the job over: this worker's stop leaves it
+    with that worker instead of queueing it a second time."""
+
+    async def scenario() -> Any:
+        broker = StreamBroker(
+            redis_url,
+            queue="q",
+            record_key=lambda job_id: f"q:job:{job_id}",
+            delayed_key="q:delayed",
+            result_ttl=60,
+            redelivery_timeout=1,
+            concurrency=2,
+        )
+        async with redis.asyncio.Redis.from_url(redis_url) as client:
+            await client.xgroup_create("q", "tausestack-workers", id="0", mkstream=True)
+            mine = await client.xadd("q", {"data": b"mine"})
+            theirs = await client.xadd("q", {"data": b"theirs"})
+            await client.xreadgroup("tausestack-workers", broker.consumer_name, {"q": ">"})
+            await client.xclaim("q", "tausestack-workers", "other-worker", 0, [theirs])
+            broker.held = {mine: ("job-1", b"mine"), theirs: ("job-2", b"theirs")}
+            await broker.release()
+            owners = await client.xpending_range("q", "tausestack-workers", "-", "+", 10)
+            entries = await client.xrange("q")
+            await broker.shutdown()
+            return owners, [fields[b"data"] for _, fields in entries]
+
+    owners, entries = asyncio.run(scenario())
+    assert [(owner["message_id"], owner["consumer"]) for owner in owners] == [
+        (owners[0]["message_id"], b"other-worker")
+    ]
+    assert sorted(entries) == [b"mine", b"theirs"]  # "mine" queued again once, "theirs" kept
+
+
+@pytest.mark.redis
+def test_a_reclaim_looks_past_pending_entries_whose_data_was_deleted(redis_url: str) -> None:
+    """Entries another program deleted while pending claim as nothing: one look for idle
+    jobs still finds the real one behind them."""
+
+    async def scenario() -> Any:
+        broker = StreamBroker(
+            redis_url,
+            queue="q",
+            record_key=lambda job_id: f"q:job:{job_id}",
+            delayed_key="q:delayed",
+            result_ttl=60,
+            redelivery_timeout=0.05,
+            concurrency=1,
+        )
+        async with redis.asyncio.Redis.from_url(redis_url) as client:
+            await client.xgroup_create("q", "tausestack-workers", id="0", mkstream=True)
+            junk = [await client.xadd("q", {"data": b"junk"}) for _ in range(3)]
+            await client.xadd("q", {"data": b"real"})
+            await client.xreadgroup("tausestack-workers", "dead-worker", {"q": ">"})
+            await client.xdel("q", *junk)
+            await asyncio.sleep(0.1)  # idle past the redelivery timeout
+            found = await broker._reclaim(client)
+            await broker.shutdown()
+            return [fields[b"data"] for _, fields in found]
+
+    assert asyncio.run(scenario()) == [b"real"]
 
 
 @pytest.mark.redis
