@@ -435,23 +435,28 @@ def test_enqueue_and_start_change_nothing_when_run_twice(tmp_path: Path, redis_u
     client.close()
 
 
+async def stream_broker(redis_url: str, **options: Any) -> StreamBroker:
+    """A worker's broker on the stream ``q``, whose consumer group exists (empty)."""
+    async with redis.asyncio.Redis.from_url(redis_url) as client:
+        await client.xgroup_create("q", "tausestack-workers", id="0", mkstream=True)
+    return StreamBroker(
+        redis_url,
+        queue="q",
+        record_key=lambda job_id: f"q:job:{job_id}",
+        delayed_key="q:delayed",
+        result_ttl=60,
+        **options,
+    )
+
+
 @pytest.mark.redis
 def test_a_stopping_worker_hands_back_only_entries_still_its_own(redis_url: str) -> None:
     """After a stall here another worker took the job over: this worker's stop leaves it
     with that worker instead of queueing it a second time."""
 
     async def scenario() -> Any:
-        broker = StreamBroker(
-            redis_url,
-            queue="q",
-            record_key=lambda job_id: f"q:job:{job_id}",
-            delayed_key="q:delayed",
-            result_ttl=60,
-            redelivery_timeout=1,
-            concurrency=2,
-        )
+        broker = await stream_broker(redis_url, redelivery_timeout=1, concurrency=2)
         async with redis.asyncio.Redis.from_url(redis_url) as client:
-            await client.xgroup_create("q", "tausestack-workers", id="0", mkstream=True)
             mine = await client.xadd("q", {"data": b"mine"})
             theirs = await client.xadd("q", {"data": b"theirs"})
             await client.xreadgroup("tausestack-workers", broker.consumer_name, {"q": ">"})
@@ -476,17 +481,8 @@ def test_a_reclaim_looks_past_pending_entries_whose_data_was_deleted(redis_url: 
     jobs still finds the real one behind them."""
 
     async def scenario() -> Any:
-        broker = StreamBroker(
-            redis_url,
-            queue="q",
-            record_key=lambda job_id: f"q:job:{job_id}",
-            delayed_key="q:delayed",
-            result_ttl=60,
-            redelivery_timeout=0.05,
-            concurrency=1,
-        )
+        broker = await stream_broker(redis_url, redelivery_timeout=0.05, concurrency=1)
         async with redis.asyncio.Redis.from_url(redis_url) as client:
-            await client.xgroup_create("q", "tausestack-workers", id="0", mkstream=True)
             junk = [await client.xadd("q", {"data": b"junk"}) for _ in range(3)]
             await client.xadd("q", {"data": b"real"})
             await client.xreadgroup("tausestack-workers", "dead-worker", {"q": ">"})
