@@ -6,7 +6,7 @@ with ``XREADGROUP`` and it stays pending (owned by that worker) until acknowledg
 * **reclaiming while idle** — ``RedisStreamBroker.listen`` looks for entries of dead workers
   only after new ones arrive; here a worker also does it when the stream is quiet, every
   half ``redelivery_timeout`` at most, so a killed worker's job runs again without new
-  traffic;
+  traffic, and it finds them wherever they are among the pending entries;
 * **heartbeats** — a worker renews the claim on every entry it holds every third of
   ``redelivery_timeout``, so a job that runs for an hour is never taken from a live worker;
 * **result and acknowledgement in one script** — the job's final status (and its retry, if

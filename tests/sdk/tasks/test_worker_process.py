@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from tausestack import Settings, TauseStackApp, create_app
 from tests.conftest import Project
+from tests.processes import stop
 
 pytestmark = pytest.mark.redis
 
@@ -124,12 +125,7 @@ def worker(site: Project, name: str) -> Iterator[subprocess.Popen[bytes]]:
         yield process
     finally:
         if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
         log.close()
 
 
