@@ -11,6 +11,9 @@ from typing import Annotated, Any
 
 import typer
 from fastapi.security.base import SecurityBase
+from pydantic import BaseModel, SecretStr
+from pydantic_core import to_jsonable_python
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -26,7 +29,8 @@ from ._project import Project
 from ._serve import AppOption
 
 DEFAULT = "main:app"
-SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
+#: Names of settings whose string values are secrets even when not declared ``SecretStr``.
+SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
 URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)@", re.I)
 REDACTED = "********"
 
@@ -208,28 +212,73 @@ def config_show() -> None:
         discover(settings.installed_apps, settings.discovery.modules).sections
     )
     table = Table("key", "value", "source", title=f"Settings (profile {settings.profile})")
-    for path, value in _leaves(settings.model_dump(mode="json")):
-        table.add_row(".".join(path), _redact(path, value), settings.source_of(*path))
-    # Piped or captured output keeps one line per setting (for grep), whatever its width.
-    wide = console if console.is_terminal else plain_console(width=10_000)
-    wide.print(table)
+    for path, value in _leaves(settings):
+        shown = _redact(value, secret=bool(SECRET_NAME.search(path[-1])))
+        text = "null" if shown is None else shown if isinstance(shown, str) else repr(shown)
+        table.add_row(".".join(path), text, settings.source_of(*path))
+    _wide().print(table)
 
 
-def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    if isinstance(data, dict) and data:
-        for key, value in data.items():
-            yield from _leaves(value, (*prefix, str(key)))
+def _wide() -> Console:
+    """The console for tables: piped or captured output keeps one line per row (for grep),
+    whatever its width."""
+    return console if console.is_terminal else plain_console(width=10_000)
+
+
+def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every setting that is not a section or a mapping, with its path."""
+    if isinstance(value, BaseModel):
+        for name in [*type(value).model_fields, *(value.model_extra or {})]:
+            yield from _leaves(getattr(value, name), (*prefix, name))
+    elif isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _leaves(item, (*prefix, str(key)))
     else:
-        yield prefix, data
+        yield prefix, value
 
 
-def _redact(path: tuple[str, ...], value: Any) -> str:
-    if value is None:
-        return "null"
-    if any(SECRET_KEY.search(part) for part in path):
-        return REDACTED
-    text = value if isinstance(value, str) else repr(value)
-    return URL_PASSWORD.sub(lambda match: match.group("prefix") + REDACTED + "@", text)
+def _redact(value: Any, *, secret: bool) -> Any:
+    """``value`` as plain data to show, with secrets replaced by ``********``.
+
+    A value is secret when it is a ``SecretStr`` (how settings declare secrets), or a string
+    under a secret-sounding name (``api_token``, ``password``…) when ``secret`` says so;
+    passwords in URLs are secret everywhere. ``${secret:NAME}`` references are shown as
+    written: they hold no secret.
+    """
+    if isinstance(value, SecretStr):
+        return _mask(value.get_secret_value())
+    if isinstance(value, str):
+        if secret:
+            return _mask(value)
+        return URL_PASSWORD.sub(
+            lambda match: match["prefix"] + _mask(match["password"]) + "@", value
+        )
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {
+            key: _redact(item, secret=secret or bool(SECRET_NAME.search(str(key))))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact(item, secret=secret) for item in value]
+    return to_jsonable_python(value)
+
+
+def _mask(text: str) -> str:
+    """``********`` in place of everything in ``text`` but its ``${secret:…}`` references."""
+    from ..sdk.secrets._references import REFERENCE
+
+    pieces: list[str] = []
+    end = 0
+    for match in REFERENCE.finditer(text):
+        if match.start() > end:
+            pieces.append(REDACTED)
+        pieces.append(match.group(0))
+        end = match.end()
+    if end < len(text):
+        pieces.append(REDACTED)
+    return "".join(pieces)
 
 
 def version() -> None:

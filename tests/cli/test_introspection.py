@@ -178,6 +178,85 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
     assert "tok-123" not in result.stdout
 
 
+def config_rows(output: str) -> dict[str, list[str]]:
+    """The rows of `config show`: key -> [value, source]."""
+    return {
+        cells[0]: cells[1:]
+        for cells in (
+            [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in output.splitlines()
+            if line.startswith("│")
+        )
+    }
+
+
+REAL_SECRETS = {
+    "jwt": "jwt-Secret-Value-0123456789abcdefghijkl",
+    "old jwt": "old-Jwt-Value-0123456789abcdefghijklm",
+    "database": "db-Pass-Value",
+    "s3": "s3-Secret-Key-Value",
+    "signing": "url-Signing-Key-Value-0123456789abcdef",
+    "smtp": "smtp-Pass-Value",
+}
+
+SECRET_SETTINGS = f"""
+secrets:
+  backend: dotenv
+  dotenv:
+    path: config/secrets.env
+auth:
+  jwt:
+    secret: ${{secret:JWT_SECRET}}
+    private_key: ${{secret:keys#private}}
+    previous_keys: ["{REAL_SECRETS["old jwt"]}", "${{secret:OLD_JWT}}"]
+database:
+  url: postgresql://shop:{REAL_SECRETS["database"]}@db.internal:5432/shop
+storage:
+  s3:
+    access_key_id: AKIAEXAMPLE
+    secret_access_key: {REAL_SECRETS["s3"]}
+notify:
+  smtp:
+    password: {REAL_SECRETS["smtp"]}
+cache:
+  redis:
+    url: redis://:${{secret:REDIS_PASSWORD}}@cache:6379/0
+"""
+
+
+def test_config_show_redacts_secret_values_and_shows_references_as_written(
+    demo: Path, tausestack: Cli
+) -> None:
+    with (demo / "application.yaml").open("a") as config:
+        config.write(SECRET_SETTINGS)
+    (demo / ".env").write_text(f"TAUSESTACK_STORAGE__URL_SIGNING_KEY={REAL_SECRETS['signing']}\n")
+    result = tausestack("config", "show")
+    assert result.exit_code == 0, result.output
+    rows = config_rows(result.stdout)
+    # Not secrets, though their keys contain "secret", "key" or "password": shown in clear.
+    assert rows["secrets.backend"][0] == "dotenv"
+    assert rows["secrets.dotenv.path"][0] == "config/secrets.env"
+    assert rows["cache.key_prefix"][0] == "tausestack:"
+    assert rows["auth.jwt.min_password_length"][0] == "8"
+    assert rows["security.rate_limit.key"][0] == "ip"
+    # References are shown as written, wherever they are.
+    assert rows["auth.jwt.secret"][0] == "${secret:JWT_SECRET}"
+    assert rows["auth.jwt.private_key"][0] == "${secret:keys#private}"
+    assert rows["cache.redis.url"][0] == "redis://:${secret:REDIS_PASSWORD}@cache:6379/0"
+    assert rows["auth.jwt.previous_keys"][0] == "['********', '${secret:OLD_JWT}']"
+    # Secret values are not.
+    assert rows["database.url"][0] == "postgresql://shop:********@db.internal:5432/shop"
+    assert rows["storage.s3.secret_access_key"][0] == "********"
+    assert rows["storage.url_signing_key"] == [
+        "********",
+        f"{demo / '.env'} (TAUSESTACK_STORAGE__URL_SIGNING_KEY)",
+    ]
+    assert rows["notify.smtp.password"][0] == "********"
+    assert rows["storage.s3.access_key_id"][0] == "********"
+    for name, value in REAL_SECRETS.items():
+        assert value not in result.output, f"the {name} secret was printed"
+
+
 def test_version(tausestack: Cli) -> None:
     result = tausestack("version")
     assert result.exit_code == 0
