@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import platform
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,7 @@ class GraphFormat(enum.StrEnum):
 
 
 def routes(app: AppOption = DEFAULT) -> None:
-    """List every route: method, path, handler, app and auth requirements."""
+    """List every route: method, path, handler, app and what it requires (auth, roles)."""
     application = Project.find().load_app(app)
     apps = _app_names(application)
     rows: dict[tuple[str, str], list[Any]] = {}  # one row per path and handler, methods joined
@@ -52,12 +53,12 @@ def routes(app: AppOption = DEFAULT) -> None:
         module = str(getattr(function, "__module__", "") or "")
         builtin = module.startswith(("fastapi.", "starlette."))
         handler = "FastAPI (built in)" if builtin else getattr(function, "__qualname__", "?")
-        row = rows.setdefault((path, handler), [[], _owner(module, apps), _auth(context) or "-"])
+        row = rows.setdefault((path, handler), [[], _owner(module, apps), _auth(context)])
         row[0].append(method)
     table = Table("method", "path", "handler", "app", "auth", title="Routes")
     for (path, handler), (methods, owner, auth) in rows.items():
         table.add_row(", ".join(methods), path, handler, owner, auth)
-    console.print(table)
+    _wide().print(table)
 
 
 def _app_names(application: Any) -> list[str]:
@@ -73,16 +74,36 @@ def _owner(module: str, apps: list[str]) -> str:
 
 
 def _auth(context: Any) -> str:
-    dependant = getattr(context, "dependant", None)
-    schemes = sorted(set(_security_schemes(dependant))) if dependant is not None else []
-    return ", ".join(schemes)
+    """What a route asks of its caller: ``roles: …`` and ``permissions: …``, else ``required``
+    or ``optional`` (a user), from TauseStack's auth dependencies (``auth_required=``,
+    ``roles=``, ``CurrentUser``, ``require_permissions()``…); then the names of any other
+    security schemes; ``-`` for none."""
+    # Our guards are instances of the auth module's dependency; no route has one unless the
+    # module was imported while the app was built.
+    integration = sys.modules.get("tausestack.sdk.auth._integration")
+    guard_type: Any = getattr(integration, "Authenticate", ())
+    required, optional = False, False
+    roles: dict[str, None] = {}  # ordered sets: controller's first, then the route's
+    permissions: dict[str, None] = {}
+    schemes: set[str] = set()
+    for call in _dependency_calls(getattr(context, "dependant", None)):
+        if guard_type and isinstance(call, guard_type):
+            required, optional = required or call.required, optional or not call.required
+            roles.update(dict.fromkeys(call.roles))
+            permissions.update(dict.fromkeys(call.permissions))
+        elif isinstance(call, SecurityBase):
+            schemes.add(call.scheme_name)
+    needs = [f"roles: {', '.join(roles)}"] if roles else []
+    needs += [f"permissions: {', '.join(permissions)}"] if permissions else []
+    if not needs and (required or optional):
+        needs.append("required" if required else "optional")
+    return "; ".join([*needs, *sorted(schemes)]) or "-"
 
 
-def _security_schemes(dependant: Any) -> Iterator[str]:
+def _dependency_calls(dependant: Any) -> Iterator[Any]:
     for sub in getattr(dependant, "dependencies", ()):
-        if isinstance(sub.call, SecurityBase):
-            yield sub.call.scheme_name
-        yield from _security_schemes(sub)
+        yield sub.call
+        yield from _dependency_calls(sub)
 
 
 def inspect(

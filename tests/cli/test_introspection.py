@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import fastapi
+import pytest
 
 from tausestack import __version__
 from tests.cli.conftest import Cli
@@ -39,6 +40,99 @@ def test_routes_lists_method_path_handler_app_and_auth(demo: Path, tausestack: C
     assert ("POST", "/notes/", "NoteController.create", "notes", "-") in rows
     assert ("GET", "/me", "me", "notes", "OAuth2PasswordBearer") in rows
     assert ("GET, HEAD", "/docs", "FastAPI (built in)", "fastapi", "-") in rows
+
+
+GUARDED_CONTROLLER = """
+from typing import Annotated
+
+from fastapi import Depends
+from tausestack import Controller, get, post
+from tausestack.sdk.auth import CurrentUser, OptionalUser, require_permissions
+
+
+@Controller("/todos/{todo_id}/attachments", roles=["admin"])
+class TodoAttachmentsWithAVeryLongControllerName:
+    @get("/{attachment_id}/versions/{version_id}")
+    async def read_one_version_of_an_attachment(
+        self, todo_id: int, attachment_id: int, version_id: int
+    ) -> int:
+        return version_id
+
+    @post("", roles=["editor"])
+    async def add(self, todo_id: int) -> int:
+        return todo_id
+
+
+@Controller("/guarded")
+class GuardedController:
+    @get("/login", auth_required=True)
+    async def login_needed(self) -> str:
+        return "ok"
+
+    @get("/me")
+    async def me(self, user: CurrentUser) -> str:
+        return user.id
+
+    @get("/maybe")
+    async def maybe(self, user: OptionalUser) -> str:
+        return "anonymous" if user is None else user.id
+
+    @get("/write", dependencies=[Depends(require_permissions("articles:write"))])
+    async def write(self) -> str:
+        return "ok"
+"""
+
+
+def add_guarded_controller(demo: Path) -> None:
+    """GUARDED_CONTROLLER in the demo project, with the jwt auth backend it needs."""
+    (demo / "apps" / "notes" / "controllers" / "guarded.py").write_text(GUARDED_CONTROLLER)
+    with (demo / "application.yaml").open("a") as config:
+        config.write(f"auth:\n  backend: jwt\n  jwt:\n    secret: {'s' * 40}\n")
+
+
+def route_rows(output: str) -> dict[str, tuple[str, ...]]:
+    """The rows of `routes` by "METHOD path": (handler, app, auth)."""
+    rows = {}
+    for line in output.splitlines():
+        if line.startswith("│"):
+            method, path, *rest = (cell.strip() for cell in line.split("│")[1:-1])
+            rows[f"{method} {path}"] = tuple(rest)
+    return rows
+
+
+def test_routes_shows_what_each_route_requires(demo: Path, tausestack: Cli) -> None:
+    add_guarded_controller(demo)
+    (demo / "apps" / "notes" / "routes.py").write_text(SECURED_ROUTES)
+    result = tausestack("routes")
+    assert result.exit_code == 0, result.output
+    rows = route_rows(result.stdout)
+    attachments = "/todos/{todo_id}/attachments"
+    assert rows[f"GET {attachments}/{{attachment_id}}/versions/{{version_id}}"][-1] == (
+        "roles: admin"
+    )
+    assert rows[f"POST {attachments}"][-1] == "roles: admin, editor"
+    assert rows["GET /guarded/login"][-1] == "required"
+    assert rows["GET /guarded/me"][-1] == "required"
+    assert rows["GET /guarded/maybe"][-1] == "optional"
+    assert rows["GET /guarded/write"][-1] == "permissions: articles:write"
+    assert rows["GET /me"][-1] == "OAuth2PasswordBearer"  # a scheme of the app's own
+    assert rows["GET /notes/"][-1] == "-"
+
+
+def test_piped_routes_keep_whole_values_one_line_per_route(
+    demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_guarded_controller(demo)
+    monkeypatch.delenv("COLUMNS")  # piped: Rich falls back to 80 columns
+    result = tausestack("routes")
+    assert result.exit_code == 0, result.output
+    rows = route_rows(result.stdout)
+    handler = "TodoAttachmentsWithAVeryLongControllerName.read_one_version_of_an_attachment"
+    path = "/todos/{todo_id}/attachments/{attachment_id}/versions/{version_id}"
+    assert rows[f"GET {path}"] == (handler, "notes", "roles: admin")
+    body = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(body) == len(rows), "one line per route"
+    assert "…" not in result.stdout
 
 
 def test_routes_of_a_plain_fastapi_app(demo: Path, tausestack: Cli) -> None:
