@@ -87,7 +87,7 @@ def _auth(context: Any) -> str:
     permissions: dict[str, None] = {}
     schemes: set[str] = set()
     for call in _dependency_calls(getattr(context, "dependant", None)):
-        if guard_type and isinstance(call, guard_type):
+        if isinstance(call, guard_type):
             required, optional = required or call.required, optional or not call.required
             roles.update(dict.fromkeys(call.roles))
             permissions.update(dict.fromkeys(call.permissions))
@@ -233,8 +233,8 @@ def config_show() -> None:
         discover(settings.installed_apps, settings.discovery.modules).sections
     )
     table = Table("key", "value", "source", title=f"Settings (profile {settings.profile})")
-    for path, value in _leaves(settings):
-        shown = _redact(value, secret=bool(SECRET_NAME.search(path[-1])))
+    for path, value, secret in _leaves(settings):
+        shown = _redact(value, secret=secret)
         text = "null" if shown is None else shown if isinstance(shown, str) else repr(shown)
         table.add_row(".".join(path), text, settings.source_of(*path))
     _wide().print(table)
@@ -246,16 +246,21 @@ def _wide() -> Console:
     return console if console.is_terminal else plain_console(width=10_000)
 
 
-def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every setting that is not a section or a mapping, with its path."""
+def _leaves(
+    value: Any, prefix: tuple[str, ...] = (), secret: bool = False
+) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
+    """Every setting that is not a section or a mapping, with its path and whether its name
+    (or the name of a mapping holding it: ``api_tokens.github``) says it is secret. A
+    section's name says nothing of its values (``secrets.backend``)."""
     if isinstance(value, BaseModel):
         for name in [*type(value).model_fields, *(value.model_extra or {})]:
-            yield from _leaves(getattr(value, name), (*prefix, name))
+            yield from _leaves(getattr(value, name), (*prefix, name), secret)
     elif isinstance(value, dict) and value:
+        secret = secret or bool(SECRET_NAME.search(prefix[-1]))
         for key, item in value.items():
-            yield from _leaves(item, (*prefix, str(key)))
+            yield from _leaves(item, (*prefix, str(key)), secret)
     else:
-        yield prefix, value
+        yield prefix, value, secret or bool(SECRET_NAME.search(prefix[-1]))
 
 
 def _redact(value: Any, *, secret: bool) -> Any:

@@ -248,6 +248,7 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
         '    database_url: str = "postgresql://app:hunter2@db.internal/notes"\n'
         '    cache_url: str = "redis://:s3cret@cache:6379/0"\n'
         '    motto: str = "[bold]loud[/bold] :cat:"\n'
+        '    webhook_tokens: dict[str, str] = {"github": "ghp-456"}\n'
     )
     (demo / ".env").write_text("TAUSESTACK_APP__DEBUG=true\n")
     result = tausestack("config", "show")
@@ -268,8 +269,10 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
     assert rows["notes.database_url"][0] == "postgresql://app:********@db.internal/notes"
     assert rows["notes.cache_url"][0] == "redis://:********@cache:6379/0"
     assert rows["notes.motto"][0] == "[bold]loud[/bold] :cat:"  # shown as written
+    assert rows["notes.webhook_tokens.github"][0] == "********"
     assert "hunter2" not in result.stdout
     assert "tok-123" not in result.stdout
+    assert "ghp-456" not in result.stdout
 
 
 def config_rows(output: str) -> dict[str, list[str]]:
