@@ -47,6 +47,10 @@ LEGACY_VARIABLES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Profiles every project has, whether or not it has an ``application-<profile>.yaml``.
+BUILT_IN_PROFILES = ("dev", "test", "prod")
+
+
 def profile_file(profile: str) -> str:
     """Return the name of the YAML file that holds one profile's settings."""
     return f"application-{profile}.yaml"
@@ -199,8 +203,17 @@ def build_sources(
 def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str, str]:
     """Pick the active profile and say where it came from.
 
-    Keyword, ``TAUSESTACK_PROFILE`` (environment, then ``.env``), application.yaml, or dev.
+    Keyword, ``TAUSESTACK_PROFILE`` (environment, then ``.env``), application.yaml, or dev. A
+    profile that is neither built in nor has its ``application-<profile>.yaml`` is refused
+    (a typo would otherwise run the app with the base settings alone).
     """
+    profile, origin = _find_profile(init_kwargs, config_dir)
+    if profile not in BUILT_IN_PROFILES and not (config_dir / profile_file(profile)).is_file():
+        raise SettingsError(_unknown_profile(profile, origin, config_dir))
+    return profile, origin
+
+
+def _find_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str, str]:
     explicit = init_kwargs.get("profile")
     if explicit is not None:
         return str(explicit), "keyword argument"
@@ -212,10 +225,28 @@ def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str,
     dotenv_value = _dotenv_value(dotenv_path, variable)
     if dotenv_value is not None:
         return dotenv_value, f"{dotenv_path} ({variable})"
-    base_value = read_yaml(config_dir / BASE_FILE).get("profile")
+    base_path = config_dir / BASE_FILE
+    base_value = read_yaml(base_path).get("profile")
     if base_value is not None:
-        return str(base_value), str(config_dir / BASE_FILE)
+        line = yaml_line(base_path, ("profile",))
+        return str(base_value), f"{base_path}:{line}" if line else str(base_path)
     return "dev", "defaults"
+
+
+def _unknown_profile(profile: str, origin: str, config_dir: Path) -> str:
+    prefix, suffix = profile_file("*").split("*")
+    with_file = sorted(
+        path.name.removeprefix(prefix).removesuffix(suffix)
+        for path in config_dir.glob(profile_file("*"))
+        if path.is_file()
+    )
+    return (
+        f"Unknown profile {profile!r} (from {origin}): there is no "
+        f"{config_dir / profile_file(profile)}."
+        f"{did_you_mean(profile, [*BUILT_IN_PROFILES, *with_file])} Known profiles: built in: "
+        f"{', '.join(sorted(BUILT_IN_PROFILES))}; with a file: {', '.join(with_file) or 'none'}. "
+        f"Fix the name, or create {profile_file(profile)} (it may be empty) to add the profile."
+    )
 
 
 def resolve_config_dir(init_kwargs: dict[str, Any]) -> tuple[Path, str]:

@@ -11,7 +11,8 @@ Sources, highest priority first:
 6. the defaults declared on the model.
 
 The profile comes from the ``profile`` keyword, ``TAUSESTACK_PROFILE``, ``.env``, the ``profile``
-key of ``application.yaml``, or ``dev``. The config folder is the ``config_dir`` keyword,
+key of ``application.yaml``, or ``dev``; a profile other than ``dev``, ``test`` and ``prod`` needs
+its ``application-<profile>.yaml``. The config folder is the ``config_dir`` keyword,
 ``TAUSESTACK_CONFIG_DIR`` or the current directory.
 
 Apps add typed sections by subclassing :class:`SettingsSection`; ``create_app()`` rebuilds the

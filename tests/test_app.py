@@ -122,6 +122,7 @@ def test_installed_apps_are_wired_end_to_end(shop: Project) -> None:
 
 
 def test_sections_and_settings_are_injectable(shop: Project) -> None:
+    shop.write("application-qa.yaml", "")
     app = create_app(Settings(profile="qa"))
     users_settings_type = type(app.settings.users)  # type: ignore[attr-defined]
     assert app.container.get(users_settings_type).greeting == "Hi"

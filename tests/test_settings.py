@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 
 from tausestack import Settings, SettingsSection
 from tausestack.errors import SettingsError
+from tausestack.settings import DEFAULT_DISCOVERY_MODULES, AppSettings, DiscoverySettings
 from tests.conftest import Project
 
 
@@ -71,11 +76,53 @@ def test_profile_selects_its_yaml_file(project: Project, monkeypatch: pytest.Mon
 
 
 def test_profile_from_dotenv_and_from_application_yaml(project: Project) -> None:
+    project.write("application-staging.yaml", "")
+    project.write("application-qa.yaml", "")
     project.write("application.yaml", "profile: staging\n")
     assert Settings().profile == "staging"
     project.write(".env", "TAUSESTACK_PROFILE=qa\n")
     assert Settings().profile == "qa"
     assert Settings(profile="dev").profile == "dev"
+
+
+@pytest.mark.parametrize("profile", ["dev", "test", "prod"])
+def test_built_in_profiles_need_no_file(project: Project, profile: str) -> None:
+    assert Settings(profile=profile).profile == profile
+
+
+def test_a_profile_with_a_file_is_known(project: Project) -> None:
+    project.write("application-staging.yaml", "# the staging profile, no keys of its own yet\n")
+    assert Settings(profile="staging").profile == "staging"
+
+
+def test_an_unknown_profile_from_the_environment_is_refused_with_a_suggestion(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_PROFILE", "prdo")
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert message.startswith(
+        "Unknown profile 'prdo' (from environment variable TAUSESTACK_PROFILE): there is no "
+        f"{project.root / 'application-prdo.yaml'}. Did you mean 'prod'?"
+    )
+    assert "built in: dev, prod, test" in message
+    assert "create application-prdo.yaml (it may be empty)" in message
+
+
+def test_an_unknown_profile_names_dotenv_keyword_and_application_yaml(project: Project) -> None:
+    project.write("application-staging.yaml", "")
+    project.write(".env", "TAUSESTACK_PROFILE=stagign\n")
+    with pytest.raises(SettingsError, match=r"Did you mean 'staging'\?") as from_dotenv:
+        Settings()
+    assert f"(from {project.root / '.env'} (TAUSESTACK_PROFILE))" in str(from_dotenv.value)
+    assert "with a file: staging" in str(from_dotenv.value)
+    with pytest.raises(SettingsError, match=r"Unknown profile 'tset' \(from keyword argument\)"):
+        Settings(profile="tset")
+    (project.root / ".env").unlink()
+    project.write("application.yaml", "profile: qa\n")
+    with pytest.raises(SettingsError, match="from " + re.escape(str(project.root))):
+        Settings()
 
 
 def test_config_dir_from_keyword_and_environment(
@@ -319,3 +366,18 @@ def test_unreadable_yaml_is_reported(project: Project) -> None:
     (project.root / "application.yaml").write_bytes(b"app:\n  title: \xff\xfe\n")
     with pytest.raises(SettingsError, match=r"Cannot read settings file .*application\.yaml"):
         Settings()
+
+
+# -- docs ---------------------------------------------------------------------------------------
+
+
+def test_the_documented_core_keys_are_the_defaults() -> None:
+    """docs/settings.md shows the defaults of discovery: and app: as they are in the code."""
+    text = (Path(__file__).parents[1] / "docs" / "settings.md").read_text(encoding="utf-8")
+    block = re.search(r"## Core keys\n\n```yaml\n(.*?)```", text, re.DOTALL)
+    assert block is not None, "docs/settings.md lost its 'Core keys' YAML block"
+    documented = yaml.safe_load(block.group(1))
+    assert documented["profile"] == Settings.model_fields["profile"].default
+    assert documented["discovery"] == DiscoverySettings().model_dump()
+    assert documented["discovery"]["modules"] == list(DEFAULT_DISCOVERY_MODULES)
+    assert documented["app"] == AppSettings().model_dump()

@@ -16,12 +16,14 @@ def test_test_apps_use_the_test_profile(project: Project) -> None:
     app = create_test_app(components=[FakeMailer])
     assert app.settings.profile == "test"
     assert isinstance(app.container.get(FakeMailer), FakeMailer)
+    project.write("application-ci.yaml", "")
     assert create_test_app(profile="ci").settings.profile == "ci"
 
 
 def test_profile_from_the_environment_wins(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    project.write("application-staging.yaml", "")
     monkeypatch.setenv("TAUSESTACK_PROFILE", "staging")
     assert create_test_app().settings.profile == "staging"
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import enum
 import platform
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from fastapi.security.base import SecurityBase
+from pydantic import BaseModel, SecretStr
+from pydantic_core import to_jsonable_python
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -26,7 +30,8 @@ from ._project import Project
 from ._serve import AppOption
 
 DEFAULT = "main:app"
-SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
+#: Names of settings whose string values are secrets even when not declared ``SecretStr``.
+SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
 URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)@", re.I)
 REDACTED = "********"
 
@@ -39,7 +44,7 @@ class GraphFormat(enum.StrEnum):
 
 
 def routes(app: AppOption = DEFAULT) -> None:
-    """List every route: method, path, handler, app and auth requirements."""
+    """List every route: method, path, handler, app and what it requires (auth, roles)."""
     application = Project.find().load_app(app)
     apps = _app_names(application)
     rows: dict[tuple[str, str], list[Any]] = {}  # one row per path and handler, methods joined
@@ -48,12 +53,12 @@ def routes(app: AppOption = DEFAULT) -> None:
         module = str(getattr(function, "__module__", "") or "")
         builtin = module.startswith(("fastapi.", "starlette."))
         handler = "FastAPI (built in)" if builtin else getattr(function, "__qualname__", "?")
-        row = rows.setdefault((path, handler), [[], _owner(module, apps), _auth(context) or "-"])
+        row = rows.setdefault((path, handler), [[], _owner(module, apps), _auth(context)])
         row[0].append(method)
     table = Table("method", "path", "handler", "app", "auth", title="Routes")
     for (path, handler), (methods, owner, auth) in rows.items():
         table.add_row(", ".join(methods), path, handler, owner, auth)
-    console.print(table)
+    _wide().print(table)
 
 
 def _app_names(application: Any) -> list[str]:
@@ -69,16 +74,36 @@ def _owner(module: str, apps: list[str]) -> str:
 
 
 def _auth(context: Any) -> str:
-    dependant = getattr(context, "dependant", None)
-    schemes = sorted(set(_security_schemes(dependant))) if dependant is not None else []
-    return ", ".join(schemes)
+    """What a route asks of its caller: ``roles: …`` and ``permissions: …``, else ``required``
+    or ``optional`` (a user), from TauseStack's auth dependencies (``auth_required=``,
+    ``roles=``, ``CurrentUser``, ``require_permissions()``…); then the names of any other
+    security schemes; ``-`` for none."""
+    # Our guards are instances of the auth module's dependency; no route has one unless the
+    # module was imported while the app was built.
+    integration = sys.modules.get("tausestack.sdk.auth._integration")
+    guard_type: Any = getattr(integration, "Authenticate", ())
+    required, optional = False, False
+    roles: dict[str, None] = {}  # ordered sets: controller's first, then the route's
+    permissions: dict[str, None] = {}
+    schemes: set[str] = set()
+    for call in _dependency_calls(getattr(context, "dependant", None)):
+        if isinstance(call, guard_type):
+            required, optional = required or call.required, optional or not call.required
+            roles.update(dict.fromkeys(call.roles))
+            permissions.update(dict.fromkeys(call.permissions))
+        elif isinstance(call, SecurityBase):
+            schemes.add(call.scheme_name)
+    needs = [f"roles: {', '.join(roles)}"] if roles else []
+    needs += [f"permissions: {', '.join(permissions)}"] if permissions else []
+    if not needs and (required or optional):
+        needs.append("required" if required else "optional")
+    return "; ".join([*needs, *sorted(schemes)]) or "-"
 
 
-def _security_schemes(dependant: Any) -> Iterator[str]:
+def _dependency_calls(dependant: Any) -> Iterator[Any]:
     for sub in getattr(dependant, "dependencies", ()):
-        if isinstance(sub.call, SecurityBase):
-            yield sub.call.scheme_name
-        yield from _security_schemes(sub)
+        yield sub.call
+        yield from _dependency_calls(sub)
 
 
 def inspect(
@@ -208,28 +233,78 @@ def config_show() -> None:
         discover(settings.installed_apps, settings.discovery.modules).sections
     )
     table = Table("key", "value", "source", title=f"Settings (profile {settings.profile})")
-    for path, value in _leaves(settings.model_dump(mode="json")):
-        table.add_row(".".join(path), _redact(path, value), settings.source_of(*path))
-    # Piped or captured output keeps one line per setting (for grep), whatever its width.
-    wide = console if console.is_terminal else plain_console(width=10_000)
-    wide.print(table)
+    for path, value, secret in _leaves(settings):
+        shown = _redact(value, secret=secret)
+        text = "null" if shown is None else shown if isinstance(shown, str) else repr(shown)
+        table.add_row(".".join(path), text, settings.source_of(*path))
+    _wide().print(table)
 
 
-def _leaves(data: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    if isinstance(data, dict) and data:
-        for key, value in data.items():
-            yield from _leaves(value, (*prefix, str(key)))
+def _wide() -> Console:
+    """The console for tables: piped or captured output keeps one line per row (for grep),
+    whatever its width."""
+    return console if console.is_terminal else plain_console(width=10_000)
+
+
+def _leaves(
+    value: Any, prefix: tuple[str, ...] = (), secret: bool = False
+) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
+    """Every setting that is not a section or a mapping, with its path and whether its name
+    (or the name of a mapping holding it: ``api_tokens.github``) says it is secret. A
+    section's name says nothing of its values (``secrets.backend``)."""
+    if isinstance(value, BaseModel):
+        for name in [*type(value).model_fields, *(value.model_extra or {})]:
+            yield from _leaves(getattr(value, name), (*prefix, name), secret)
+    elif isinstance(value, dict) and value:
+        secret = secret or bool(SECRET_NAME.search(prefix[-1]))
+        for key, item in value.items():
+            yield from _leaves(item, (*prefix, str(key)), secret)
     else:
-        yield prefix, data
+        yield prefix, value, secret or bool(SECRET_NAME.search(prefix[-1]))
 
 
-def _redact(path: tuple[str, ...], value: Any) -> str:
-    if value is None:
-        return "null"
-    if any(SECRET_KEY.search(part) for part in path):
-        return REDACTED
-    text = value if isinstance(value, str) else repr(value)
-    return URL_PASSWORD.sub(lambda match: match.group("prefix") + REDACTED + "@", text)
+def _redact(value: Any, *, secret: bool) -> Any:
+    """``value`` as plain data to show, with secrets replaced by ``********``.
+
+    A value is secret when it is a ``SecretStr`` (how settings declare secrets), or a string
+    under a secret-sounding name (``api_token``, ``password``…) when ``secret`` says so;
+    passwords in URLs are secret everywhere. ``${secret:NAME}`` references are shown as
+    written: they hold no secret.
+    """
+    if isinstance(value, SecretStr):
+        return _mask(value.get_secret_value())
+    if isinstance(value, str):
+        if secret:
+            return _mask(value)
+        return URL_PASSWORD.sub(
+            lambda match: match["prefix"] + _mask(match["password"]) + "@", value
+        )
+    if isinstance(value, BaseModel):
+        value = {name: getattr(value, name) for name in type(value).model_fields}
+    if isinstance(value, dict):
+        return {
+            key: _redact(item, secret=secret or bool(SECRET_NAME.search(str(key))))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redact(item, secret=secret) for item in value]
+    return to_jsonable_python(value)
+
+
+def _mask(text: str) -> str:
+    """``********`` in place of everything in ``text`` but its ``${secret:…}`` references."""
+    from ..sdk.secrets._references import REFERENCE
+
+    pieces: list[str] = []
+    end = 0
+    for match in REFERENCE.finditer(text):
+        if match.start() > end:
+            pieces.append(REDACTED)
+        pieces.append(match.group(0))
+        end = match.end()
+    if end < len(text):
+        pieces.append(REDACTED)
+    return "".join(pieces)
 
 
 def version() -> None:

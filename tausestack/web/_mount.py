@@ -221,7 +221,11 @@ def _router_operation_ids(apps: Sequence[AppRoutes]) -> set[str]:
 def _assign_operation_ids(
     planned: list[tuple[AppRoutes, list[tuple[RouteBinding, dict[str, Any]]]]], taken: set[str]
 ) -> None:
-    """Keep explicit ids; generate readable unique ones (``user_read``) for the rest."""
+    """Keep explicit ids; generate readable unique ones (``user_read``) for the rest.
+
+    The route name defaults to the id; the summary, which FastAPI would make from that name
+    (``User Read``), is made from the method's name instead (``Read``), as FastAPI makes a
+    function's."""
     explicit: dict[str, str] = {}
     for _, routes in planned:
         for binding, options in routes:
@@ -242,6 +246,9 @@ def _assign_operation_ids(
             if binding.spec.is_websocket:
                 options.setdefault("name", _base_id(binding))
                 continue
+            if options.get("summary") is None:
+                name = options.get("name") or binding.attribute
+                options["summary"] = name.replace("_", " ").title()  # FastAPI's rule
             if options.get("operation_id") is None:
                 base = _base_id(binding)
                 if binding.attribute in seen_methods:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import fastapi
+import pytest
 
 from tausestack import __version__
 from tests.cli.conftest import Cli
@@ -39,6 +40,99 @@ def test_routes_lists_method_path_handler_app_and_auth(demo: Path, tausestack: C
     assert ("POST", "/notes/", "NoteController.create", "notes", "-") in rows
     assert ("GET", "/me", "me", "notes", "OAuth2PasswordBearer") in rows
     assert ("GET, HEAD", "/docs", "FastAPI (built in)", "fastapi", "-") in rows
+
+
+GUARDED_CONTROLLER = """
+from typing import Annotated
+
+from fastapi import Depends
+from tausestack import Controller, get, post
+from tausestack.sdk.auth import CurrentUser, OptionalUser, require_permissions
+
+
+@Controller("/todos/{todo_id}/attachments", roles=["admin"])
+class TodoAttachmentsWithAVeryLongControllerName:
+    @get("/{attachment_id}/versions/{version_id}")
+    async def read_one_version_of_an_attachment(
+        self, todo_id: int, attachment_id: int, version_id: int
+    ) -> int:
+        return version_id
+
+    @post("", roles=["editor"])
+    async def add(self, todo_id: int) -> int:
+        return todo_id
+
+
+@Controller("/guarded")
+class GuardedController:
+    @get("/login", auth_required=True)
+    async def login_needed(self) -> str:
+        return "ok"
+
+    @get("/me")
+    async def me(self, user: CurrentUser) -> str:
+        return user.id
+
+    @get("/maybe")
+    async def maybe(self, user: OptionalUser) -> str:
+        return "anonymous" if user is None else user.id
+
+    @get("/write", dependencies=[Depends(require_permissions("articles:write"))])
+    async def write(self) -> str:
+        return "ok"
+"""
+
+
+def add_guarded_controller(demo: Path) -> None:
+    """GUARDED_CONTROLLER in the demo project, with the jwt auth backend it needs."""
+    (demo / "apps" / "notes" / "controllers" / "guarded.py").write_text(GUARDED_CONTROLLER)
+    with (demo / "application.yaml").open("a") as config:
+        config.write(f"auth:\n  backend: jwt\n  jwt:\n    secret: {'s' * 40}\n")
+
+
+def route_rows(output: str) -> dict[str, tuple[str, ...]]:
+    """The rows of `routes` by "METHOD path": (handler, app, auth)."""
+    rows = {}
+    for line in output.splitlines():
+        if line.startswith("│"):
+            method, path, *rest = (cell.strip() for cell in line.split("│")[1:-1])
+            rows[f"{method} {path}"] = tuple(rest)
+    return rows
+
+
+def test_routes_shows_what_each_route_requires(demo: Path, tausestack: Cli) -> None:
+    add_guarded_controller(demo)
+    (demo / "apps" / "notes" / "routes.py").write_text(SECURED_ROUTES)
+    result = tausestack("routes")
+    assert result.exit_code == 0, result.output
+    rows = route_rows(result.stdout)
+    attachments = "/todos/{todo_id}/attachments"
+    assert rows[f"GET {attachments}/{{attachment_id}}/versions/{{version_id}}"][-1] == (
+        "roles: admin"
+    )
+    assert rows[f"POST {attachments}"][-1] == "roles: admin, editor"
+    assert rows["GET /guarded/login"][-1] == "required"
+    assert rows["GET /guarded/me"][-1] == "required"
+    assert rows["GET /guarded/maybe"][-1] == "optional"
+    assert rows["GET /guarded/write"][-1] == "permissions: articles:write"
+    assert rows["GET /me"][-1] == "OAuth2PasswordBearer"  # a scheme of the app's own
+    assert rows["GET /notes/"][-1] == "-"
+
+
+def test_piped_routes_keep_whole_values_one_line_per_route(
+    demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_guarded_controller(demo)
+    monkeypatch.delenv("COLUMNS")  # piped: Rich falls back to 80 columns
+    result = tausestack("routes")
+    assert result.exit_code == 0, result.output
+    rows = route_rows(result.stdout)
+    handler = "TodoAttachmentsWithAVeryLongControllerName.read_one_version_of_an_attachment"
+    path = "/todos/{todo_id}/attachments/{attachment_id}/versions/{version_id}"
+    assert rows[f"GET {path}"] == (handler, "notes", "roles: admin")
+    body = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    assert len(body) == len(rows), "one line per route"
+    assert "…" not in result.stdout
 
 
 def test_routes_of_a_plain_fastapi_app(demo: Path, tausestack: Cli) -> None:
@@ -154,6 +248,7 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
         '    database_url: str = "postgresql://app:hunter2@db.internal/notes"\n'
         '    cache_url: str = "redis://:s3cret@cache:6379/0"\n'
         '    motto: str = "[bold]loud[/bold] :cat:"\n'
+        '    webhook_tokens: dict[str, str] = {"github": "ghp-456"}\n'
     )
     (demo / ".env").write_text("TAUSESTACK_APP__DEBUG=true\n")
     result = tausestack("config", "show")
@@ -174,8 +269,89 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
     assert rows["notes.database_url"][0] == "postgresql://app:********@db.internal/notes"
     assert rows["notes.cache_url"][0] == "redis://:********@cache:6379/0"
     assert rows["notes.motto"][0] == "[bold]loud[/bold] :cat:"  # shown as written
+    assert rows["notes.webhook_tokens.github"][0] == "********"
     assert "hunter2" not in result.stdout
     assert "tok-123" not in result.stdout
+    assert "ghp-456" not in result.stdout
+
+
+def config_rows(output: str) -> dict[str, list[str]]:
+    """The rows of `config show`: key -> [value, source]."""
+    return {
+        cells[0]: cells[1:]
+        for cells in (
+            [cell.strip() for cell in line.split("│")[1:-1]]
+            for line in output.splitlines()
+            if line.startswith("│")
+        )
+    }
+
+
+REAL_SECRETS = {
+    "jwt": "jwt-Secret-Value-0123456789abcdefghijkl",
+    "old jwt": "old-Jwt-Value-0123456789abcdefghijklm",
+    "database": "db-Pass-Value",
+    "s3": "s3-Secret-Key-Value",
+    "signing": "url-Signing-Key-Value-0123456789abcdef",
+    "smtp": "smtp-Pass-Value",
+}
+
+SECRET_SETTINGS = f"""
+secrets:
+  backend: dotenv
+  dotenv:
+    path: config/secrets.env
+auth:
+  jwt:
+    secret: ${{secret:JWT_SECRET}}
+    private_key: ${{secret:keys#private}}
+    previous_keys: ["{REAL_SECRETS["old jwt"]}", "${{secret:OLD_JWT}}"]
+database:
+  url: postgresql://shop:{REAL_SECRETS["database"]}@db.internal:5432/shop
+storage:
+  s3:
+    access_key_id: AKIAEXAMPLE
+    secret_access_key: {REAL_SECRETS["s3"]}
+notify:
+  smtp:
+    password: {REAL_SECRETS["smtp"]}
+cache:
+  redis:
+    url: redis://:${{secret:REDIS_PASSWORD}}@cache:6379/0
+"""
+
+
+def test_config_show_redacts_secret_values_and_shows_references_as_written(
+    demo: Path, tausestack: Cli
+) -> None:
+    with (demo / "application.yaml").open("a") as config:
+        config.write(SECRET_SETTINGS)
+    (demo / ".env").write_text(f"TAUSESTACK_STORAGE__URL_SIGNING_KEY={REAL_SECRETS['signing']}\n")
+    result = tausestack("config", "show")
+    assert result.exit_code == 0, result.output
+    rows = config_rows(result.stdout)
+    # Not secrets, though their keys contain "secret", "key" or "password": shown in clear.
+    assert rows["secrets.backend"][0] == "dotenv"
+    assert rows["secrets.dotenv.path"][0] == "config/secrets.env"
+    assert rows["cache.key_prefix"][0] == "tausestack:"
+    assert rows["auth.jwt.min_password_length"][0] == "8"
+    assert rows["security.rate_limit.key"][0] == "ip"
+    # References are shown as written, wherever they are.
+    assert rows["auth.jwt.secret"][0] == "${secret:JWT_SECRET}"
+    assert rows["auth.jwt.private_key"][0] == "${secret:keys#private}"
+    assert rows["cache.redis.url"][0] == "redis://:${secret:REDIS_PASSWORD}@cache:6379/0"
+    assert rows["auth.jwt.previous_keys"][0] == "['********', '${secret:OLD_JWT}']"
+    # Secret values are not.
+    assert rows["database.url"][0] == "postgresql://shop:********@db.internal:5432/shop"
+    assert rows["storage.s3.secret_access_key"][0] == "********"
+    assert rows["storage.url_signing_key"] == [
+        "********",
+        f"{demo / '.env'} (TAUSESTACK_STORAGE__URL_SIGNING_KEY)",
+    ]
+    assert rows["notify.smtp.password"][0] == "********"
+    assert rows["storage.s3.access_key_id"][0] == "********"
+    for name, value in REAL_SECRETS.items():
+        assert value not in result.output, f"the {name} secret was printed"
 
 
 def test_version(tausestack: Cli) -> None:

@@ -334,6 +334,31 @@ def test_container_override_lasts_for_the_block(
     assert [order["id"] for order in tausestack_client.get("/orders").json()] == [1, 2]
 
 
+# -- OpenAPI ------------------------------------------------------------------------------------
+
+
+def test_the_openapi_document_reads_like_the_code(tausestack_client: TestClient) -> None:
+    """Summaries from the method names (as FastAPI makes them from a function's name),
+    descriptions from the docstrings, operation ids from the controller and the method."""
+    paths = tausestack_client.get("/openapi.json").json()["paths"]
+    operations = {
+        f"{method.upper()} {path}": (operation["summary"], operation["operationId"])
+        for path, methods in paths.items()
+        for method, operation in methods.items()
+    }
+    assert operations == {
+        "GET /books": ("List Books", "book_list_books"),
+        "POST /books": ("Add Book", "book_add_book"),
+        "GET /books/{isbn}": ("Read Book", "book_read_book"),
+        "GET /orders": ("List Orders", "order_list_orders"),
+        "POST /orders": ("Place Order", "order_place_order"),
+        "GET /orders/{order_id}": ("Read Order", "order_read_order"),
+        # A function of a plain APIRouter: FastAPI's own summary and operation id.
+        "GET /reports/sales": ("Sales Report", "sales_report_reports_sales_get"),
+    }
+    assert paths["/books/{isbn}"]["get"]["description"] == "Read one book by ISBN."
+
+
 # -- a real server ------------------------------------------------------------------------------
 
 

@@ -233,6 +233,32 @@ def test_explicit_operation_id_and_name_are_kept(make_app: AppFactory) -> None:
     assert schema["paths"]["/x/"]["get"]["operationId"] == "listEverything"
 
 
+def test_summaries_read_like_the_method_name(client: TestClient) -> None:
+    """As FastAPI does for a function: its name in title case; summary= wins."""
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths["/items/{item_id}"]["get"]["summary"] == "Read"
+    assert paths["/items/{item_id}"]["patch"]["summary"] == "Rename"
+    assert paths["/items/"]["head"]["summary"] == paths["/items/"]["options"]["summary"] == "Probe"
+    assert paths["/items/"]["post"]["summary"] == "Create an item"
+
+
+def test_an_explicit_name_gives_the_summary_as_for_a_function(make_app: AppFactory) -> None:
+    @Controller("/x")
+    class XController:
+        @get("/", name="list_everything")
+        async def index(self) -> list[int]:
+            return []
+
+        @get("/one")
+        async def read_one_thing(self) -> int:
+            return 1
+
+    paths = TestClient(make_app(XController)).get("/openapi.json").json()["paths"]
+    assert paths["/x/"]["get"]["summary"] == "List Everything"
+    assert paths["/x/one"]["get"]["summary"] == "Read One Thing"
+    assert paths["/x/one"]["get"]["operationId"] == "x_read_one_thing"
+
+
 def test_route_name_defaults_to_the_operation_id(make_app: AppFactory) -> None:
     app = make_app(ItemService, ItemController)
     assert app.url_path_for("item_read", item_id=5) == "/items/5"

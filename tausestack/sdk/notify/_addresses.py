@@ -85,10 +85,19 @@ def _split(text: str) -> tuple[str, str]:
 def _problem(name: str, address: str) -> str | None:
     if _CONTROL.search(name) or _CONTROL.search(address):
         return "it holds a line break or another control character"
-    if "," in address or ";" in address or " " in address:
-        return "it is not one address; pass several addresses as a list"
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
+    if not address:
+        return "it is empty; an address looks like name@example.com"
+    if "@" not in address:
+        return "it has no @; an address looks like name@example.com"
+    if address.count("@") > 1 and re.search(r"[\s,;]", address):
+        return f"it holds {address.count('@')} addresses; pass several addresses as a list"
+    if re.search(r"\s", address):
+        return (
+            "it holds a space, which an address cannot (a name goes before it: "
+            "'Ada <ada@example.com>')"
+        )
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
         return "an address looks like name@example.com"
     if len(local) > 64:
         return "the part before @ is longer than 64 characters"

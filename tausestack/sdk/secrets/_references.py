@@ -13,12 +13,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
 from ...settings import Settings
 from .errors import SecretsConfigurationError
+
+if TYPE_CHECKING:
+    from ._secrets import Secrets
 
 REFERENCE = re.compile(r"\$\{secret:([^}#]*)(?:#([^}]*))?\}")
 
@@ -51,7 +54,7 @@ def resolve_references(settings: Settings) -> Settings:
     return settings
 
 
-def _secret(secrets: Any, match: re.Match[str], *, where: str) -> str:
+def _secret(secrets: Secrets, match: re.Match[str], *, where: str) -> str:
     name, field = match.group(1), match.group(2)
     if not name.strip():
         raise SecretsConfigurationError(
@@ -60,9 +63,10 @@ def _secret(secrets: Any, match: re.Match[str], *, where: str) -> str:
     value = secrets.get(name, field=field)
     if value is None:
         part = f" field {field!r} of" if field else ""
+        fix = secrets.dotenv_hint(name) or "Add the secret, or fix the reference."
         raise SecretsConfigurationError(
             f"{where} refers to{part} secret {name!r}, which is not in "
-            f"{secrets.backend.describe()}. Add the secret, or fix the reference."
+            f"{secrets.backend.describe()}. {fix}"
         )
     text: str = value.get_secret_value()
     return text

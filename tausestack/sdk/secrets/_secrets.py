@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, overload
 
 import orjson
+from dotenv import dotenv_values
 from pydantic import SecretStr
 
 from ..._naming import did_you_mean
 from ...settings import Settings
 from .._plugins import load_backend
 from .base import AbstractSecretsBackend
+from .env import EnvSecrets
 from .errors import (
     InvalidSecretNameError,
     SecretNotFoundError,
@@ -34,12 +37,19 @@ class Secrets:
 
     def __init__(self, settings: Settings) -> None:
         self.backend = build_backend(settings)
+        # Where a secret the env backend lacks may be instead, for the error's hint.
+        configured = dotenv_path(settings)
+        self._configured_dotenv: Path | None = configured
+        self._dotenv_files: tuple[Path, ...] = tuple(
+            dict.fromkeys([configured, settings.config_dir / ".env"])
+        )
 
     @classmethod
     def over(cls, backend: AbstractSecretsBackend) -> Secrets:
         """Secrets from a backend you built yourself (tests, scripts)."""
         secrets = cls.__new__(cls)
         secrets.backend = backend
+        secrets._configured_dotenv, secrets._dotenv_files = None, ()
         return secrets
 
     async def start(self) -> None:
@@ -106,10 +116,34 @@ class Secrets:
         where = self.backend.describe()
         if field is not None and self.backend.get(name) is not None:
             return SecretNotFoundError(f"Secret {name!r} in {where} has no field {field!r}.")
+        hint = self.dotenv_hint(name)
+        if hint:
+            return SecretNotFoundError(f"Secret {name!r} is not in {where}. {hint}")
         return SecretNotFoundError(
             f"Secret {name!r} is not in {where}. Add it there, or choose another backend with "
             "secrets.backend."
         )
+
+    def dotenv_hint(self, name: str) -> str:
+        """When the ``env`` backend lacks ``name`` but a dotenv file of the project defines it,
+        the fix (choose the ``dotenv`` backend); else an empty string. Never shows a value."""
+        if not isinstance(self.backend, EnvSecrets) or self.backend.get(name) is not None:
+            return ""
+        for path in self._dotenv_files:
+            try:
+                defined = path.is_file() and name in dotenv_values(path)
+            except (OSError, UnicodeDecodeError):
+                defined = False
+            if not defined:
+                continue
+            also = "" if path == self._configured_dotenv else f" and secrets.dotenv.path: {path}"
+            return (
+                f"{path} defines {name}, but the env backend reads only the process environment: "
+                f"set secrets.backend: dotenv{also} to read secrets from that file "
+                f"(or TAUSESTACK_SECRETS__BACKEND=dotenv), or export "
+                f"{self.backend.prefix}{name} before the app starts."
+            )
+        return ""
 
 
 def check_name(name: object) -> str:
@@ -143,19 +177,22 @@ def json_field(name: str, raw: str, field: str, where: str) -> str | None:
     return value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
+def dotenv_path(settings: Settings) -> Path:
+    """The file of the ``dotenv`` backend: ``secrets.dotenv.path``, relative to the project."""
+    path = settings.secrets.dotenv.path
+    return path if path.is_absolute() else settings.config_dir / path
+
+
 def build_backend(settings: Settings) -> AbstractSecretsBackend:
     """The backend ``secrets.backend`` names: ``env``, ``dotenv``, ``aws`` or a dotted path."""
     options = settings.secrets
     name = options.backend
     if name == "env":
-        from .env import EnvSecrets
-
         return EnvSecrets(options.env.prefix)
     if name == "dotenv":
         from .dotenv import DotenvSecrets
 
-        path = options.dotenv.path
-        return DotenvSecrets(path if path.is_absolute() else settings.config_dir / path)
+        return DotenvSecrets(dotenv_path(settings))
     if name == "aws":
         try:
             from .aws import AwsSecretsManager

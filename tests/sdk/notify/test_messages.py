@@ -73,6 +73,26 @@ def test_addresses_that_are_refused_say_why(given: object, reason: str) -> None:
     assert str(caught.value).startswith("Invalid cc address")
 
 
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("not an email", "it has no @; an address looks like name@example.com"),
+        ("", "it is empty; an address looks like name@example.com"),
+        (
+            "ada @example.com",
+            "it holds a space, which an address cannot (a name goes before it: "
+            "'Ada <ada@example.com>')",
+        ),
+        ("a@x.test b@x.test", "it holds 2 addresses; pass several addresses as a list"),
+        ("a@x.test; b@x.test, c@x.test", "it holds 3 addresses; pass several addresses as a list"),
+    ],
+)
+def test_an_address_refused_says_what_is_wrong_with_it(given: str, reason: str) -> None:
+    with pytest.raises(InvalidMessageError) as caught:
+        parse_address(given, "to")
+    assert str(caught.value) == f"Invalid to address {given!r}: {reason}."
+
+
 def test_recipients_may_be_one_address_or_many() -> None:
     assert [a.addr_spec for a in parse_addresses("a@x.test", "to")] == ["a@x.test"]
     many = parse_addresses(("a@x.test", "B <b@x.test>"), "to")

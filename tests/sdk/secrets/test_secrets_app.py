@@ -11,7 +11,12 @@ import pytest
 from tausestack import Service, Settings, create_app
 from tausestack.sdk import secrets as secrets_module
 from tausestack.sdk import use
-from tausestack.sdk.secrets import AbstractSecretsBackend, Secrets, SecretsConfigurationError
+from tausestack.sdk.secrets import (
+    AbstractSecretsBackend,
+    SecretNotFoundError,
+    Secrets,
+    SecretsConfigurationError,
+)
 from tausestack.sdk.secrets.aws import AwsSecretsManager
 from tausestack.sdk.secrets.dotenv import DotenvSecrets
 from tausestack.testing import TestClient
@@ -134,3 +139,57 @@ def test_unknown_backend_is_refused_with_a_suggestion(tmp_path: Path) -> None:
     settings = Settings(config_dir=tmp_path, secrets={"backend": "dotenvs"})
     with pytest.raises(SecretsConfigurationError, match="Did you mean 'dotenv'"):
         create_app(settings, components=[Payments])
+
+
+def test_a_reference_to_a_secret_in_dotenv_says_to_choose_the_dotenv_backend(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    (tmp_path / ".env").write_text("JWT_SECRET=jwt-value-0123456789-0123456789-0123\n")
+    (tmp_path / "application.yaml").write_text("auth:\n  jwt:\n    secret: ${secret:JWT_SECRET}\n")
+    with pytest.raises(SecretsConfigurationError) as caught:
+        create_app(Settings(config_dir=tmp_path))
+    message = str(caught.value)
+    assert message.startswith(
+        "auth.jwt.secret refers to secret 'JWT_SECRET', which is not in environment variables. "
+        f"{tmp_path / '.env'} defines JWT_SECRET, but the env backend reads only the process "
+        "environment: set secrets.backend: dotenv to read secrets from that file"
+    )
+    assert "jwt-value" not in message
+
+    (tmp_path / "application.yaml").write_text(
+        "secrets:\n  backend: dotenv\nauth:\n  jwt:\n    secret: ${secret:JWT_SECRET}\n"
+    )
+    secret = create_app(Settings(config_dir=tmp_path)).settings.auth.jwt.secret
+    assert secret is not None
+    assert secret.get_secret_value() == "jwt-value-0123456789-0123456789-0123"
+
+
+def test_require_names_the_configured_dotenv_file_that_holds_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STRIPE_KEY", raising=False)
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "secrets.env").write_text("STRIPE_KEY=sk_in_file\n")
+    settings = Settings(config_dir=tmp_path, secrets={"dotenv": {"path": "conf/secrets.env"}})
+    app = create_app(settings, components=[Payments])
+    with TestClient(app), pytest.raises(SecretNotFoundError) as caught:
+        app.container.get(Payments).key()
+    message = str(caught.value)
+    assert f"{tmp_path / 'conf' / 'secrets.env'} defines STRIPE_KEY" in message
+    assert "set secrets.backend: dotenv" in message
+    assert "sk_in_file" not in message
+
+
+def test_no_dotenv_hint_when_no_file_defines_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ABSENT", raising=False)
+    (tmp_path / ".env").write_text("OTHER=1\nTAUSESTACK_APP__DEBUG=true\n")
+    secrets = Secrets(Settings(config_dir=tmp_path))
+    with pytest.raises(SecretNotFoundError) as caught:
+        secrets.require("ABSENT")
+    assert str(caught.value) == (
+        "Secret 'ABSENT' is not in environment variables. Add it there, or choose another "
+        "backend with secrets.backend."
+    )
