@@ -32,10 +32,12 @@ from .errors import (
     DatabaseConnectionError,
     DatabaseError,
     InvalidCursorError,
+    InvalidDataError,
     InvalidFilterError,
+    InvalidPageError,
     RecordNotFoundError,
 )
-from .pagination import CursorPage, Page
+from .pagination import CursorPage, Page, PageParams, PageQuery, page_query
 from .repository import BaseRepository
 
 __all__ = [
@@ -48,8 +50,12 @@ __all__ = [
     "DatabaseError",
     "DatabaseSettings",
     "InvalidCursorError",
+    "InvalidDataError",
     "InvalidFilterError",
+    "InvalidPageError",
     "Page",
+    "PageParams",
+    "PageQuery",
     "RecordNotFoundError",
     "SQLAlchemyDatabaseBackend",
     "Transaction",
@@ -75,6 +81,7 @@ __all__ = [
     "get",
     "list",
     "page",
+    "page_query",
     "transaction",
     "update",
 ]

@@ -27,7 +27,12 @@ from .._plugins import load_backend
 from ._database import Database
 from ._sqlalchemy import SQLAlchemyDatabaseBackend
 from .base import AbstractDatabaseBackend
-from .errors import DatabaseConfigurationError, InvalidCursorError
+from .errors import (
+    DatabaseConfigurationError,
+    InvalidCursorError,
+    InvalidDataError,
+    InvalidPageError,
+)
 
 APP = "tausestack.sdk.database"
 
@@ -68,14 +73,31 @@ def database_backend(settings: Settings, database: Database) -> AbstractDatabase
     return backend
 
 
-async def invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
-    """A cursor comes from the client: a bad one is the client's error, a 400."""
+async def bad_request(request: Request, exc: Exception) -> JSONResponse:
+    """A cursor, a page number and a page size come from the client: a bad one is the
+    client's error, a 400."""
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def invalid_data(request: Request, exc: Exception) -> JSONResponse:
+    """Data refused by the model (``null`` for a required field in a PATCH) is the client's
+    error: a 422 shaped like FastAPI's, without the values (a row's other fields may be in
+    them)."""
+    assert isinstance(exc, InvalidDataError)
+    detail = [
+        {"type": error["type"], "loc": ["body", *error["loc"]], "msg": error["msg"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def exception_handlers() -> dict[type[Exception], Any]:
     """Exception handlers the app gets with database support."""
-    return {InvalidCursorError: invalid_cursor}
+    return {
+        InvalidCursorError: bad_request,
+        InvalidPageError: bad_request,
+        InvalidDataError: invalid_data,
+    }
 
 
 def providers(wanted: set[Any]) -> list[Provider]:
