@@ -320,7 +320,7 @@ def _database(config: Config) -> str:
     from ..sdk.database import _urls
 
     url = config.get_main_option("sqlalchemy.url") or ""
-    return _urls.describe(_urls.parse(url, "database.url"))
+    return _urls.describe(_urls.parse(url, "database.url", "the migration configuration"))
 
 
 def _as_tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

@@ -50,7 +50,7 @@ class Database:
 
     def __init__(self, settings: Settings, container: Container) -> None:
         self.settings: DatabaseSettings = settings.database
-        self.urls = _urls.resolve(self.settings, settings.config_dir)
+        self.urls = _urls.resolve(settings)
         self._source = settings.source_of("database", "url")
         self._container = container
         self._engine: Engine | None = None

@@ -62,14 +62,18 @@ def database_backend(settings: Settings, database: Database) -> AbstractDatabase
     name = settings.database.backend
     if name == "sqlalchemy":
         return SQLAlchemyDatabaseBackend(database)
-    backend: AbstractDatabaseBackend = load_backend(
-        name,
-        AbstractDatabaseBackend,
-        settings,
-        setting="database.backend",
-        built_in=("sqlalchemy",),
-        error=DatabaseConfigurationError,
-    )
+    try:
+        backend: AbstractDatabaseBackend = load_backend(
+            name,
+            AbstractDatabaseBackend,
+            settings,
+            setting="database.backend",
+            built_in=("sqlalchemy",),
+            error=DatabaseConfigurationError,
+        )
+    except DatabaseConfigurationError as exc:
+        source = settings.source_of("database", "backend")
+        raise DatabaseConfigurationError(f"{exc} database.backend is set in {source}.") from None
     return backend
 
 

@@ -92,7 +92,7 @@ def migration_config(
             output), for callers that report in their own words.
     """
     settings = settings if settings is not None else Settings(config_dir=root)
-    url = _urls.resolve(settings.database, root).sync
+    url = _urls.resolve(settings).sync
     config = Config(stdout=sys.stdout, cmd_opts=Namespace(quiet=quiet))
     config.set_main_option("script_location", str(root / MIGRATIONS_FOLDER))
     config.set_main_option("path_separator", "os")
@@ -122,7 +122,7 @@ def run_migrations() -> None:
     metadata, tables = table_metadata(discovery)
     config.attributes[TABLES] = sorted(table.fullname for table in tables)
     configured = config.get_main_option("sqlalchemy.url")
-    url = make_url(configured) if configured else _urls.resolve(settings.database, root).sync
+    url = make_url(configured) if configured else _urls.resolve(settings).sync
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "compare_type": True,
