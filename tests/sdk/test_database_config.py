@@ -16,9 +16,7 @@ from tausestack.testing import TestClient
 from tests.processes import free_port
 
 
-def urls(
-    url: str, async_url: str | None = None, config_dir: Path = Path("/")
-) -> tuple[str, str]:
+def urls(url: str, async_url: str | None = None, config_dir: Path = Path("/")) -> tuple[str, str]:
     settings = Settings(config_dir=config_dir, database={"url": url, "async_url": async_url})
     resolved = resolve(settings)
     return str(resolved.sync), str(resolved.asynchronous)

@@ -35,6 +35,7 @@ from .errors import (
     InvalidDataError,
     InvalidFilterError,
     InvalidPageError,
+    MigrationError,
     RecordNotFoundError,
 )
 from .pagination import CursorPage, Page, PageParams, PageQuery, page_query
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidDataError",
     "InvalidFilterError",
     "InvalidPageError",
+    "MigrationError",
     "Page",
     "PageParams",
     "PageQuery",

@@ -15,6 +15,7 @@ __all__ = [
     "InvalidDataError",
     "InvalidFilterError",
     "InvalidPageError",
+    "MigrationError",
     "RecordNotFoundError",
 ]
 
@@ -29,6 +30,10 @@ class DatabaseConfigurationError(DatabaseError):
 
 class DatabaseConnectionError(DatabaseError):
     """The database could not be reached; the message names host and driver, never the password."""
+
+
+class MigrationError(DatabaseError):
+    """A migration cannot be written or applied as asked; the message says what to change."""
 
 
 class InvalidFilterError(DatabaseError):
