@@ -7,7 +7,7 @@ that never touch a database pay nothing for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -33,6 +33,9 @@ from .errors import (
     InvalidDataError,
     InvalidPageError,
 )
+
+if TYPE_CHECKING:
+    from ...app import TauseStackApp
 
 APP = "tausestack.sdk.database"
 
@@ -102,6 +105,14 @@ def exception_handlers() -> dict[type[Exception], Any]:
         InvalidPageError: bad_request,
         InvalidDataError: invalid_data,
     }
+
+
+async def checks(app: TauseStackApp, *, startup: bool) -> list[str]:
+    """Revisions not applied, tables or columns the models need missing (``tausestack check``
+    and startup run it; see ``_checks``)."""
+    from ._checks import check_schema
+
+    return await check_schema(app, startup=startup)
 
 
 def providers(wanted: set[Any]) -> list[Provider]:

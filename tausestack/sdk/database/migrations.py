@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sys
 from argparse import Namespace
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,15 +35,16 @@ from alembic import context
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
-from ...discovery import Discovery, discover
+from ...discovery import discover
 from ...settings import Settings
 from . import _urls
 from ._autogenerate import fill_server_defaults, render_item
+from ._tables import MIGRATIONS_FOLDER, table_metadata
 from .errors import DatabaseConnectionError, DatabaseError
 
 if TYPE_CHECKING:
@@ -63,7 +64,6 @@ __all__ = [
     "table_metadata",
 ]
 
-MIGRATIONS_FOLDER = "migrations"
 #: Revision files sort by creation date: ``2026_01_31_1a2b3c4d5e6f_create_tag.py``.
 FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(rev)s_%(slug)s"
 
@@ -143,40 +143,6 @@ def run_migrations() -> None:
             context.run_migrations()
         return
     _run_online(url, settings, options)
-
-
-def table_metadata(discovery: Discovery) -> tuple[MetaData | list[MetaData], list[Table]]:
-    """The metadata holding the installed apps' table models, and those tables.
-
-    A table model is a class with a ``__table__`` (SQLModel ``table=True`` models, SQLAlchemy
-    declarative classes) defined in any imported module of an installed app's package — the
-    modules discovery imports and everything they import from the app (``apps/shop/domain/``
-    included). Several ``MetaData`` objects (one per declarative base) come back as a list,
-    none as an empty one.
-    """
-    metadata: dict[int, MetaData] = {}
-    tables: dict[int, Table] = {}
-    packages = [app.name for app in discovery.apps]
-    for name, module in list(sys.modules.items()):
-        if module is None or not any(name == p or name.startswith(p + ".") for p in packages):
-            continue
-        for table in _tables_defined_in(name, vars(module).values()):
-            metadata.setdefault(id(table.metadata), table.metadata)
-            tables.setdefault(id(table), table)
-    found = list(metadata.values())
-    if len(found) == 1:
-        return found[0], list(tables.values())
-    return (found or MetaData()), list(tables.values())
-
-
-def _tables_defined_in(module: str, values: Iterable[object]) -> Iterable[Table]:
-    for value in values:
-        if isinstance(value, type) and value.__module__ == module:
-            table = getattr(value, "__table__", None)
-            if isinstance(table, Table):
-                yield table
-        elif isinstance(value, Table):  # an association table written with Table(...)
-            yield value
 
 
 def current_revisions(config: Config) -> tuple[str, ...]:
