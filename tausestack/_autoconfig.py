@@ -4,22 +4,32 @@ An SDK module's providers join a container when a component, a route or a depend
 one of its types (``Database``, a session, ``Storage``, ``Cache``…), or when a module of an
 installed app uses the SDK module (to call its functions without DI). An app that needs none of
 it never imports SQLAlchemy, boto3 or redis.
+
+A configuration module may also offer **checks**: ``async def checks(app, *, startup)``
+returning a list of problems, each one message saying what is wrong and how to fix it (the
+database's: revisions not applied, tables the models need missing). ``tausestack check`` runs
+them and fails on any problem; an application runs them when it starts and logs each problem as
+a warning on the ``tausestack.checks`` logger, so it starts anyway. ``startup`` tells which: a
+check may skip there what its settings turn off (``database.check_on_startup``). Checks run only
+for the modules an application uses, so an app without a database never connects to one.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .di._providers import Provider
+from .errors import TauseStackError
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+    from .app import TauseStackApp
     from .settings import Settings
 
 #: (module with a ``providers()`` function, modules whose types ask for it, package whose use
@@ -46,6 +56,38 @@ CONFIGURED_BY_SETTINGS: dict[str, Callable[[Settings], bool]] = {
 }
 
 
+class Check(Protocol):
+    """A check of an application, offered by a configuration module as ``checks``.
+
+    Args:
+        app: the application, built (its container, settings and discovery are there).
+        startup: true when the application is starting, false when ``tausestack check`` runs.
+
+    Returns:
+        The problems found, each one message with the fix; empty when all is well.
+    """
+
+    def __call__(self, app: TauseStackApp, *, startup: bool) -> Awaitable[list[str]]: ...
+
+
+async def run_checks(app: TauseStackApp, *, startup: bool) -> list[str]:
+    """Run the checks of ``app`` (``app.checks``) in order and gather their problems.
+
+    A check that fails with an error reports it as its problem instead of stopping the others
+    (or the application's start).
+    """
+    problems: list[str] = []
+    for check in getattr(app, "checks", ()):
+        try:
+            problems += await check(app, startup=startup)
+        except TauseStackError as exc:
+            problems.append(str(exc))
+        except Exception as exc:
+            name = f"{getattr(check, '__module__', '?')}.{getattr(check, '__qualname__', check)}"
+            problems.append(f"The check {name} failed: {type(exc).__name__}: {exc}")
+    return problems
+
+
 def wanted_types(providers: Sequence[Provider], injected: Iterable[Any]) -> set[Any]:
     """Every type something asks for: constructor and provider parameters, and Inject[...]."""
     wanted = {dependency.key.type for provider in providers for dependency in provider.dependencies}
@@ -61,6 +103,8 @@ class AutoConfiguration:
     exception_handlers: dict[type[Exception], Any] = field(default_factory=dict)
     #: Routes a module serves itself (local storage's signed URLs).
     routers: list[APIRouter] = field(default_factory=list)
+    #: Checks of the modules in use, run by ``tausestack check`` and at startup.
+    checks: list[Check] = field(default_factory=list)
 
 
 def autoconfigure(
@@ -75,8 +119,8 @@ def autoconfigure(
     ``app_modules`` are the installed apps' modules; one that uses a framework package (binds
     it, or something from it, as a global) asks for that package's providers too. A
     configuration module has ``providers(wanted)`` and ``exception_handlers()``, and may have
-    ``routers(settings)`` and ``requires(settings)`` (the packages it needs too: the ``jwt``
-    auth backend needs the database).
+    ``routers(settings)``, ``requires(settings)`` (the packages it needs too: the ``jwt``
+    auth backend needs the database) and ``checks(app, *, startup)`` (see :class:`Check`).
     """
     provided = {key.type for provider in providers for key in provider.keys}
     modules = [sys.modules[name] for name in app_modules if name in sys.modules]
@@ -108,6 +152,8 @@ def autoconfigure(
         result.exception_handlers |= configuration.exception_handlers()
         if hasattr(configuration, "routers"):
             result.routers += configuration.routers(settings)
+        if hasattr(configuration, "checks"):
+            result.checks.append(configuration.checks)
     return result
 
 

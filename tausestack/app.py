@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -10,7 +11,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
-from ._autoconfig import autoconfigure, wanted_types
+from ._autoconfig import Check, autoconfigure, run_checks, wanted_types
 from .di._container import Container
 from .di._keys import DependencyKey, Scope
 from .di._markers import component_spec
@@ -29,6 +30,9 @@ __all__ = ["TauseStackApp", "create_app"]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
+#: Where the problems the checks find at startup are logged, as warnings.
+checks_logger = logging.getLogger("tausestack.checks")
+
 
 class TauseStackApp(FastAPI):
     """The FastAPI application ``create_app()`` returns, with its container and settings.
@@ -37,12 +41,15 @@ class TauseStackApp(FastAPI):
 
     * ``app.container`` — the dependency-injection container of this application,
     * ``app.settings`` — the loaded settings (sections included),
-    * ``app.discovery`` — what discovery found in the installed apps.
+    * ``app.discovery`` — what discovery found in the installed apps,
+    * ``app.checks`` — the checks of the SDK modules it uses, which ``tausestack check`` runs
+      and the app runs when it starts, logging what they find as warnings.
     """
 
     container: Container
     settings: Settings
     discovery: Discovery
+    checks: list[Check]
 
     def build_middleware_stack(self) -> ASGIApp:
         # Handled exceptions (HTTPException, validation errors, custom handlers) never reach
@@ -139,6 +146,7 @@ def create_app(
     app.container = container
     app.settings = settings
     app.discovery = discovery
+    app.checks = configuration.checks
     app.state.container = container
     mount(app, container, plan, settle_sync=scoped)
     if scoped:
@@ -236,6 +244,9 @@ def _lifespan(
             settle_sync_endpoints(app)
         await container.start()
         try:
+            if isinstance(app, TauseStackApp):
+                for problem in await run_checks(app, startup=True):
+                    checks_logger.warning(problem)
             if user_lifespan is None:
                 yield None
             else:

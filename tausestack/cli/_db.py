@@ -26,7 +26,7 @@ from ._scaffold import add_files, render_tree
 
 if TYPE_CHECKING:
     from alembic.config import Config
-    from alembic.script import ScriptDirectory
+    from alembic.script import Script, ScriptDirectory
 
 MIGRATIONS_FOLDER = "migrations"  # the same as tausestack.sdk.database.migrations
 
@@ -78,6 +78,13 @@ def makemigrations(
             show_default=False,
         ),
     ],
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge",
+            help="Write a revision that merges the heads (revisions made from the same parent).",
+        ),
+    ] = False,
 ) -> None:
     """Write a revision with the changes between the models and the database (autogenerate)."""
     from alembic import command
@@ -88,6 +95,9 @@ def makemigrations(
     if not message:
         raise BadInput('--message must say what the revision does, e.g. -m "add invoices".')
     project, config = _migrations()
+    if merge:
+        _merge(project, config, message)
+        return
     skip_empty_revisions(config)
     with _detected_changes() as changes, _alembic_errors():
         created = command.revision(config, message=message, autogenerate=True)
@@ -107,13 +117,41 @@ def makemigrations(
             )
         return
     for script in scripts:
-        path = Path(script.path).resolve()
-        formatted = " (formatted with ruff)" if _format(path, project.root) else ""
-        where = path.relative_to(project.root)
-        console.print(f"Created revision {script.revision} ({message}) in {where}{formatted}:")
+        console.print(
+            f"Created revision {script.revision} ({message}) in {_written(script, project)}:"
+        )
         for change in changes:
             console.print(f"  {change}")
     console.print("Review it, then apply it with `tausestack db upgrade`.")
+
+
+def _merge(project: Project, config: Config, message: str) -> None:
+    """Write the revision that makes the heads one again (Alembic's ``merge heads``)."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(config).get_heads()
+    if len(heads) < 2:
+        raise BadInput(
+            f"There is nothing to merge: migrations/versions has {len(heads)} head(s). --merge "
+            "joins revisions made from the same parent."
+        )
+    with _alembic_errors():
+        script = command.merge(config, "heads", message=message)
+    if script is None:
+        raise BadInput("Alembic wrote no merge revision.")
+    merged = ", ".join(sorted(heads))
+    console.print(
+        f"Created merge revision {script.revision} of {merged} in {_written(script, project)}."
+    )
+    console.print("Apply it with `tausestack db upgrade`.")
+
+
+def _written(script: Script, project: Project) -> str:
+    """Where a new revision file is, relative to the project, formatted with ruff if it can."""
+    path = Path(script.path).resolve()
+    formatted = " (formatted with ruff)" if _format(path, project.root) else ""
+    return f"{path.relative_to(project.root)}{formatted}"
 
 
 def upgrade(
@@ -320,7 +358,7 @@ def _database(config: Config) -> str:
     from ..sdk.database import _urls
 
     url = config.get_main_option("sqlalchemy.url") or ""
-    return _urls.describe(_urls.parse(url, "database.url"))
+    return _urls.describe(_urls.parse(url, "database.url", "the migration configuration"))
 
 
 def _as_tuple(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from fastapi.security.base import SecurityBase
@@ -197,21 +197,34 @@ def _dot(nodes: list[Node]) -> str:
 
 
 def check(app: AppOption = DEFAULT) -> None:
-    """Validate settings, discovery, the container and the routes without serving."""
+    """Validate settings, discovery, the container and the routes, and run the checks of the
+    SDK modules in use (the database: unapplied migrations, missing tables), without serving."""
+    import asyncio
+
+    from .._autoconfig import run_checks
+
     project = Project.find()
     try:
         application = project.load_tausestack_app(app)
     except TauseStackError as exc:
         problems = [str(problem) for problem in getattr(exc, "problems", [])] or [str(exc)]
-        root = escape(str(project.root))
-        errors.print(f"[bold red]{len(problems)} problem(s)[/] in {root}:", markup=True)
-        if getattr(exc, "problems", None):
-            errors.print(str(exc).splitlines()[0])
-        for problem in problems:
-            errors.print(f"  - {problem}")
-        raise typer.Exit(PROJECT_PROBLEM) from None
+        heading = str(exc).splitlines()[0] if getattr(exc, "problems", None) else None
+        _fail_with_problems(project.root, problems, heading)
+    problems = asyncio.run(run_checks(application, startup=False))
+    if problems:
+        _fail_with_problems(project.root, problems, None)
     summary = _summary(application)
     console.print(f"No problems found in {project.root}: {summary}.")
+
+
+def _fail_with_problems(root: Path, problems: list[str], heading: str | None) -> NoReturn:
+    """List the problems on stderr and exit with the project-problem status."""
+    errors.print(f"[bold red]{len(problems)} problem(s)[/] in {escape(str(root))}:", markup=True)
+    if heading:
+        errors.print(heading)
+    for problem in problems:
+        errors.print(f"  - {problem}")
+    raise typer.Exit(PROJECT_PROBLEM)
 
 
 def _summary(application: TauseStackApp) -> str:

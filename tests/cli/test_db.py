@@ -285,6 +285,19 @@ def test_an_unreachable_database_is_named_without_its_password(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_malformed_url_names_the_file_and_line_it_is_set_on(
+    migrated: Path, tausestack: Cli
+) -> None:
+    settings = migrated / "application.yaml"
+    lines = settings.read_text().splitlines()
+    settings.write_text("\n".join([*lines, "database:", "  url: postgresql://app:p@ss@db/x", ""]))
+    result = tausestack("db", "upgrade")
+    assert result.exit_code == 1
+    assert "has an '@' inside its user or password" in result.stderr
+    assert f"database.url is set in {settings}:{len(lines) + 2}" in result.stderr
+    assert "p@ss" not in result.stderr.split("(a password")[0]
+
+
 def test_a_missing_sqlite_folder_is_a_one_line_error(
     migrated: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,9 +1,10 @@
 """Migrations end to end, on SQLite and on PostgreSQL, through the real command line.
 
 A project made by `tausestack init` gets a SQLModel table model; `db makemigrations` and
-`db upgrade` create its table; rows go in; a nullable column and a NOT NULL column with a
-server default are added to the model, migrated and reverted with `db downgrade -1` — and the
-rows are still there at every step. Each command runs in its own process, as a user runs it.
+`db upgrade` create its table; rows go in; a nullable column and NOT NULL columns with plain
+model defaults (`priority: int = 0`, no server default written by hand) are added to the model,
+migrated — the rows get the defaults — and reverted with `db downgrade -1`, and the rows are
+still there at every step. Each command runs in its own process, as a user runs it.
 """
 
 import os
@@ -29,7 +30,9 @@ class Tag(SQLModel, table=True):
 '''
 
 NEW_COLUMNS = """    color: str | None = Field(default=None, max_length=20)
-    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    priority: int = 0
+    done: bool = False
+    label: str = Field(default="it's new", max_length=20)
 """
 
 
@@ -88,6 +91,7 @@ def migrate_add_column_and_back(tmp_path: Path, url: str, database_url: str | No
         added = db("makemigrations", "-m", "add color and priority")
         assert "Detected added column 'tag.color'" in added
         assert "Detected added column 'tag.priority'" in added
+        assert "Detected added column 'tag.label'" in added
         second = next(path for path in revision_files(project) if path != first)
         assert f"Applied {revision_id(second)}: add color and priority" in db("upgrade")
         assert "No changes detected." in db("makemigrations", "-m", "nothing new")
@@ -99,10 +103,16 @@ def migrate_add_column_and_back(tmp_path: Path, url: str, database_url: str | No
             "name",
             "color",
             "priority",
+            "done",
+            "label",
         ]
         with engine.begin() as connection:
-            rows = connection.execute(text("SELECT name, color, priority FROM tag ORDER BY id"))
-            assert rows.all() == [("urgent", None, 0), ("later", None, 0)]
+            query = "SELECT name, color, priority, done, label FROM tag ORDER BY id"
+            rows = connection.execute(text(query))
+            assert [tuple(row) for row in rows] == [
+                ("urgent", None, 0, False, "it's new"),
+                ("later", None, 0, False, "it's new"),
+            ]
             connection.execute(text("UPDATE tag SET color = 'red' WHERE name = 'urgent'"))
 
         history = db("history")

@@ -12,15 +12,13 @@ from tausestack.sdk.database import (
     DatabaseConnectionError,
 )
 from tausestack.sdk.database._urls import resolve
-from tausestack.sdk.settings import DatabaseSettings
 from tausestack.testing import TestClient
 from tests.processes import free_port
 
 
-def urls(
-    url: str, async_url: str | None = None, config_dir: Path = Path("/srv/app")
-) -> tuple[str, str]:
-    resolved = resolve(DatabaseSettings(url=url, async_url=async_url), config_dir)
+def urls(url: str, async_url: str | None = None, config_dir: Path = Path("/")) -> tuple[str, str]:
+    settings = Settings(config_dir=config_dir, database={"url": url, "async_url": async_url})
+    resolved = resolve(settings)
     return str(resolved.sync), str(resolved.asynchronous)
 
 
@@ -58,6 +56,45 @@ def test_malformed_url_fails_at_create_app_with_the_password_hidden(tmp_path: Pa
         "database.url 'postgresql://app:***@db:notaport/x' is not a valid database URL" in message
     )
     assert "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("url", "postgresql://app:s3cret@db:notaport/x", "is not a valid database URL"),
+        ("url", "postgresql://app:s3@cret@db/x", "has an '@' inside its user or password"),
+        ("async_url", "postgresql+asyncpg://app:s3cret@db:notaport/x", "is not a valid"),
+        ("backend", "nowhere.s3cret:Backend", "cannot be imported"),
+    ],
+)
+def test_every_configuration_error_names_where_the_setting_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, value: str, message: str
+) -> None:
+    (tmp_path / "application.yaml").write_text(
+        f"app:\n  title: shop\ndatabase:\n  {setting}: '{value}'\n"
+    )
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(Settings(config_dir=tmp_path), components=[Reader])
+    assert message in str(caught.value)
+    assert f"database.{setting} is set in {tmp_path / 'application.yaml'}:4" in str(caught.value)
+    if setting != "backend":
+        assert "s3cret" not in str(caught.value)
+
+    monkeypatch.setenv(f"TAUSESTACK_DATABASE__{setting.upper()}", value)
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(Settings(config_dir=tmp_path), components=[Reader])
+    expected = f"database.{setting} is set in environment variable TAUSESTACK_DATABASE__"
+    assert expected in str(caught.value)
+
+
+def test_an_async_driver_in_the_url_of_an_unknown_family_names_the_setting(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(config_dir=tmp_path, database={"url": "oracle+asyncpg://u@db/x"})
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(settings, components=[Reader])
+    assert "database.url uses the async driver asyncpg" in str(caught.value)
+    assert "database.url is set in keyword argument" in str(caught.value)
 
 
 def test_unreachable_server_fails_at_startup_naming_host_and_driver(tmp_path: Path) -> None:

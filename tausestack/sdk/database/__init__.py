@@ -32,10 +32,13 @@ from .errors import (
     DatabaseConnectionError,
     DatabaseError,
     InvalidCursorError,
+    InvalidDataError,
     InvalidFilterError,
+    InvalidPageError,
+    MigrationError,
     RecordNotFoundError,
 )
-from .pagination import CursorPage, Page
+from .pagination import CursorPage, Page, PageParams, PageQuery, page_query
 from .repository import BaseRepository
 
 __all__ = [
@@ -48,8 +51,13 @@ __all__ = [
     "DatabaseError",
     "DatabaseSettings",
     "InvalidCursorError",
+    "InvalidDataError",
     "InvalidFilterError",
+    "InvalidPageError",
+    "MigrationError",
     "Page",
+    "PageParams",
+    "PageQuery",
     "RecordNotFoundError",
     "SQLAlchemyDatabaseBackend",
     "Transaction",
@@ -75,6 +83,7 @@ __all__ = [
     "get",
     "list",
     "page",
+    "page_query",
     "transaction",
     "update",
 ]

@@ -50,7 +50,7 @@ class Database:
 
     def __init__(self, settings: Settings, container: Container) -> None:
         self.settings: DatabaseSettings = settings.database
-        self.urls = _urls.resolve(self.settings, settings.config_dir)
+        self.urls = _urls.resolve(settings)
         self._source = settings.source_of("database", "url")
         self._container = container
         self._engine: Engine | None = None
@@ -125,15 +125,7 @@ class Database:
         try:
             await connect()
         except (DBAPIError, OSError) as exc:
-            where = f"host {url.host}:{url.port or 'default port'}" if url.host else "file"
-            original = getattr(exc, "orig", None) or exc
-            text = str(original).strip()
-            reason = text.splitlines()[0] if text else repr(original)
-            raise DatabaseConnectionError(
-                f"Cannot connect to {_urls.describe(url)} ({where}, driver "
-                f"{url.get_driver_name()}): {reason}. Check database.url (set in {self._source}) "
-                "and that the database server is running."
-            ) from None
+            raise connection_error(url, exc, self._source) from None
 
     def _check_sqlite_folder(self, url: URL) -> None:
         database = url.database or ""
@@ -225,6 +217,19 @@ class Database:
         another transaction it is a savepoint of the enclosing session.
         """
         return Transaction(self)
+
+
+def connection_error(url: URL, exc: Exception, source: str) -> DatabaseConnectionError:
+    """The error for a database that cannot be reached: URL without its password, host,
+    driver, the reason, and where ``database.url`` was set."""
+    where = f"host {url.host}:{url.port or 'default port'}" if url.host else "file"
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).strip()
+    reason = text.splitlines()[0] if text else repr(original)
+    return DatabaseConnectionError(
+        f"Cannot connect to {_urls.describe(url)} ({where}, driver {url.get_driver_name()}): "
+        f"{reason}. Check database.url (set in {source}) and that the database server is running."
+    )
 
 
 class Transaction:

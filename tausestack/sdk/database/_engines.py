@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from ..settings import DatabaseSettings
 from . import _urls
@@ -30,14 +30,21 @@ TIMEOUT_ARGUMENT = {
 }
 
 
-def create(url: URL, factory: Any, settings: DatabaseSettings, source: str) -> Any:
-    """An engine for ``url`` made by ``factory`` (``create_engine`` or ``create_async_engine``)."""
+def create(
+    url: URL, factory: Any, settings: DatabaseSettings, source: str, *, single_use: bool = False
+) -> Any:
+    """An engine for ``url`` made by ``factory`` (``create_engine`` or ``create_async_engine``).
+
+    ``single_use`` engines keep no pool (a check that connects once, then disposes of it).
+    """
     options: dict[str, Any] = {"echo": settings.echo}
     family = url.get_backend_name()
     if family == "sqlite":
         options["connect_args"] = {"check_same_thread": False, "timeout": settings.pool_timeout}
         if _in_memory(url):
             options["poolclass"] = StaticPool
+    elif single_use:
+        options["poolclass"] = NullPool
     else:
         options |= {
             "pool_size": settings.pool_size,
@@ -46,6 +53,7 @@ def create(url: URL, factory: Any, settings: DatabaseSettings, source: str) -> A
             "pool_recycle": settings.pool_recycle,
             "pool_pre_ping": settings.pool_pre_ping,
         }
+    if family != "sqlite":
         timeout = TIMEOUT_ARGUMENT.get(url.get_driver_name())
         if timeout is not None:
             seconds = settings.connect_timeout

@@ -7,7 +7,7 @@ that never touch a database pay nothing for it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -27,7 +27,15 @@ from .._plugins import load_backend
 from ._database import Database
 from ._sqlalchemy import SQLAlchemyDatabaseBackend
 from .base import AbstractDatabaseBackend
-from .errors import DatabaseConfigurationError, InvalidCursorError
+from .errors import (
+    DatabaseConfigurationError,
+    InvalidCursorError,
+    InvalidDataError,
+    InvalidPageError,
+)
+
+if TYPE_CHECKING:
+    from ...app import TauseStackApp
 
 APP = "tausestack.sdk.database"
 
@@ -57,25 +65,54 @@ def database_backend(settings: Settings, database: Database) -> AbstractDatabase
     name = settings.database.backend
     if name == "sqlalchemy":
         return SQLAlchemyDatabaseBackend(database)
-    backend: AbstractDatabaseBackend = load_backend(
-        name,
-        AbstractDatabaseBackend,
-        settings,
-        setting="database.backend",
-        built_in=("sqlalchemy",),
-        error=DatabaseConfigurationError,
-    )
+    try:
+        backend: AbstractDatabaseBackend = load_backend(
+            name,
+            AbstractDatabaseBackend,
+            settings,
+            setting="database.backend",
+            built_in=("sqlalchemy",),
+            error=DatabaseConfigurationError,
+        )
+    except DatabaseConfigurationError as exc:
+        source = settings.source_of("database", "backend")
+        raise DatabaseConfigurationError(f"{exc} database.backend is set in {source}.") from None
     return backend
 
 
-async def invalid_cursor(request: Request, exc: Exception) -> JSONResponse:
-    """A cursor comes from the client: a bad one is the client's error, a 400."""
+async def bad_request(request: Request, exc: Exception) -> JSONResponse:
+    """A cursor, a page number and a page size come from the client: a bad one is the
+    client's error, a 400."""
     return JSONResponse({"detail": str(exc)}, status_code=400)
+
+
+async def invalid_data(request: Request, exc: Exception) -> JSONResponse:
+    """Data refused by the model (``null`` for a required field in a PATCH) is the client's
+    error: a 422 shaped like FastAPI's, without the values (a row's other fields may be in
+    them)."""
+    assert isinstance(exc, InvalidDataError)
+    detail = [
+        {"type": error["type"], "loc": ["body", *error["loc"]], "msg": error["msg"]}
+        for error in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 def exception_handlers() -> dict[type[Exception], Any]:
     """Exception handlers the app gets with database support."""
-    return {InvalidCursorError: invalid_cursor}
+    return {
+        InvalidCursorError: bad_request,
+        InvalidPageError: bad_request,
+        InvalidDataError: invalid_data,
+    }
+
+
+async def checks(app: TauseStackApp, *, startup: bool) -> list[str]:
+    """Revisions not applied, tables or columns the models need missing (``tausestack check``
+    and startup run it; see ``_checks``)."""
+    from ._checks import check_schema
+
+    return await check_schema(app, startup=startup)
 
 
 def providers(wanted: set[Any]) -> list[Provider]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from ..._naming import did_you_mean
 from . import _filters
-from .errors import DatabaseError, InvalidFilterError
+from .errors import DatabaseError, InvalidDataError, InvalidFilterError, InvalidPageError
 from .pagination import after_cursor, keyset_order, sort_clauses
 
 _MAPPED: weakref.WeakSet[type[Any]] = weakref.WeakSet()
@@ -99,11 +99,21 @@ def primary_key_order(model: type[Any]) -> list[str]:
     return [column.key for column in inspect(model).primary_key]
 
 
+#: Databases take OFFSET and LIMIT as 64-bit integers.
+LARGEST_OFFSET = 2**63 - 1
+
+
 def page_bounds(page: int, size: int) -> tuple[int, int]:
     """Offset and limit for page number ``page`` (from 1) of ``size`` rows."""
     if page < 1 or size < 1:
-        raise InvalidFilterError(f"page and size start at 1 (got page={page}, size={size}).")
-    return (page - 1) * size, size
+        raise InvalidPageError(f"page and size start at 1 (got page={page}, size={size}).")
+    offset = (page - 1) * size
+    if offset + size > LARGEST_OFFSET:
+        raise InvalidPageError(
+            f"page {page} of size {size} is beyond any table (the offset must fit in 64 bits); "
+            "ask for a smaller page number."
+        )
+    return offset, size
 
 
 def cursor_rows(
@@ -117,8 +127,8 @@ def cursor_rows(
     load: Sequence[str],
 ) -> tuple[Select[Any], list[tuple[Any, bool]]]:
     """SELECT the next ``size + 1`` rows after the cursor (one extra tells if more remain)."""
-    if size < 1:
-        raise InvalidFilterError(f"size starts at 1 (got {size}).")
+    if not 1 <= size < LARGEST_OFFSET:
+        raise InvalidPageError(f"size starts at 1 (got {size}).")
     names = [order_by] if isinstance(order_by, str) else list(order_by or ())
     statement = select_rows(model, where=where, filters=filters, order_by=None, load=load)
     order = keyset_order(model, names)
@@ -139,7 +149,10 @@ def instance(model: type[Any], data: Any) -> Any:
     _check_fields(model, values)
     related = {name: values.pop(name) for name in _relationships(model) & values.keys()}
     validate = getattr(model, "model_validate", None)
-    row = validate(values) if validate is not None else model(**values)
+    try:
+        row = validate(values) if validate is not None else model(**values)
+    except ValidationError as exc:
+        raise InvalidDataError(model.__name__, exc.errors(include_url=False)) from exc
     for name, value in related.items():
         setattr(row, name, value)
     return row
@@ -164,7 +177,7 @@ _ADAPTERS: weakref.WeakKeyDictionary[type[Any], dict[str, TypeAdapter[Any]]] = (
 def _validated(model: type[Any], changes: dict[str, Any]) -> dict[str, Any]:
     """``changes`` with each value validated (and coerced) by its pydantic field.
 
-    Raises pydantic's ``ValidationError`` titled with the model, one entry per bad field.
+    Raises ``InvalidDataError`` naming the model, one entry per bad field.
     """
     fields = getattr(model, "model_fields", None)
     if not fields or not changes:
@@ -186,9 +199,11 @@ def _validated(model: type[Any], changes: dict[str, Any]) -> dict[str, Any]:
         try:
             checked[name] = adapter.validate_python(value)
         except ValidationError as exc:
-            errors += [{**error, "loc": (name, *error["loc"])} for error in exc.errors()]
+            errors += [
+                {**error, "loc": (name, *error["loc"])} for error in exc.errors(include_url=False)
+            ]
     if errors:
-        raise ValidationError.from_exception_data(model.__name__, errors)
+        raise InvalidDataError(model.__name__, errors)
     return checked
 
 

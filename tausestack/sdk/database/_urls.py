@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..settings import DatabaseSettings
 from .errors import DatabaseConfigurationError
+
+if TYPE_CHECKING:
+    from ...settings import Settings
 
 
 @dataclass(frozen=True)
@@ -44,20 +47,23 @@ class DatabaseUrls:
         return self.sync.get_backend_name()
 
 
-def parse(text: str, key: str) -> URL:
-    """Parse a URL from the setting ``key``; the error shows it with the password hidden."""
+def parse(text: str, key: str, source: str) -> URL:
+    """Parse a URL from the setting ``key``, set in ``source`` (``Settings.source_of``); the
+    error shows it with the password hidden, and where it was set."""
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
         raise DatabaseConfigurationError(
             f"{key} {redact_text(text)!r} is not a valid database URL ({exc}). Write it as "
             "dialect+driver://user:password@host:port/database, e.g. "
-            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db."
+            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db; "
+            f"{key} is set in {source}."
         ) from None
     if url.host and "@" in url.host:
         raise DatabaseConfigurationError(
             f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
-            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss)."
+            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss); "
+            f"{key} is set in {source}."
         )
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
@@ -66,13 +72,18 @@ def parse(text: str, key: str) -> URL:
     return url
 
 
-def resolve(settings: DatabaseSettings, config_dir: Path) -> DatabaseUrls:
-    """The sync and async URLs for ``settings``, with relative SQLite paths made absolute."""
-    given = _absolute_sqlite(parse(settings.url, "database.url"), config_dir)
+def resolve(settings: Settings) -> DatabaseUrls:
+    """The sync and async URLs of the ``database:`` settings, with relative SQLite paths made
+    absolute (from the config folder); errors name where each setting was set."""
+    database, config_dir = settings.database, settings.config_dir
+    source = settings.source_of("database", "url")
+    given = _absolute_sqlite(parse(database.url, "database.url", source), config_dir)
     family = FAMILIES.get(given.get_backend_name())
     driver = given.get_driver_name()
-    if settings.async_url is not None:
-        asynchronous = _absolute_sqlite(parse(settings.async_url, "database.async_url"), config_dir)
+    if database.async_url is not None:
+        async_source = settings.source_of("database", "async_url")
+        parsed = parse(database.async_url, "database.async_url", async_source)
+        asynchronous = _absolute_sqlite(parsed, config_dir)
     elif driver in ASYNC_DRIVERS or family is None:
         asynchronous = given
     else:
@@ -81,7 +92,7 @@ def resolve(settings: DatabaseSettings, config_dir: Path) -> DatabaseUrls:
         if family is None:
             raise DatabaseConfigurationError(
                 f"database.url uses the async driver {driver}; give database.url a sync driver "
-                "and database.async_url the async one."
+                f"and database.async_url the async one (database.url is set in {source})."
             )
         sync = given.set(drivername=f"{given.get_backend_name()}+{family.sync_driver}")
     elif family is not None and "+" not in given.drivername:

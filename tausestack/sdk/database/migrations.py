@@ -10,7 +10,9 @@ metadata, runs them on every database SQLAlchemy speaks, and recreates SQLite ta
 * :func:`run_migrations` is what the generated ``migrations/env.py`` calls: it loads the
   project's settings, runs discovery over ``installed_apps`` and gives Alembic the metadata of
   every table model the installed apps define. Tables of models defined elsewhere (a library
-  sharing ``SQLModel.metadata``, a test) are left alone.
+  sharing ``SQLModel.metadata``, a test) are left alone. A NOT NULL column added to a table
+  gets the model's constant default as its server default, so the table's rows get it too
+  (:mod:`._autogenerate`); the logic lives here, so every project's ``env.py`` has it.
 
 ``tausestack db ...`` is the usual way in; the functions work with Alembic's own API as well::
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import sys
 from argparse import Namespace
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,14 +35,16 @@ from alembic import context
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import NullPool
 
-from ...discovery import Discovery, discover
+from ...discovery import discover
 from ...settings import Settings
 from . import _urls
+from ._autogenerate import fill_server_defaults, render_item
+from ._tables import MIGRATIONS_FOLDER, table_metadata
 from .errors import DatabaseConnectionError, DatabaseError
 
 if TYPE_CHECKING:
@@ -60,7 +64,6 @@ __all__ = [
     "table_metadata",
 ]
 
-MIGRATIONS_FOLDER = "migrations"
 #: Revision files sort by creation date: ``2026_01_31_1a2b3c4d5e6f_create_tag.py``.
 FILE_TEMPLATE = "%(year)d_%(month).2d_%(day).2d_%(rev)s_%(slug)s"
 
@@ -92,7 +95,7 @@ def migration_config(
             output), for callers that report in their own words.
     """
     settings = settings if settings is not None else Settings(config_dir=root)
-    url = _urls.resolve(settings.database, root).sync
+    url = _urls.resolve(settings).sync
     config = Config(stdout=sys.stdout, cmd_opts=Namespace(quiet=quiet))
     config.set_main_option("script_location", str(root / MIGRATIONS_FOLDER))
     config.set_main_option("path_separator", "os")
@@ -109,7 +112,9 @@ def run_migrations() -> None:
 
     Online, migrations run on one connection of the project's database, in one transaction;
     offline (``--sql``) they are printed. Autogenerate compares column types, uses batch mode on
-    SQLite and, when asked by ``tausestack db makemigrations``, writes no file if nothing changed.
+    SQLite, gives added NOT NULL columns the model's default as server default (or refuses
+    with ``MigrationError`` when there is none) and, when asked by ``tausestack db
+    makemigrations``, writes no file if nothing changed.
     """
     config = context.config
     root = _project_root(config)
@@ -122,13 +127,14 @@ def run_migrations() -> None:
     metadata, tables = table_metadata(discovery)
     config.attributes[TABLES] = sorted(table.fullname for table in tables)
     configured = config.get_main_option("sqlalchemy.url")
-    url = make_url(configured) if configured else _urls.resolve(settings.database, root).sync
+    url = make_url(configured) if configured else _urls.resolve(settings).sync
     options: dict[str, Any] = {
         "target_metadata": metadata,
         "compare_type": True,
         "render_as_batch": url.get_backend_name() == "sqlite",
         "include_object": _only_app_tables({id(table) for table in tables}, metadata),
-        "process_revision_directives": _skip_empty_revisions,
+        "process_revision_directives": _revision_directives,
+        "render_item": render_item,
         "on_version_apply": _record_step,
     }
     if context.is_offline_mode():
@@ -137,40 +143,6 @@ def run_migrations() -> None:
             context.run_migrations()
         return
     _run_online(url, settings, options)
-
-
-def table_metadata(discovery: Discovery) -> tuple[MetaData | list[MetaData], list[Table]]:
-    """The metadata holding the installed apps' table models, and those tables.
-
-    A table model is a class with a ``__table__`` (SQLModel ``table=True`` models, SQLAlchemy
-    declarative classes) defined in any imported module of an installed app's package — the
-    modules discovery imports and everything they import from the app (``apps/shop/domain/``
-    included). Several ``MetaData`` objects (one per declarative base) come back as a list,
-    none as an empty one.
-    """
-    metadata: dict[int, MetaData] = {}
-    tables: dict[int, Table] = {}
-    packages = [app.name for app in discovery.apps]
-    for name, module in list(sys.modules.items()):
-        if module is None or not any(name == p or name.startswith(p + ".") for p in packages):
-            continue
-        for table in _tables_defined_in(name, vars(module).values()):
-            metadata.setdefault(id(table.metadata), table.metadata)
-            tables.setdefault(id(table), table)
-    found = list(metadata.values())
-    if len(found) == 1:
-        return found[0], list(tables.values())
-    return (found or MetaData()), list(tables.values())
-
-
-def _tables_defined_in(module: str, values: Iterable[object]) -> Iterable[Table]:
-    for value in values:
-        if isinstance(value, type) and value.__module__ == module:
-            table = getattr(value, "__table__", None)
-            if isinstance(table, Table):
-                yield table
-        elif isinstance(value, Table):  # an association table written with Table(...)
-            yield value
 
 
 def current_revisions(config: Config) -> tuple[str, ...]:
@@ -302,9 +274,11 @@ def _as_list(metadata: MetaData | list[MetaData]) -> list[MetaData]:
     return metadata if isinstance(metadata, list) else [metadata]
 
 
-def _skip_empty_revisions(
+def _revision_directives(
     migration: MigrationContext, revision: Any, directives: list[MigrationScript]
 ) -> None:
+    """Alembic's process_revision_directives hook, for every autogenerated revision."""
+    fill_server_defaults(migration, directives)
     if not migration.config or not migration.config.attributes.get(SKIP_EMPTY):
         return
     if directives and all(_is_empty(script) for script in directives):

@@ -1,10 +1,14 @@
 """Typed pages: offset pages (``Page``) and keyset pages behind an opaque cursor (``CursorPage``).
 
-Both are pydantic models, so a route can return them directly::
+Both are pydantic models, so a route can return them directly; ``PageQuery`` reads the page
+number and size from the query string, bounded, refusing bad values with a 422::
 
     @get("/")
-    async def index(self, page: int = 1) -> Page[HeroRead]:
-        return await self.heroes.apage(page=page, size=20)
+    async def index(self, paging: PageQuery) -> Page[HeroRead]:
+        return await self.heroes.apage(page=paging.page, size=paging.size)
+
+In the OpenAPI schema ``Page[HeroRead]`` is named ``HeroReadPage`` (``CursorPage[HeroRead]``:
+``HeroReadCursorPage``).
 """
 
 from __future__ import annotations
@@ -14,10 +18,14 @@ import binascii
 import datetime
 import decimal
 import json
+import re
+import types
 import uuid
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar, Union, get_args, get_origin
 
+from fastapi import Depends, Query
 from pydantic import BaseModel, computed_field
 from pydantic_core import to_jsonable_python
 from sqlalchemy import ColumnElement, and_, false, inspect, or_
@@ -26,10 +34,60 @@ from .errors import InvalidCursorError
 
 T = TypeVar("T")
 
-__all__ = ["CursorPage", "Page"]
+__all__ = ["CursorPage", "Page", "PageParams", "PageQuery", "page_query"]
+
+#: Page sizes of :data:`PageQuery`.
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+#: The largest page number :data:`PageQuery` accepts (offsets must fit a 64-bit integer).
+MAX_PAGE_NUMBER = 2**31
 
 
-class Page(BaseModel, Generic[T]):
+class _ReadableName(BaseModel):
+    """Names a parametrized page after its item: ``Page[HeroRead]`` is ``HeroReadPage``.
+
+    OpenAPI schemas name a parametrized pydantic model after its origin (``Page_HeroRead_``);
+    a subclass of it has a name of its own, so ``Page[HeroRead]`` gives one (made once).
+    """
+
+    @classmethod
+    def __class_getitem__(cls, params: Any) -> Any:
+        parametrized: Any = super().__class_getitem__(params)
+        metadata = parametrized.__pydantic_generic_metadata__
+        if metadata["parameters"] or metadata["origin"] is None:  # still generic (a TypeVar)
+            return parametrized
+        named = _NAMED.get(parametrized)
+        if named is None:
+            name = (
+                "".join(_type_name(arg) for arg in metadata["args"]) + metadata["origin"].__name__
+            )
+            namespace = {"__module__": cls.__module__, "__qualname__": name, "__doc__": cls.__doc__}
+            named = _NAMED.setdefault(
+                parametrized, type(parametrized)(name, (parametrized,), namespace)
+            )
+        return named
+
+
+_NAMED: dict[type[Any], type[Any]] = {}
+
+
+def _type_name(kind: Any) -> str:
+    """``HeroRead`` for a class, ``IntList`` for ``list[int]``, ``IntOrNone`` for ``int | None``."""
+    origin, arguments = get_origin(kind), get_args(kind)
+    if origin in (Union, types.UnionType):
+        return "Or".join(_type_name(argument) for argument in arguments)
+    if origin is Annotated:
+        return _type_name(arguments[0])
+    if origin is not None:
+        return "".join(_type_name(argument) for argument in arguments) + _type_name(origin)
+    if kind is None or kind is type(None):
+        return "None"
+    name = kind if isinstance(kind, str) else getattr(kind, "__name__", str(kind))
+    name = re.sub(r"\W", "", name)
+    return name[:1].upper() + name[1:]
+
+
+class Page(_ReadableName, Generic[T]):
     """One page of results by number, with the total count."""
 
     items: list[T]
@@ -44,12 +102,55 @@ class Page(BaseModel, Generic[T]):
         return (self.total + self.size - 1) // self.size if self.size else 0
 
 
-class CursorPage(BaseModel, Generic[T]):
+class CursorPage(_ReadableName, Generic[T]):
     """One page of results after a cursor; pass ``next_cursor`` back to get the next page."""
 
     items: list[T]
     next_cursor: str | None
     has_more: bool
+
+
+@dataclass(frozen=True)
+class PageParams:
+    """A page number (from 1) and a page size, read from the query string by :func:`page_query`."""
+
+    page: int
+    size: int
+
+
+def page_query(*, size: int = DEFAULT_PAGE_SIZE, max_size: int = MAX_PAGE_SIZE) -> Any:
+    """A dependency reading ``?page=`` and ``?size=`` into :class:`PageParams`.
+
+    ``page`` starts at 1; ``size`` defaults to ``size`` and goes from 1 to ``max_size``. Other
+    values are refused with FastAPI's 422 validation error, and the bounds appear in the
+    OpenAPI schema. :data:`PageQuery` is the same with the defaults (20, at most 100)::
+
+        SmallPages = Annotated[PageParams, page_query(size=10, max_size=50)]
+
+        @get("/")
+        async def index(self, paging: SmallPages) -> Page[HeroRead]:
+            return await self.heroes.apage(page=paging.page, size=paging.size)
+    """
+    if not 1 <= size <= max_size:
+        raise ValueError(f"page_query needs 1 <= size <= max_size (got {size} and {max_size}).")
+
+    def read_page(page: int = 1, size: int = size) -> PageParams:
+        return PageParams(page=page, size=size)
+
+    # Real objects, not the strings this module's annotations are: FastAPI evaluates strings
+    # in the module's globals, where max_size is not.
+    read_page.__annotations__ = {
+        "page": Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER, description="Page number.")],
+        "size": Annotated[
+            int, Query(ge=1, le=max_size, description=f"Items per page, at most {max_size}.")
+        ],
+        "return": PageParams,
+    }
+    return Depends(read_page)
+
+
+#: ``?page=`` (from 1) and ``?size=`` (default 20, at most 100) as :class:`PageParams`.
+PageQuery = Annotated[PageParams, page_query()]
 
 
 def keyset_order(model: type[Any], order_by: Sequence[str]) -> list[tuple[Any, bool]]:
