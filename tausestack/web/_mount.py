@@ -26,6 +26,7 @@ from ..errors import (
     OperationIdConflictError,
     RouteError,
 )
+from ._auth import document_auth
 from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
@@ -153,6 +154,7 @@ def mount(
     check_routes(app)
     check_injections(app, container)
     check_websocket_parameters(app)
+    document_auth(app)
     return bindings
 
 
