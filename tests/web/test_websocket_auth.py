@@ -71,6 +71,12 @@ class Members:
         await socket.send_json({"member": True})
         await socket.close()
 
+    @websocket("/me", roles=["staff"])  # three guards: the controller's, the route's, the user
+    async def me(self, socket: WebSocket, user: CurrentUser) -> None:
+        await socket.accept()
+        await socket.send_json({"id": user.id, "query": socket.scope["query_string"].decode()})
+        await socket.close()
+
 
 def build(tmp_path: Path, **settings: Any) -> TauseStackApp:
     app = create_app(
@@ -191,6 +197,12 @@ def test_a_ticket_opens_one_websocket_as_its_user(client: TestClient) -> None:
     assert ticket not in answer["query"]  # masked in the scope, which servers log from
     assert answer["query"] == "ws_ticket=REDACTED&room=7"
     assert denied(client, f"/live/me?ws_ticket={ticket}")["reason"] == "invalid_ticket"
+
+
+def test_a_ticket_is_used_once_by_a_websocket_with_several_guards(client: TestClient) -> None:
+    ana = account(client, roles=["staff"])
+    answer = received(client, f"/members/me?ws%5Fticket={ticket_for(client)}")  # encoded name
+    assert answer == {"id": ana.id, "query": "ws_ticket=REDACTED"}
 
 
 def test_tickets_are_bound_to_their_user(client: TestClient) -> None:

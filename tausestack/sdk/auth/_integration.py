@@ -21,6 +21,7 @@ import hmac
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException
@@ -209,7 +210,7 @@ def _mask_ticket(connection: HTTPConnection) -> None:
     query: bytes = connection.scope.get("query_string", b"")
     parts = [
         f"{TICKET_PARAMETER}=REDACTED".encode()
-        if part.split(b"=", 1)[0] == TICKET_PARAMETER.encode()
+        if unquote_plus(part.split(b"=", 1)[0].decode("latin-1")) == TICKET_PARAMETER
         else part
         for part in query.split(b"&")
     ]
