@@ -17,7 +17,7 @@ import typer.main
 from rich.markup import escape
 
 from ..errors import TauseStackError
-from . import _db
+from . import _db, _users
 from ._create import generate, init, new_app
 from ._inspect import check, config_show, inspect, routes, version
 from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail, report
@@ -79,6 +79,7 @@ db.command("downgrade", context_settings=_RELATIVE_REVISIONS)(_guarded(_db.downg
 db.command("current")(_guarded(_db.current))
 db.command("history")(_guarded(_db.history))
 cli.add_typer(db, name="db")
+cli.add_typer(_users.users, name="users")
 
 
 def main() -> None:

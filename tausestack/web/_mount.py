@@ -16,11 +16,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
 
-from .._naming import snake_case
+from .._naming import describe_callable, snake_case
 from ..di._container import Container
 from ..di._keys import DependencyKey, InjectTarget, Scope
 from ..di._providers import Provider
-from ..errors import ContainerValidationError, DependencyError, OperationIdConflictError
+from ..errors import (
+    ContainerValidationError,
+    DependencyError,
+    OperationIdConflictError,
+    RouteError,
+)
+from ._auth import document_auth
 from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
@@ -147,6 +153,8 @@ def mount(
         settle_sync_endpoints(app)
     check_routes(app)
     check_injections(app, container)
+    check_websocket_parameters(app)
+    document_auth(app)
     return bindings
 
 
@@ -179,6 +187,34 @@ def check_injections(app: FastAPI, container: Container) -> None:
         raise problems[0]
     if problems:
         raise ContainerValidationError(problems)
+
+
+def check_websocket_parameters(app: FastAPI) -> None:
+    """Fail at startup, not at every handshake, when a websocket or one of its dependencies
+    asks for a ``Request``: a websocket has none (FastAPI would call it without one)."""
+    problems = []
+    for context in iter_route_contexts(app.router.routes):
+        dependant = getattr(context, "dependant", None)
+        if not isinstance(context.original_route, APIWebSocketRoute) or dependant is None:
+            continue
+        for call, name in _request_parameters(dependant):
+            problems.append(
+                f"The websocket {context.path} ({describe_handler(context.endpoint)}) uses "
+                f"{describe_callable(call)}, whose parameter '{name}' is a Request."
+            )
+    if problems:
+        raise RouteError(
+            "\n".join(problems)
+            + "\nA websocket has no Request: type the parameter HTTPConnection (requests and "
+            "websockets alike) or WebSocket."
+        )
+
+
+def _request_parameters(dependant: Dependant) -> Iterator[tuple[Any, str]]:
+    if dependant.request_param_name is not None:
+        yield dependant.call, dependant.request_param_name
+    for sub_dependant in dependant.dependencies:
+        yield from _request_parameters(sub_dependant)
 
 
 def _injected_keys(dependant: Dependant) -> Iterator[tuple[str, DependencyKey]]:

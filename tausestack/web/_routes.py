@@ -50,7 +50,7 @@ HTTP_ROUTE_KEYWORDS = (
     }
     | AUTH_KEYWORDS
 )
-WEBSOCKET_ROUTE_KEYWORDS = frozenset({"name", "dependencies"})
+WEBSOCKET_ROUTE_KEYWORDS = frozenset({"name", "dependencies"}) | AUTH_KEYWORDS
 
 
 class RouteOptions(TypedDict, total=False):
@@ -182,12 +182,19 @@ def websocket(
     *,
     name: str | None = None,
     dependencies: Sequence[params.Depends] | None = None,
+    auth_required: bool = False,
+    roles: Sequence[str] | None = None,
 ) -> Callable[[F], F]:
     """Declare a websocket route on a controller method; request-scoped objects live as long
-    as the connection."""
+    as the connection. ``auth_required`` and ``roles`` are checked at the handshake, as for
+    HTTP routes (a refusal is a 403 denial response; docs/auth.md)."""
     declared: dict[str, Any] = {}
     if name is not None:
         declared["name"] = name
     if dependencies is not None:
         declared["dependencies"] = dependencies
+    if auth_required is not False:  # validated with roles, as for HTTP routes
+        declared["auth_required"] = auth_required
+    if roles is not None:
+        declared["roles"] = roles
     return _declare("WEBSOCKET", path, declared)

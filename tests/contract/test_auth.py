@@ -25,9 +25,11 @@ from typing import Any
 
 import jwt
 import pytest
+from fastapi import WebSocket
 from sqlmodel import SQLModel
+from starlette.testclient import WebSocketDenialResponse
 
-from tausestack import Controller, Settings, create_app, get, provider
+from tausestack import Controller, Settings, create_app, get, provider, websocket
 from tausestack.contrib.auth.models import AuthAccount, AuthToken
 from tausestack.sdk.auth import (
     AbstractAuthBackend,
@@ -280,6 +282,18 @@ class Desk:
     def admin(self) -> dict[str, bool]:
         return {"admin": True}
 
+    @websocket("/feed")
+    async def feed(self, socket: WebSocket, user: CurrentUser) -> None:
+        await socket.accept()
+        await socket.send_json({"id": user.id, "roles": list(user.roles)})
+        await socket.close()
+
+    @websocket("/admin-feed", roles=["admin"])
+    async def admin_feed(self, socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.send_json({"admin": True})
+        await socket.close()
+
 
 def _client(case: Case, tmp_path: Path) -> TestClient:
     """An app whose auth backend is the case's."""
@@ -330,6 +344,38 @@ def test_a_user_cannot_grant_itself_a_role_over_http(case: Case, tmp_path: Path)
         assert answer.status_code == 403
     if case.manages_users:
         assert case.backend.get_user(user.id).roles == ()  # type: ignore[union-attr]
+
+
+def _denied(client: TestClient, path: str, headers: dict[str, str] | None = None) -> str:
+    """The reason of a websocket handshake refused with a 403 denial response."""
+    with (
+        pytest.raises(WebSocketDenialResponse) as denial,
+        client.websocket_connect(path, headers=dict(headers or {})),
+    ):
+        pass
+    assert denial.value.status_code == 403
+    reason: str = denial.value.json()["detail"]["reason"]
+    return reason
+
+
+def test_websockets_authenticate_at_the_handshake(case: Case, tmp_path: Path) -> None:
+    user = case.make_user("jan@example.com", ["staff"])
+    admin = case.make_user("kai@example.com", ["admin"])
+    with _client(case, tmp_path) as client:
+        bearer = {"Authorization": f"Bearer {case.token_for(user)}"}
+        with client.websocket_connect("/desk/feed", headers=bearer) as socket:
+            assert socket.receive_json() == {"id": user.id, "roles": ["staff"]}
+        assert _denied(client, "/desk/feed") == "missing_token"
+        expired = {"Authorization": f"Bearer {case.expired_token(user)}"}
+        assert _denied(client, "/desk/feed", expired) == "token_expired"
+        assert _denied(client, "/desk/feed", {"Authorization": "Bearer x.y.z"}) in {
+            "malformed_token",
+            "invalid_token",
+        }
+        assert _denied(client, "/desk/admin-feed", bearer) == "missing_role"
+        admin_bearer = {"Authorization": f"Bearer {case.token_for(admin)}"}
+        with client.websocket_connect("/desk/admin-feed", headers=admin_bearer) as socket:
+            assert socket.receive_json() == {"admin": True}
 
 
 # -- user management --------------------------------------------------------------------------

@@ -8,7 +8,9 @@
 - ``GET /auth/me``, ``PATCH /auth/me`` — the current account; its display name and password
   (with the current one). Roles are never set here: only application code calls ``set_roles``;
 - ``POST /auth/session``, ``DELETE /auth/session`` — cookie sessions for server-rendered pages,
-  with a CSRF cookie that unsafe requests must echo.
+  with a CSRF cookie that unsafe requests must echo;
+- ``POST /auth/ws-ticket`` — a one-use ticket that opens a websocket as the current user
+  (``?ws_ticket=…``), for browsers, which cannot send headers with a websocket.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...sdk.auth import AbstractAuthBackend, CurrentUser, User
-from ...sdk.auth._integration import forbidden, unauthorized
+from ...sdk.auth._integration import TICKET_PARAMETER, cross_site, forbidden, unauthorized
 from ...sdk.auth.audit import audit
 from ...sdk.auth.errors import (
     AuthConfigurationError,
@@ -31,11 +33,18 @@ from ...sdk.auth.errors import (
     UserExistsError,
     UserNotFoundError,
 )
-from ...sdk.auth.jwt_backend import JwtBackend, TokenPair
+from ...sdk.auth.jwt_backend import TICKET_TTL, JwtBackend, TokenPair
 from ...settings import Settings
 from ...web import Controller, delete, get, patch, post
 
-__all__ = ["AccountOut", "AuthController", "ProfileUpdate", "Registration", "TokenResponse"]
+__all__ = [
+    "AccountOut",
+    "AuthController",
+    "ProfileUpdate",
+    "Registration",
+    "TokenResponse",
+    "WebsocketTicket",
+]
 
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
@@ -105,6 +114,15 @@ class TokenResponse(BaseModel):
             refresh_token=pair.refresh_token,
             refresh_expires_in=pair.refresh_expires_in,
         )
+
+
+class WebsocketTicket(BaseModel):
+    """A ticket for one websocket: ``wss://host/path?ws_ticket=<ticket>`` within
+    ``expires_in`` seconds. It is used up by the handshake."""
+
+    ticket: str
+    expires_in: int
+    parameter: str = TICKET_PARAMETER
 
 
 @Controller("/auth", tags=["auth"])
@@ -206,6 +224,18 @@ class AuthController:
             raise unauthorized("unknown_user", "The token's account no longer exists.") from None
         return AccountOut.of(found)
 
+    @post("/ws-ticket")
+    async def websocket_ticket(self, user: CurrentUser) -> WebsocketTicket:
+        """A one-use ticket that opens a websocket as the current user (browsers cannot send
+        an Authorization header with a websocket)."""
+        try:
+            ticket = await self.backend.aissue_ticket(user.id)
+        except UserNotFoundError:
+            raise unauthorized("unknown_user", "The token's account no longer exists.") from None
+        except PermissionDeniedError as exc:
+            raise forbidden(exc.reason, str(exc)) from None
+        return WebsocketTicket(ticket=ticket, expires_in=TICKET_TTL)
+
     @post("/session", status_code=204, response_model=None)
     async def open_session(self, request: Request, form: PasswordForm) -> Response:
         """Log in for a server-rendered site: sets the session and CSRF cookies.
@@ -261,13 +291,7 @@ class AuthController:
         return request.url.scheme == "https" or self.profile not in ("dev", "test")
 
     def _refuse_cross_site(self, request: Request) -> None:
-        fetch_site = request.headers.get("sec-fetch-site")
-        origin = request.headers.get("origin")
-        own = f"{request.url.scheme}://{request.url.netloc}"
-        cross = fetch_site == "cross-site" or (
-            origin is not None and origin != own and origin not in self.trusted_origins
-        )
-        if cross:
+        if cross_site(request, self.trusted_origins):
             audit("permission_denied", request, reason="cross_site_request")
             raise forbidden(
                 "cross_site_request",

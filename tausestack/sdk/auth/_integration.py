@@ -8,6 +8,11 @@ for a disabled user or a missing role or permission, always with a reason code::
 Each is one FastAPI dependency (an ``HTTPBearer`` security scheme that verifies the token and
 checks roles itself), not a chain: a chain of three dependencies cost an authenticated route
 twice the framework time of the check itself.
+
+The same dependencies guard websockets at the handshake: a bearer header, a one-use ticket in
+the ``ws_ticket`` query parameter (browsers cannot set headers on a websocket), or the session
+cookie sent from an allowed ``Origin``. A refusal is a 403 denial response where the server
+supports the ``websocket.http.response`` extension, else a close with code 1008.
 """
 
 from __future__ import annotations
@@ -16,29 +21,36 @@ import hmac
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
 import anyio.to_thread
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 from fastapi.security import HTTPBearer
+from starlette.exceptions import WebSocketException
+from starlette.requests import HTTPConnection, Request
+from starlette.status import WS_1008_POLICY_VIOLATION
 
 from ...di._container import Container
 from ...settings import Settings
 from .._context import component_of
 from .audit import audit
 from .base import AbstractAuthBackend, User
-from .errors import AuthenticationError
+from .errors import AuthenticationError, OperationNotSupportedError
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SCHEME_NAME = "HTTPBearer"
+#: The query parameter of a websocket handshake that carries a ticket (``POST /auth/ws-ticket``).
+TICKET_PARAMETER = "ws_ticket"
+DENIAL_EXTENSION = "websocket.http.response"
 
 #: Each application's backend, looked up once (and again when its singletons change).
 _BACKENDS: weakref.WeakKeyDictionary[Container, AbstractAuthBackend] = weakref.WeakKeyDictionary()
 
 
-def backend_of(request: Request) -> AbstractAuthBackend:
-    """The auth backend of the application serving ``request``."""
-    container: Container = request.app.container
+def backend_of(connection: HTTPConnection) -> AbstractAuthBackend:
+    """The auth backend of the application serving ``connection`` (a request or websocket)."""
+    container: Container = connection.app.container
     backend = _BACKENDS.get(container)
     if backend is None:
         from ._providers import auth_backend
@@ -76,11 +88,12 @@ def forbidden(reason: str, message: str) -> HTTPException:
 
 
 class Authenticate(HTTPBearer):
-    """A dependency that gives the request's user and enforces what is asked of them.
+    """A dependency that gives the connection's user and enforces what is asked of them.
 
     ``required``: 401 without a token (else None); ``roles``: 403 unless the user has every
     one; ``permissions``: 403 unless the user's roles grant every one (``auth.permissions``).
-    It is an ``HTTPBearer`` security scheme, so the OpenAPI document shows the lock.
+    It is an ``HTTPBearer`` security scheme, so the OpenAPI document shows the lock. On a
+    websocket every refusal is a 403 denial response (or a close with code 1008).
     """
 
     def __init__(
@@ -99,64 +112,120 @@ class Authenticate(HTTPBearer):
         self.roles = roles
         self.permissions = permissions
 
-    async def __call__(self, request: Request) -> User | None:  # type: ignore[override]
-        user = await _user_of(request)
+    async def __call__(self, connection: HTTPConnection) -> User | None:  # type: ignore[override]
+        if connection.scope["type"] != "websocket":
+            return await self._check(connection)
+        try:
+            return await self._check(connection)
+        except HTTPException as exc:
+            raise websocket_refusal(connection, exc) from None
+
+    async def _check(self, connection: HTTPConnection) -> User | None:
+        user = await _user_of(connection)
         if user is None:
             if not self.required:
                 return None
-            refusal: AuthenticationError | None = getattr(request.state, "session_refusal", None)
+            refusal: AuthenticationError | None = getattr(connection.state, "session_refusal", None)
             if refusal is not None:
-                audit("authentication_failed", request, reason=refusal.reason)
+                audit("authentication_failed", connection, reason=refusal.reason)
                 raise unauthorized(refusal.reason, str(refusal))
-            audit("authentication_failed", request, reason="missing_token")
-            raise unauthorized("missing_token", "This needs a bearer token (Authorization header).")
+            audit("authentication_failed", connection, reason="missing_token")
+            raise unauthorized("missing_token", _missing_token_message(connection))
         if self.roles:
             missing = [role for role in self.roles if role not in user.roles]
             if missing:
-                audit("permission_denied", request, reason="missing_role", user_id=user.id)
+                audit("permission_denied", connection, reason="missing_role", user_id=user.id)
                 raise forbidden("missing_role", f"This needs the role(s): {', '.join(missing)}.")
         if self.permissions:
-            _check_permissions(request, user, self.permissions)
+            _check_permissions(connection, user, self.permissions)
         return user
 
 
-async def _user_of(request: Request) -> User | None:
-    """The user of the request's bearer token (or session cookie, with a backend that has
-    sessions), None without either; 401 for a bad token, 403 for a disabled user."""
-    cached: User | None = getattr(request.state, "user", None)
+def websocket_refusal(connection: HTTPConnection, refusal: HTTPException) -> Exception:
+    """What refuses a websocket handshake: a 403 with the refusal's body, sent as a denial
+    response where the server supports it; else a close with code 1008 and the reason code."""
+    detail: Any = refusal.detail
+    if DENIAL_EXTENSION in connection.scope.get("extensions", {}):
+        return HTTPException(status_code=403, detail=detail)
+    reason = detail.get("reason", "") if isinstance(detail, dict) else ""
+    return WebSocketException(WS_1008_POLICY_VIOLATION, reason=str(reason))
+
+
+def _missing_token_message(connection: HTTPConnection) -> str:
+    if connection.scope["type"] == "websocket":
+        return (
+            "This websocket needs a bearer token (Authorization header), a ticket in the "
+            f"{TICKET_PARAMETER} query parameter, or a session cookie."
+        )
+    return "This needs a bearer token (Authorization header)."
+
+
+async def _user_of(connection: HTTPConnection) -> User | None:
+    """The user of the connection's bearer token, websocket ticket or session cookie (with a
+    backend that has sessions), None without any; 401 for a bad token, 403 for a disabled
+    user."""
+    cached: User | None = getattr(connection.state, "user", None)
     if cached is not None:
         return cached
-    authorization = request.headers.get("authorization")
-    if authorization is None:
-        return await _session_user(request)
-    scheme, _, token = authorization.partition(" ")
+    authorization = connection.headers.get("authorization")
+    scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token:  # another scheme: not ours to judge
-        return await _session_user(request)
+    if scheme.lower() != "bearer" or not token:  # none, or another scheme: not ours to judge
+        if connection.scope["type"] == "websocket" and TICKET_PARAMETER in connection.query_params:
+            return await _ticket_user(connection)
+        return await _session_user(connection)
     try:
-        user = await backend_of(request).averify_token(token)
+        user = await backend_of(connection).averify_token(token)
     except AuthenticationError as exc:
-        audit("authentication_failed", request, reason=exc.reason)
+        audit("authentication_failed", connection, reason=exc.reason)
         raise unauthorized(exc.reason, str(exc)) from None
-    return _accepted(request, user)
+    return _accepted(connection, user)
 
 
-def _accepted(request: Request, user: User) -> User:
+def _accepted(connection: HTTPConnection, user: User) -> User:
     if user.disabled:
-        audit("permission_denied", request, reason="user_disabled", user_id=user.id)
+        audit("permission_denied", connection, reason="user_disabled", user_id=user.id)
         raise forbidden("user_disabled", "This account is disabled.")
-    request.state.user = user
+    connection.state.user = user
     return user
 
 
-async def _session_user(request: Request) -> User | None:
-    """The user of a session cookie (``tausestack.contrib.auth``); unsafe methods must carry
-    the session's CSRF token in the header or a ``csrf_token`` form field."""
-    settings = request.app.settings.auth.sessions
-    token = request.cookies.get(settings.cookie)
+async def _ticket_user(connection: HTTPConnection) -> User:
+    """The user of a websocket ticket, which is used up. The ticket is masked in the scope's
+    query string at once, so a server that logs the handshake's URL logs no live ticket."""
+    ticket = connection.query_params[TICKET_PARAMETER]
+    _mask_ticket(connection)
+    try:
+        user = await backend_of(connection).aredeem_ticket(ticket)
+    except OperationNotSupportedError as exc:
+        audit("authentication_failed", connection, reason="invalid_ticket")
+        raise unauthorized("invalid_ticket", str(exc)) from None
+    except AuthenticationError as exc:
+        audit("authentication_failed", connection, reason=exc.reason)
+        raise unauthorized(exc.reason, str(exc)) from None
+    return _accepted(connection, user)
+
+
+def _mask_ticket(connection: HTTPConnection) -> None:
+    query: bytes = connection.scope.get("query_string", b"")
+    parts = [
+        f"{TICKET_PARAMETER}=REDACTED".encode()
+        if unquote_plus(part.split(b"=", 1)[0].decode("latin-1")) == TICKET_PARAMETER
+        else part
+        for part in query.split(b"&")
+    ]
+    connection.scope["query_string"] = b"&".join(parts)
+
+
+async def _session_user(connection: HTTPConnection) -> User | None:
+    """The user of a session cookie (``tausestack.contrib.auth``). Unsafe methods must carry
+    the session's CSRF token in the header or a ``csrf_token`` form field; a websocket must
+    come from this site's own pages or a trusted origin."""
+    settings = connection.app.settings.auth.sessions
+    token = connection.cookies.get(settings.cookie)
     if not token:
         return None
-    backend = backend_of(request)
+    backend = backend_of(connection)
     session_user = getattr(backend, "session_user", None)
     if session_user is None:
         return None
@@ -165,32 +234,78 @@ async def _session_user(request: Request) -> User | None:
     except AuthenticationError as exc:
         # The browser sends a revoked or expired cookie with every request and scripts cannot
         # remove an HttpOnly cookie: anonymous where a user is optional, 401 where required.
-        request.state.session_refusal = exc
+        connection.state.session_refusal = exc
         return None
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(settings.csrf_header)
-        if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
-            field = (await request.form()).get("csrf_token")
-            sent = field if isinstance(field, str) else None
-        expected = backend.csrf_token(token)  # type: ignore[attr-defined]
-        if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
-            audit("permission_denied", request, reason="csrf_failed", user_id=user.id)
-            raise forbidden(
-                "csrf_failed",
-                f"A {request.method} with a session cookie needs the session's CSRF token in the "
-                f"{settings.csrf_header} header or a csrf_token form field.",
-            )
-    return _accepted(request, user)
+    if connection.scope["type"] == "websocket":
+        _check_websocket_origin(connection, user)
+    elif connection.scope["method"] not in SAFE_METHODS:
+        await _check_csrf(connection, backend, token, user)
+    return _accepted(connection, user)
 
 
-def _check_permissions(request: Request, user: User, permissions: tuple[str, ...]) -> None:
-    grants: dict[str, list[str]] = request.app.settings.auth.permissions
+async def _check_csrf(
+    connection: HTTPConnection, backend: AbstractAuthBackend, token: str, user: User
+) -> None:
+    settings = connection.app.settings.auth.sessions
+    method = connection.scope["method"]
+    sent = connection.headers.get(settings.csrf_header)
+    if (
+        sent is None
+        and isinstance(connection, Request)
+        and connection.headers.get("content-type", "").startswith(FORM_TYPES)
+    ):
+        field = (await connection.form()).get("csrf_token")
+        sent = field if isinstance(field, str) else None
+    expected = backend.csrf_token(token)  # type: ignore[attr-defined]
+    if sent is None or not hmac.compare_digest(sent.encode(), expected.encode()):
+        audit("permission_denied", connection, reason="csrf_failed", user_id=user.id)
+        raise forbidden(
+            "csrf_failed",
+            f"A {method} with a session cookie needs the session's CSRF token in the "
+            f"{settings.csrf_header} header or a csrf_token form field.",
+        )
+
+
+def cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -> bool:
+    """Whether the browser says ``connection`` comes from another site's page: a
+    ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is neither this site nor trusted."""
+    if connection.headers.get("sec-fetch-site") == "cross-site":
+        return True
+    origin = connection.headers.get("origin")
+    return origin is not None and origin != own_origin(connection) and origin not in trusted_origins
+
+
+def own_origin(connection: HTTPConnection) -> str:
+    """This site's origin as a browser names it (``ws``/``wss`` are ``http``/``https``)."""
+    url = connection.url
+    scheme = "https" if url.scheme in ("https", "wss") else "http"
+    return f"{scheme}://{url.netloc}"
+
+
+def _check_websocket_origin(connection: HTTPConnection, user: User) -> None:
+    """A browser sends the cookie with a websocket opened by any site's page, and CSRF tokens
+    cannot travel with it: the ``Origin`` (which browsers always send) must be this site's
+    or one of ``security.cors.allow_origins``."""
+    trusted = frozenset(connection.app.settings.security.cors.allow_origins)
+    if "origin" not in connection.headers or cross_site(connection, trusted):
+        audit("permission_denied", connection, reason="cross_site_request", user_id=user.id)
+        raise forbidden(
+            "cross_site_request",
+            "A websocket authenticated by the session cookie must come from this site's own "
+            "pages (or an origin in security.cors.allow_origins), with an Origin header.",
+        )
+
+
+def _check_permissions(
+    connection: HTTPConnection, user: User, permissions: tuple[str, ...]
+) -> None:
+    grants: dict[str, list[str]] = connection.app.settings.auth.permissions
     granted = {name for role in user.roles for name in grants.get(role, ())}
     if "*" in granted:
         return
     missing = [name for name in permissions if name not in granted]
     if missing:
-        audit("permission_denied", request, reason="missing_permission", user_id=user.id)
+        audit("permission_denied", connection, reason="missing_permission", user_id=user.id)
         raise forbidden(
             "missing_permission", f"This needs the permission(s): {', '.join(missing)}."
         )

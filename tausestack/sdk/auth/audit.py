@@ -14,21 +14,22 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 
 __all__ = ["AUDIT_LOGGER", "audit"]
 
 AUDIT_LOGGER = logging.getLogger("tausestack.audit")
 
 
-def audit(event: str, request: Request | None = None, **fields: Any) -> None:
-    """Log one audit event (WARNING for refusals, INFO otherwise) with the request's context."""
+def audit(event: str, connection: HTTPConnection | None = None, **fields: Any) -> None:
+    """Log one audit event (WARNING for refusals, INFO otherwise) with the context of the
+    request or websocket (``method`` is ``WEBSOCKET`` for a websocket handshake)."""
     record: dict[str, Any] = {"event": event, **fields}
-    if request is not None:
-        client = request.client
+    if connection is not None:
+        client = connection.client
         record.update(
-            path=request.url.path,
-            method=request.method,
+            path=connection.url.path,
+            method=connection.scope.get("method", "WEBSOCKET"),
             client=client.host if client else None,
         )
     level = logging.WARNING if event.endswith(("_failed", "_denied")) else logging.INFO

@@ -111,6 +111,22 @@ class AbstractAuthBackend(ABC):
         """Revoke the user's refresh tokens and sessions (each backend says what else)."""
         raise self._unsupported("revoke tokens")
 
+    def issue_ticket(self, user_id: str) -> str:
+        """A short-lived ticket that opens one websocket as this user (``?ws_ticket=``), for
+        browsers, which cannot send headers with a websocket."""
+        raise OperationNotSupportedError(
+            f"{self.describe()} cannot issue websocket tickets: send the token in the "
+            "Authorization header of the handshake instead."
+        )
+
+    def redeem_ticket(self, ticket: str) -> User:
+        """The user of a ticket from :meth:`issue_ticket`, which is then used up;
+        AuthenticationError ``invalid_ticket`` when it is unknown, used, expired or revoked."""
+        raise OperationNotSupportedError(
+            f"{self.describe()} issues no websocket tickets: send the token in the "
+            "Authorization header of the handshake instead."
+        )
+
     # Async twins: the sync methods in a worker thread, unless a backend overrides them.
 
     async def aget_user(self, user_id: str) -> User | None:
@@ -140,6 +156,14 @@ class AbstractAuthBackend(ABC):
     async def arevoke_tokens(self, user_id: str) -> None:
         """Async :meth:`revoke_tokens`."""
         await anyio.to_thread.run_sync(self.revoke_tokens, user_id)
+
+    async def aissue_ticket(self, user_id: str) -> str:
+        """Async :meth:`issue_ticket`."""
+        return await anyio.to_thread.run_sync(self.issue_ticket, user_id)
+
+    async def aredeem_ticket(self, ticket: str) -> User:
+        """Async :meth:`redeem_ticket`."""
+        return await anyio.to_thread.run_sync(self.redeem_ticket, ticket)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Called at application startup."""

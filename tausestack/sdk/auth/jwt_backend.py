@@ -66,6 +66,8 @@ RESERVED_CLAIMS = frozenset(
     {"iss", "aud", "sub", "exp", "iat", "nbf", "jti", "email", "email_verified", "name", "roles"}
 )
 EDITABLE_FIELDS = ("email", "password", "display_name", "email_verified", "disabled", "claims")
+#: Seconds a websocket ticket stays valid: long enough to open the socket right after asking.
+TICKET_TTL = 30
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _KEY_KINDS: dict[str, Any] = {
     "an RSA": rsa.RSAPublicKey,
@@ -320,6 +322,49 @@ class JwtBackend(AbstractAuthBackend):
         """The CSRF token that goes with a session token (derived: nothing to store)."""
         digest = hmac.new(session_token.encode(), b"tausestack-csrf", hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    # -- websocket tickets ----------------------------------------------------------------------
+
+    def issue_ticket(self, user_id: str) -> str:
+        """A ticket that opens one websocket as this account within ``TICKET_TTL`` seconds
+        (a token of kind ``ws_ticket``; the account's used-up and expired ones are deleted)."""
+        now = time.time()
+        with self._session() as session:
+            self._lock_account(session, user_id)
+            self._active_account(session, user_id)
+            session.exec(
+                delete(AuthToken).where(
+                    AuthToken.account_id == user_id,  # type: ignore[arg-type]
+                    AuthToken.kind == "ws_ticket",  # type: ignore[arg-type]
+                    AuthToken.expires_at <= now,  # type: ignore[arg-type]
+                )
+            )
+            ticket, _ = self._new_token(session, user_id, "ws_ticket", None, now, TICKET_TTL)
+            session.commit()
+        return ticket
+
+    def redeem_ticket(self, ticket: str) -> User:
+        """The account of a valid ticket, deleted as it is read: of two connections racing
+        with one ticket, one wins."""
+        with self._session() as session:
+            found = self._find(session, ticket)
+            if found is not None and found.kind == "ws_ticket":
+                ident, account_id = found.id, found.account_id
+                session.rollback()  # on SQLite a transaction must start with its write
+                taken = session.exec(
+                    delete(AuthToken).where(
+                        AuthToken.id == ident,  # type: ignore[arg-type]
+                        AuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                        AuthToken.expires_at > time.time(),  # type: ignore[arg-type]
+                    )
+                )
+                account = session.get(AuthAccount, account_id)
+                session.commit()
+                if taken.rowcount == 1 and account is not None:
+                    return _user(account)
+        raise AuthenticationError(
+            "invalid_ticket", "The websocket ticket is unknown, used, expired or revoked."
+        )
 
     # -- users ----------------------------------------------------------------------------------
 

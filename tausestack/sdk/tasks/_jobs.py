@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["JobInfo", "JobRequest", "JobStatus", "new_job_id", "record_to_info"]
 
@@ -38,6 +38,11 @@ class JobStatus(enum.StrEnum):
 class JobInfo(BaseModel):
     """A job's status, as ``get_job`` returns it (a pydantic model: routes can return it).
 
+    What a route sends, like every serialized form (``model_dump``, ``model_dump_json``,
+    ``jsonable_encoder``) and the OpenAPI schema, is the public view: everything but the
+    ``traceback``, which holds the server's file paths and source lines. Operators read it as
+    ``job.traceback`` (in logs, an admin tool, a test).
+
     Attributes:
         id: the id ``enqueue`` returned.
         task: the task's name.
@@ -45,7 +50,8 @@ class JobInfo(BaseModel):
         attempts: attempts started so far (a worker that died mid-job counts one).
         result: what the task returned (as JSON: a model comes back as a dict).
         error: ``ExceptionType: message`` of the last failed attempt.
-        traceback: the last failed attempt's traceback.
+        traceback: the last failed attempt's traceback; left out of every serialized form
+            and of ``repr``.
         enqueued_at, scheduled_for, started_at, finished_at: UTC times; ``scheduled_for`` is
             when a delayed job (or the next retry) may start.
     """
@@ -58,7 +64,7 @@ class JobInfo(BaseModel):
     attempts: int = 0
     result: Any = None
     error: str | None = None
-    traceback: str | None = None
+    traceback: str | None = Field(default=None, exclude=True, repr=False)
     enqueued_at: datetime | None = None
     scheduled_for: datetime | None = None
     started_at: datetime | None = None

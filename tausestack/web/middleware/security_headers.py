@@ -58,7 +58,10 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"] in self.docs_paths:
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # the docs of an app served under a prefix
+            path = path[len(root) :]
+        if path in self.docs_paths:
             extra = self.docs_headers
         elif scope.get("scheme") == "https":
             extra = self.https_headers
