@@ -14,7 +14,7 @@ import traceback
 import types
 import unittest
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,7 @@ class DocumentRun:
         self.project = Project(self.folder)
         self.module = types.ModuleType(f"_docs_{slug}")
         self.namespace: dict[str, Any] = self.module.__dict__
+        self.at_end = self.namespace["at_document_end"] = ExitStack()
         self.written: dict[Path, Written] = {}
         self.failed_line: int | None = None
         self._runner: asyncio.Runner | None = None
@@ -98,11 +99,13 @@ class DocumentRun:
         os.chdir(self.folder)
         sys.path.insert(0, str(self.folder))
         sys.modules[self.module.__name__] = self.module
+        self._tables = set(_table_metadata().tables) if "sqlmodel" in sys.modules else set()
 
     def close(self) -> None:
         """Restore the process as it was; fail if a written module was never imported."""
         orphans = [] if self.failed_line is not None else self._orphans()
         try:
+            self.at_end.close()
             if self._runner is not None:
                 self._runner.close()
             forget_modules_under(self.folder)
@@ -112,6 +115,8 @@ class DocumentRun:
             os.environ.clear()
             os.environ.update(self._environ)
             _forget_default_app()
+            if "sqlmodel" in sys.modules:
+                _forget_tables(keep=self._tables)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
         if orphans:
@@ -190,6 +195,20 @@ def _forget_default_app() -> None:
     from tausestack.sdk import _context
 
     _context._default.clear()
+
+
+def _table_metadata() -> Any:
+    from sqlmodel import SQLModel
+
+    return SQLModel.metadata
+
+
+def _forget_tables(keep: set[str]) -> None:
+    # Table models register in SQLModel's one metadata: another document may define a `hero`.
+    metadata = _table_metadata()
+    for name, table in list(metadata.tables.items()):
+        if name not in keep:
+            metadata.remove(table)
 
 
 def run_of(example: Example) -> DocumentRun:

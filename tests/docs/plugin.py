@@ -21,6 +21,9 @@ The conventions, for whoever writes docs:
   covers several. A skip without a reason fails.
 - Setup a reader does not need to see (models a fragment uses, assertions that check what the
   text claims) goes in an invisible block: ``<!-- invisible-code-block: python`` … ``-->``.
+  ``at_document_end`` is a ``contextlib.ExitStack`` closed after the document's last block,
+  even when one failed: ``client = at_document_end.enter_context(TestClient(app))`` keeps an
+  app running for the blocks that follow.
 - ``bash`` blocks are not run (the CLI has its own tests in tests/cli/); ``text`` blocks are
   output. A block that looks like Python but is not collected (```` ```py ````, an unlabelled
   fence that parses as Python, an indented block) is *untested* and fails the suite.
@@ -33,6 +36,7 @@ blocks after a failed one in the same document are reported as not run.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import Counter
 from collections.abc import Iterator
@@ -77,7 +81,12 @@ def _close_run(namespace: dict[str, Any]) -> None:
         run.close()
 
 
-_HARNESS = (Path(sybil_package.__file__).parent, Path(__file__).parent / "blocks.py")
+# Frames of these are the machinery that runs a block, not what the block ran.
+_HARNESS = (
+    Path(sybil_package.__file__).parent,
+    Path(asyncio.__file__).parent,
+    Path(__file__).parent / "blocks.py",
+)
 
 
 class DocumentItem(SybilItem):
@@ -206,4 +215,4 @@ def summary_line(inventory: list[DocumentBlocks], by_block: dict[tuple[str, int]
     parts += [f"{counts[kind]} {kind}" for kind in ("not run", "not selected") if counts[kind]]
     documents_word = "document" if len(inventory) == 1 else "documents"
     line = f"docs: {total} Python blocks in {len(inventory)} {documents_word} — {', '.join(parts)}"
-    return line + (f"; {hidden} invisible blocks" if hidden else "")
+    return line + (f"; {hidden} invisible {'block' if hidden == 1 else 'blocks'}" if hidden else "")
