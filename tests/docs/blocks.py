@@ -99,6 +99,7 @@ class DocumentRun:
         os.chdir(self.folder)
         sys.path.insert(0, str(self.folder))
         sys.modules[self.module.__name__] = self.module
+        _forget_default_app()
         self._tables = set(_table_metadata().tables) if "sqlmodel" in sys.modules else set()
 
     def close(self) -> None:

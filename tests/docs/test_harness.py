@@ -258,3 +258,112 @@ def test_yaml_blocks_must_parse(pytester: pytest.Pytester) -> None:
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*docs/guide.md:3: invalid YAML: while parsing a flow*"])
+
+
+def test_a_block_may_hold_several_files(pytester: pytest.Pytester) -> None:
+    result = run_docs(
+        pytester,
+        {
+            "docs/guide.md": """
+            ```python
+            # apps/shop/models.py
+            PRICE = 3
+
+            # apps/shop/services.py
+            from apps.shop.models import PRICE
+
+            def total(count: int) -> int:
+                return count * PRICE
+            ```
+
+            ```python
+            from apps.shop.services import total
+
+            assert total(2) == 6
+            ```
+            """
+        },
+    )
+    result.assert_outcomes(passed=3)
+
+
+def test_two_documents_may_define_the_same_table(pytester: pytest.Pytester) -> None:
+    table = """
+    ```python
+    from sqlmodel import Field, SQLModel
+
+    class Hero(SQLModel, table=True):
+        id: int | None = Field(default=None, primary_key=True)
+    ```
+    """
+    result = run_docs(pytester, {"docs/a.md": table, "docs/b.md": table})
+    result.assert_outcomes(passed=3)
+
+
+def test_at_document_end_closes_even_after_a_failure(pytester: pytest.Pytester) -> None:
+    marker = pytester.path / "closed"
+    result = run_docs(
+        pytester,
+        {
+            "docs/guide.md": f"""
+            ```python
+            from pathlib import Path
+
+            at_document_end.callback(Path({str(marker)!r}).touch)
+            ```
+
+            ```python
+            raise RuntimeError("boom")
+            ```
+            """
+        },
+    )
+    result.assert_outcomes(passed=2, failed=1)
+    assert marker.exists()
+
+
+def test_skip_start_and_end_cover_several_blocks(pytester: pytest.Pytester) -> None:
+    result = run_docs(
+        pytester,
+        {
+            "docs/guide.md": """
+            <!-- skip: start "needs AWS" -->
+            ```python
+            raise RuntimeError("never run")
+            ```
+
+            ```python
+            raise RuntimeError("never run either")
+            ```
+            <!-- skip: end -->
+
+            ```python
+            value = 1
+            ```
+            """
+        },
+    )
+    result.assert_outcomes(passed=4, skipped=2)
+    result.stdout.fnmatch_lines(
+        ["docs: 3 Python blocks in 1 document — 1 run, 2 skipped with a reason, 0 untested"]
+    )
+
+
+def test_each_document_gets_its_own_default_app(pytester: pytest.Pytester) -> None:
+    def document(title: str) -> str:
+        return f"""
+        ```yaml
+        # application.yaml
+        app: {{title: {title}}}
+        ```
+
+        ```python
+        from tausestack import Settings
+        from tausestack.sdk import current_container
+
+        assert current_container().get(Settings).app.title == "{title}"
+        ```
+        """
+
+    result = run_docs(pytester, {"docs/a.md": document("A"), "docs/b.md": document("B")})
+    result.assert_outcomes(passed=5)
