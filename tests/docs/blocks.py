@@ -88,6 +88,8 @@ class DocumentRun:
         self.module = types.ModuleType(f"_docs_{slug}")
         self.namespace: dict[str, Any] = self.module.__dict__
         self.at_end = self.namespace["at_document_end"] = ExitStack()
+        self.namespace["session_fixture"] = self.session_fixture
+        self.item: pytest.Item | None = None  # the block running now (set by the plugin)
         self.written: dict[Path, Written] = {}
         self.failed_line: int | None = None
         self._runner: asyncio.Runner | None = None
@@ -132,6 +134,24 @@ class DocumentRun:
             for path, written in self.written.items()
             if path.suffix == ".py" and str(path) not in imported
         ]
+
+    def session_fixture(self, name: str) -> Any:
+        """The value of one of the suite's session-scoped fixtures (``redis_server``,
+        ``postgres_server``, ``moto_server``…): a real server for the blocks that follow.
+
+        Without the server, the block is skipped with the fixture's reason (a failure under
+        ``REQUIRE_REAL_SERVICES=1``). A narrower fixture would end with the block that asked.
+        """
+        assert self.item is not None
+        definitions = self.item.session._fixturemanager.getfixturedefs(name, self.item)
+        if not definitions:
+            raise LookupError(f"{self.name}: no fixture {name!r} (see tests/conftest.py)")
+        if definitions[-1].scope != "session":
+            raise ValueError(
+                f"{self.name}: fixture {name!r} is {definitions[-1].scope}-scoped and would end "
+                "with this block; ask for a session-scoped one (redis_server, postgres_server…)."
+            )
+        return self.item._request.getfixturevalue(name)  # type: ignore[attr-defined]
 
     def write(self, file: BlockFile, block_line: int) -> None:
         """Write one file of a block; Python files must compile."""

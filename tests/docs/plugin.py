@@ -24,6 +24,10 @@ The conventions, for whoever writes docs:
   ``at_document_end`` is a ``contextlib.ExitStack`` closed after the document's last block,
   even when one failed: ``client = at_document_end.enter_context(TestClient(app))`` keeps an
   app running for the blocks that follow.
+- A block that needs a real server asks for one of the suite's session fixtures:
+  ``redis = session_fixture("redis_server")``, then points the settings at it
+  (``os.environ["TAUSESTACK_CACHE__REDIS__URL"] = redis.url()``). Without the server it is
+  skipped with the fixture's reason, and fails under ``REQUIRE_REAL_SERVICES=1``.
 - ``bash`` blocks are not run (the CLI has its own tests in tests/cli/); ``text`` blocks are
   output. A block that looks like Python but is not collected (```` ```py ````, an unlabelled
   fence that parses as Python, an indented block) is *untested* and fails the suite.
@@ -91,6 +95,12 @@ _HARNESS = (
 
 class DocumentItem(SybilItem):
     """One block; its traceback shows the document's code and the project's, not the harness."""
+
+    def runtest(self) -> None:
+        run: DocumentRun | None = self.example.namespace.get(RUN_KEY)
+        if run is not None:
+            run.item = self
+        super().runtest()
 
     def reportinfo(self) -> tuple[Path, int, str]:
         assert self.parent is not None

@@ -367,3 +367,53 @@ def test_each_document_gets_its_own_default_app(pytester: pytest.Pytester) -> No
 
     result = run_docs(pytester, {"docs/a.md": document("A"), "docs/b.md": document("B")})
     result.assert_outcomes(passed=5)
+
+
+def test_blocks_reach_the_suites_session_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        servers="""
+        import pytest
+
+        @pytest.fixture(scope="session")
+        def fake_server() -> str:
+            return "redis://127.0.0.1:1/0"
+
+        @pytest.fixture
+        def fake_url() -> str:
+            return "redis://127.0.0.1:1/1"
+
+        @pytest.fixture(scope="session")
+        def missing_server() -> str:
+            pytest.skip("no such server here")
+        """
+    )
+    pytester.syspathinsert()
+    result = run_docs(
+        pytester,
+        {
+            "docs/guide.md": """
+            ```python
+            url = session_fixture("fake_server")
+            ```
+
+            ```python
+            assert url == "redis://127.0.0.1:1/0"
+            session_fixture("fake_url")
+            ```
+            """,
+            "docs/other.md": """
+            ```python
+            session_fixture("missing_server")
+            ```
+            """,
+        },
+        "-p",
+        "servers",
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*fixture 'fake_url' is function-scoped and would end with this block*",
+            "SKIPPED [1] docs/other.md:1: no such server here",
+        ]
+    )
+    result.assert_outcomes(passed=2, failed=1, skipped=1)
