@@ -108,9 +108,18 @@ class DocumentRun:
         """Restore the process as it was; fail if a written module was never imported."""
         orphans = [] if self.failed_line is not None else self._orphans()
         try:
-            self.at_end.close()
-            if self._runner is not None:
-                self._runner.close()
+            try:
+                self.at_end.close()
+            finally:
+                if self._runner is not None:
+                    self._runner.close()
+        finally:
+            self._restore()
+        if orphans:
+            pytest.fail("\n".join(orphans), pytrace=False)
+
+    def _restore(self) -> None:
+        try:
             forget_modules_under(self.folder)
             sys.modules.pop(self.module.__name__, None)
             sys.path.remove(str(self.folder))
@@ -122,8 +131,6 @@ class DocumentRun:
                 _forget_tables(keep=self._tables)
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
-        if orphans:
-            pytest.fail("\n".join(orphans), pytrace=False)
 
     def _orphans(self) -> list[str]:
         imported = {getattr(module, "__file__", None) for module in list(sys.modules.values())}
