@@ -34,7 +34,7 @@ from tausestack import Settings, TauseStackApp, create_app
 from tests.servers import MotoServer, RedisServer, SeaweedServer, SmtpServer
 from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
-pytest_plugins = ["pytester", "tests.firebase_fixtures"]
+pytest_plugins = ["pytester", "tests.firebase_fixtures", "tests.docs.plugin"]
 
 
 @pytest.fixture
@@ -76,9 +76,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Project
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.chdir(tmp_path)
     yield Project(tmp_path)
+    forget_modules_under(tmp_path)
+
+
+def forget_modules_under(folder: Path) -> None:
+    """Drop from ``sys.modules`` every module imported from ``folder``."""
     for name, module in list(sys.modules.items()):
         location = f"{getattr(module, '__file__', '')} {getattr(module, '__path__', '')}"
-        if str(tmp_path) in location:
+        if str(folder) in location:
             del sys.modules[name]
 
 
