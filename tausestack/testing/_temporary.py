@@ -40,6 +40,9 @@ _MAX_NAME = 63
 #: Connections that make and drop databases: one at a time, a short timeout.
 _SERVER = DatabaseSettings(pool_size=1, max_overflow=0, connect_timeout=10)
 
+#: Where a database is made (a server, SQLite in a file or in memory), the project, its apps.
+_Key = tuple[str, Path, tuple[str, ...]]
+
 
 class TemporaryDatabase:
     """One temporary database of the session, and the engine its tests' connections come from."""
@@ -107,7 +110,9 @@ class TemporaryDatabases:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self._databases: dict[tuple[str, Path, tuple[str, ...]], TemporaryDatabase] = {}
+        self._databases: dict[_Key, TemporaryDatabase] = {}
+        #: A database that could not be made is not tried again by every test of the session.
+        self._failures: dict[_Key, TestDatabaseError] = {}
         self._lock = threading.Lock()
 
     def get(self, settings: Settings, server: str | None) -> TemporaryDatabase:
@@ -130,9 +135,15 @@ class TemporaryDatabases:
             place = "sqlite-memory" if _in_memory(url) else "sqlite-file"
         key = (place, settings.config_dir.resolve(), tuple(settings.installed_apps))
         with self._lock:
+            if key in self._failures:
+                raise TestDatabaseError(str(self._failures[key]))
             database = self._databases.get(key)
             if database is None:
-                database = self._databases[key] = self._make(url, settings, source)
+                try:
+                    database = self._databases[key] = self._make(url, settings, source)
+                except TestDatabaseError as exc:
+                    self._failures[key] = exc
+                    raise
             return database
 
     def _make(self, url: URL, settings: Settings, source: str) -> TemporaryDatabase:

@@ -18,8 +18,15 @@ from sqlalchemy.exc import IntegrityError
 
 from tausestack import Settings
 from tausestack.sdk.database import Database
-from tausestack.testing import AsyncTestClient, TestClient, TestDatabase, TestDatabaseError
+from tausestack.testing import (
+    AsyncTestClient,
+    TestClient,
+    TestDatabase,
+    TestDatabaseError,
+    _temporary,
+)
 from tausestack.testing._temporary import TemporaryDatabases
+from tests.processes import free_port
 from tests.services import PostgresServer
 
 APP = "testing_shelf"
@@ -255,13 +262,33 @@ def test_unsupported_and_unreachable_databases_say_what_to_do(shelf: Path, tmp_p
             **settings(shelf, database={"url": "mysql://app:hunter2@localhost/app"})
         )
     assert "hunter2" not in str(caught.value)
-    closed = "postgresql://app:hunter2@127.0.0.1:9/app"  # port 9 (discard): nothing listens
+    closed = f"postgresql://app:hunter2@127.0.0.1:{free_port()}/app"  # nothing listens there
     with pytest.raises(
         TestDatabaseError, match="Cannot connect to the PostgreSQL server"
     ) as caught:
         TestDatabase(databases, closed).create_app(**settings(shelf))
     assert "tausestack_database_url fixture" in str(caught.value)
     assert "hunter2" not in str(caught.value)
+    databases.close()
+
+
+def test_a_server_that_cannot_be_reached_is_tried_once_per_session(
+    shelf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    attempts: list[str] = []
+    real = _temporary._make_postgres
+
+    def counted(*args: Any) -> Any:
+        attempts.append("CREATE DATABASE")
+        return real(*args)
+
+    monkeypatch.setattr(_temporary, "_make_postgres", counted)
+    databases = TemporaryDatabases(tmp_path)
+    closed = f"postgresql://app@127.0.0.1:{free_port()}/app"
+    for _ in range(3):  # three tests of one session
+        with pytest.raises(TestDatabaseError, match="Cannot connect to the PostgreSQL serv"):
+            TestDatabase(databases, closed).create_app(**settings(shelf))
+    assert attempts == ["CREATE DATABASE"]
     databases.close()
 
 
