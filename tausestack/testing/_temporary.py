@@ -150,8 +150,9 @@ class TemporaryDatabases:
         family = url.get_backend_name()
         suffix = uuid.uuid4().hex[:8]
         if family == "sqlite" and _in_memory(url):
-            name = f"file:tausestack-test-{suffix}?mode=memory&cache=shared&uri=true"
-            return TemporaryDatabase(URL.create("sqlite", database=name))
+            shared = {"mode": "memory", "cache": "shared", "uri": "true"}
+            name = f"file:tausestack-test-{suffix}"
+            return TemporaryDatabase(URL.create("sqlite", database=name, query=shared))
         if family == "sqlite":
             path = self.folder / f"{settings.config_dir.resolve().name or 'test'}-{suffix}.db"
             return TemporaryDatabase(URL.create("sqlite", database=str(path)))
@@ -176,7 +177,7 @@ class TemporaryDatabases:
 
 def _in_memory(url: URL) -> bool:
     database = url.database or ""
-    return database in ("", ":memory:") or "mode=memory" in str(url.query)
+    return database in ("", ":memory:") or url.query.get("mode") == "memory"
 
 
 def _make_postgres(url: URL, suffix: str, source: str) -> TemporaryDatabase:

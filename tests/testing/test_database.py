@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from tausestack import Settings
@@ -351,3 +351,26 @@ def test_migrations_that_leave_out_a_table_are_reported(
         TestDatabase(databases).create_app(**settings(project))
     assert "testing_shelf_book" in str(caught.value)
     assert "tausestack db makemigrations" in str(caught.value)
+
+
+@pytest.mark.parametrize("migrated", [False, True], ids=["models", "migrations"])
+def test_in_memory_test_databases_stay_in_memory(
+    shelf: Path,
+    tmp_path: Path,
+    databases: TemporaryDatabases,
+    monkeypatch: pytest.MonkeyPatch,
+    migrated: bool,
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    project = with_migrations(tmp_path / "project", MIGRATION) if migrated else shelf
+    database = TestDatabase(databases, "sqlite://")
+    app = database.create_app(**settings(project))
+    books(app).create({"title": "x"})
+    with app.container.get(Database).new_session() as session:
+        main = "SELECT file FROM pragma_database_list WHERE name = 'main'"
+        file = session.execute(text(main)).scalar_one()
+    database.close()
+    assert file == ""  # SQLite names no file for a database in memory
+    assert list(work.iterdir()) == []
