@@ -25,11 +25,11 @@ from pathlib import Path
 
 from alembic import command
 from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import URL, Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from ..discovery import Discovery
-from ..sdk.database import _engines, _urls
+from ..sdk.database import _engines
 from ..sdk.database.migrations import MIGRATIONS_FOLDER, migration_config, table_metadata
 from ..sdk.settings import DatabaseSettings
 from ..settings import Settings
@@ -124,13 +124,13 @@ class TemporaryDatabases:
             server: A database URL naming where to make it (``tausestack_database_url``).
         """
         if server is not None:
-            url = _urls.parse(server, "tausestack_database_url")
             source = "the tausestack_database_url fixture"
+            url = _parse(server, source)
         else:
-            url = _urls.parse(settings.database.url, "database.url")
             source = f"database.url (set in {settings.source_of('database', 'url')})"
+            url = _parse(settings.database.url, source)
         if url.get_backend_name() != "sqlite":
-            place = _urls.describe(url)  # one server, user and database
+            place = _describe(url)  # one server, user and database
         else:  # any file makes a temporary file; in memory makes a database in memory
             place = "sqlite-memory" if _in_memory(url) else "sqlite-file"
         key = (place, settings.config_dir.resolve(), tuple(settings.installed_apps))
@@ -160,7 +160,7 @@ class TemporaryDatabases:
             return _make_postgres(url, suffix, source)
         raise TestDatabaseError(
             f"tausestack_database makes test databases on SQLite and PostgreSQL; {source} is "
-            f"{_urls.describe(url)}. Point the tausestack_database_url fixture at a PostgreSQL "
+            f"{_describe(url)}. Point the tausestack_database_url fixture at a PostgreSQL "
             "server or at sqlite:// for these tests."
         )
 
@@ -175,6 +175,24 @@ class TemporaryDatabases:
                 warnings.warn(str(exc), stacklevel=1)
 
 
+def _parse(text: str, source: str) -> URL:
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise TestDatabaseError(
+            f"{source} is not a database URL; write it as dialect+driver://user:password@host/"
+            "database, e.g. postgresql://app:secret@localhost:5432/app or sqlite:///app.db."
+        ) from None
+    backend, plus, driver = url.drivername.partition("+")
+    if backend == "postgres":  # an alias SQLAlchemy no longer takes
+        url = url.set(drivername=f"postgresql{plus}{driver}")
+    return url
+
+
+def _describe(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
 def _in_memory(url: URL) -> bool:
     database = url.database or ""
     return database in ("", ":memory:") or url.query.get("mode") == "memory"
@@ -183,8 +201,9 @@ def _in_memory(url: URL) -> bool:
 def _make_postgres(url: URL, suffix: str, source: str) -> TemporaryDatabase:
     base = re.sub(r"[^a-z0-9_]+", "_", (url.database or "").lower()).strip("_") or "tausestack"
     name = f"test_{base}"[: _MAX_NAME - len(suffix) - 1] + f"_{suffix}"
-    plain = url.render_as_string(hide_password=False)
-    server = _urls.resolve(DatabaseSettings(url=plain), Path.cwd()).sync  # its sync driver
+    # The connections here are sync: psycopg, the driver database.url gets by default.
+    driver = url.drivername.partition("+")[2]
+    server = url.set(drivername="postgresql+psycopg") if driver in ("", "asyncpg") else url
     with _server_connection(server, source) as connection:
         connection.execute(text(f"CREATE DATABASE {_quoted(connection, name)}"))
 
@@ -222,7 +241,7 @@ def _server_connection(url: URL, source: str) -> Iterator[Connection]:
         return
     reason = str(failure.orig if failure is not None else "").strip().splitlines() or ["?"]
     raise TestDatabaseError(
-        f"Cannot connect to the PostgreSQL server of {_urls.describe(url)} to make or drop a "
+        f"Cannot connect to the PostgreSQL server of {_describe(url)} to make or drop a "
         f"test database: {reason[0]}. Check {source}: the server must be running and the user "
         "allowed to create databases."
     )

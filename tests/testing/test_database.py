@@ -263,6 +263,8 @@ def test_unsupported_and_unreachable_databases_say_what_to_do(shelf: Path, tmp_p
             **settings(shelf, database={"url": "mysql://app:hunter2@localhost/app"})
         )
     assert "hunter2" not in str(caught.value)
+    with pytest.raises(TestDatabaseError, match="fixture is not a database URL"):
+        TestDatabase(databases, "localhost:5432").create_app(**settings(shelf))
     closed = f"postgresql://app:hunter2@127.0.0.1:{free_port()}/app"  # nothing listens there
     with pytest.raises(
         TestDatabaseError, match="Cannot connect to the PostgreSQL server"

@@ -228,6 +228,8 @@ def test_on_sqlite_every_test_starts_empty_and_the_project_database_is_untouched
 
 def test_on_sqlite_in_memory(library: Path) -> None:
     run_tests_of(library, EXPECT_MIGRATIONS="0", TAUSESTACK_DATABASE__URL="sqlite://")
+    assert sorted(path.name for path in library.iterdir() if path.suffix == ".db") == []
+    assert not list(library.glob("file:*"))  # nothing written next to the project
 
 
 def test_with_migrations_on_sqlite(migrated: Path) -> None:
