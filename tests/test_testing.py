@@ -1,5 +1,10 @@
 """tausestack.testing: test apps, the async client and the pytest plugin's fixtures."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from tausestack import Service, Settings
@@ -104,3 +109,67 @@ def test_plugin_fixtures(pytester: pytest.Pytester) -> None:
     pytester.syspathinsert()
     result = pytester.runpytest_subprocess("-p", "anyio", "-q")
     result.assert_outcomes(passed=3)
+
+
+HEAVY = ("fastapi", "starlette", "sqlalchemy", "sqlmodel", "httpx2", "anyio", "pydantic")
+
+
+def test_the_plugin_and_the_testing_package_import_nothing_heavy() -> None:
+    # The bare package (its __init__ is another concern, tested in test_public_api.py), then
+    # what pytest loads through the entry point and what `import tausestack.testing` costs.
+    script = textwrap.dedent(
+        f"""
+        import importlib.util, json, sys, types
+        spec = importlib.util.find_spec("tausestack")
+        package = types.ModuleType("tausestack")
+        package.__path__ = list(spec.submodule_search_locations)
+        sys.modules["tausestack"] = package
+        import tausestack.testing.plugin
+        import tausestack.testing
+        print(json.dumps([name for name in {HEAVY!r} if name in sys.modules]))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+UNRELATED_TEST = """
+import sys
+
+
+def test_unrelated():
+    assert "tausestack.testing.plugin" in sys.modules  # the plugin was loaded
+    loaded = [name for name in ("fastapi", "starlette", "sqlalchemy") if name in sys.modules]
+    assert loaded == []
+"""
+
+
+def test_a_pytest_run_using_no_fixture_of_ours_does_not_import_fastapi(
+    pytester: pytest.Pytester,
+) -> None:
+    package = "import sys, tausestack; print('fastapi' in sys.modules)"
+    eager = subprocess.run([sys.executable, "-c", package], capture_output=True, text=True)
+    if eager.stdout.strip() != "False":
+        # The plugin is a submodule: importing it runs tausestack/__init__.py, made lazy by
+        # the CLI's start-up work (tests/test_lazy_imports.py); until then this cannot pass.
+        pytest.xfail("`import tausestack` itself imports FastAPI")
+    pytester.makepyfile(test_unrelated=UNRELATED_TEST)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_fixtures_still_work_when_the_plugin_loaded_lazily(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_late="""
+        import sys
+
+        def test_client(tausestack_client):
+            assert "fastapi" in sys.modules
+            assert tausestack_client.get("/nowhere").status_code == 404
+        """
+    )
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)

@@ -72,7 +72,7 @@ def create(
 
 def _in_memory(url: URL) -> bool:
     database = url.database or ""
-    return database in ("", ":memory:") or "mode=memory" in str(url.query)
+    return database in ("", ":memory:") or url.query.get("mode") == "memory"
 
 
 def _take_over_sqlite_transactions(engine: Any) -> None:

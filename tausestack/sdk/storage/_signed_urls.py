@@ -29,11 +29,14 @@ from .errors import StorageConfigurationError
 if TYPE_CHECKING:
     from ...settings import Settings
 
-#: Used in the ``dev`` profile when no ``storage.url_signing_key`` is set: URLs then work only
-#: in the process that signed them (one worker, as ``tausestack run`` starts in dev).
-_DEV_KEY = secrets.token_bytes(32)
+#: Used in the ``dev`` and ``test`` profiles when no ``storage.url_signing_key`` is set: URLs
+#: then work only in the process that signed them (one worker, as ``tausestack run`` starts in
+#: dev, or one test session).
+_EPHEMERAL_KEY = secrets.token_bytes(32)
+EPHEMERAL_KEY_PROFILES = ("dev", "test")
 _EXPIRES = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_GENERATE = "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
 
 
 class UrlSigner:
@@ -47,21 +50,18 @@ class UrlSigner:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> UrlSigner:
-        configured = settings.storage.url_signing_key
-        if configured is not None and len(configured.get_secret_value()) < 32:
-            raise StorageConfigurationError(
-                "storage.url_signing_key is shorter than 32 characters; generate one with "
-                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
-            )
-        key = configured.get_secret_value().encode() if configured is not None else None
-        if key is None and settings.profile == "dev":
-            key = _DEV_KEY
+        """The signer the settings describe; refuses to go without a key outside dev and test.
+
+        Raises:
+            StorageConfigurationError: the key is missing (outside ``dev`` and ``test``) or too
+                short, or ``storage.url_path`` is not a path; the message never shows the key.
+        """
         path = settings.storage.url_path
         if not path.startswith("/") or not path.strip("/"):
             raise StorageConfigurationError(
                 f"storage.url_path {path!r} must be a path below '/' (for example '/_storage')."
             )
-        return cls(key or b"", path, settings.app.root_path)
+        return cls(_signing_key(settings), path, settings.app.root_path)
 
     def signature(self, name: str, expires_at: int) -> str:
         message = f"{name}\n{expires_at}".encode()
@@ -71,9 +71,8 @@ class UrlSigner:
         """A path-and-query URL (``/_storage/reports/a.pdf?expires=…&signature=…``)."""
         if not self._key:
             raise StorageConfigurationError(
-                "binary.url() on the local backend needs storage.url_signing_key outside the "
-                "'dev' profile (every worker must sign with the same key). Set it, for example "
-                "TAUSESTACK_STORAGE__URL_SIGNING_KEY, to 32+ random characters."
+                "This UrlSigner has an empty key, so its URLs would be forgeable; build it with "
+                "32+ random bytes, or from the settings (UrlSigner.from_settings)."
             )
         expires_at = int(time.time()) + expires
         signature = self.signature(name, expires_at)
@@ -86,6 +85,29 @@ class UrlSigner:
             return False
         expected = self.signature(name, int(expires))
         return hmac.compare_digest(expected, signature) and int(expires) >= time.time()
+
+
+def _signing_key(settings: Settings) -> bytes:
+    configured = settings.storage.url_signing_key
+    if configured is None:
+        if settings.profile in EPHEMERAL_KEY_PROFILES:
+            return _EPHEMERAL_KEY
+        raise StorageConfigurationError(
+            f"storage.url_signing_key is not set in profile {settings.profile!r}, and the local "
+            "storage backend needs it to sign the URLs binary.url() gives (every worker must "
+            "sign with the same key; only the 'dev' and 'test' profiles make up a random one). "
+            "Set it to 32+ random characters: TAUSESTACK_STORAGE__URL_SIGNING_KEY in the "
+            "environment, or `url_signing_key: ${secret:STORAGE_URL_SIGNING_KEY}` under "
+            f"storage: in application-{settings.profile}.yaml. Generate one with {_GENERATE}."
+        )
+    key = configured.get_secret_value()
+    if len(key) < 32:
+        where = settings.source_of("storage", "url_signing_key")
+        raise StorageConfigurationError(
+            f"storage.url_signing_key (set in {where}) is shorter than 32 characters; generate "
+            f"one with {_GENERATE}."
+        )
+    return key.encode()
 
 
 #: Types a browser may show inline; anything else is downloaded, so stored HTML or SVG never

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tausestack import Controller, Service, Settings, create_app, get
+from tausestack.cli import cli
 from tausestack.sdk import storage as storage_module
 from tausestack.sdk import use
 from tausestack.sdk.storage import (
@@ -26,7 +28,7 @@ from tausestack.sdk.storage import (
 )
 from tausestack.sdk.storage._signed_urls import UrlSigner
 from tausestack.sdk.storage.s3 import S3Storage
-from tausestack.testing import TestClient
+from tausestack.testing import AsyncTestClient, TestClient, create_test_app
 from tests.processes import free_port
 from tests.servers import S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, MotoServer
 
@@ -349,14 +351,87 @@ def test_an_invalid_key_from_a_request_is_a_400(tmp_path: Path) -> None:
         assert "separate folders with '/'" in response.json()["detail"]
 
 
-def test_outside_dev_a_signing_key_is_required(tmp_path: Path) -> None:
-    settings = Settings(config_dir=tmp_path, profile="prod")
-    storage = create_app(settings, components=[Archive]).container.get(Storage)
-    with pytest.raises(StorageConfigurationError, match="needs storage.url_signing_key"):
-        storage.binary.url("a.txt")
-    short = Settings(config_dir=tmp_path, storage={"url_signing_key": "short"})
-    with pytest.raises(StorageConfigurationError, match="shorter than 32"):
+def test_the_test_profile_signs_urls_with_a_random_key(tmp_path: Path) -> None:
+    app = create_test_app(config_dir=tmp_path, components=[Files])
+    with TestClient(app) as client:
+        url = client.get("/files/link/a.txt").json()["url"]
+        assert client.get(url).content == b"hello world"
+    second = create_test_app(config_dir=tmp_path, components=[Files])
+    assert second.container.get(Storage).binary.url("a.txt").startswith("/_storage/a.txt?")
+
+
+@pytest.mark.anyio
+async def test_aurl_works_in_the_test_profile(tmp_path: Path) -> None:
+    app = create_test_app(config_dir=tmp_path, components=[Archive])
+    async with AsyncTestClient(app):
+        url = await app.container.get(Storage).binary.aurl("reports/a.pdf", expires=60)
+    assert url.startswith("/_storage/reports/a.pdf?expires=")
+
+
+@pytest.mark.parametrize("profile", ["prod", "staging"])
+def test_outside_dev_and_test_a_missing_signing_key_fails_at_create_app(
+    tmp_path: Path, profile: str
+) -> None:
+    settings = Settings(config_dir=tmp_path, profile=profile)
+    with pytest.raises(StorageConfigurationError) as caught:
+        create_app(settings, components=[Archive])
+    message = str(caught.value)
+    assert "storage.url_signing_key is not set" in message
+    assert f"profile {profile!r}" in message
+    assert "TAUSESTACK_STORAGE__URL_SIGNING_KEY" in message
+    assert "${secret:" in message
+
+
+def test_the_missing_key_is_reported_by_check(
+    project: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.write("application.yaml", "installed_apps: [archive]\n")
+    project.write("main.py", "from tausestack import create_app\n\napp = create_app()\n")
+    project.write(
+        "archive/services.py",
+        """
+        from tausestack import Service
+        from tausestack.sdk.storage import Storage
+
+        @Service
+        class Archive:
+            def __init__(self, storage: Storage) -> None:
+                self.storage = storage
+        """,
+    )
+    monkeypatch.setenv("TAUSESTACK_PROFILE", "prod")
+    refused = CliRunner().invoke(cli, ["check"])
+    assert refused.exit_code != 0
+    assert "storage.url_signing_key is not set" in refused.output
+    monkeypatch.setenv("TAUSESTACK_STORAGE__URL_SIGNING_KEY", SIGNING_KEY)
+    accepted = CliRunner().invoke(cli, ["check"])
+    assert accepted.exit_code == 0, accepted.output
+    assert "No problems found" in accepted.output
+    assert SIGNING_KEY not in accepted.output
+
+
+def test_backends_that_sign_nothing_need_no_key(tmp_path: Path) -> None:
+    s3 = {"backend": "s3", "s3": {"bucket": "b", "region": S3_REGION}}
+    create_app(Settings(config_dir=tmp_path, profile="prod", storage=s3), components=[Archive])
+    custom = {"backend": f"{__name__}:MemoryBackend"}
+    settings = Settings(config_dir=tmp_path, profile="prod", storage=custom)
+    create_app(settings, components=[Archive])
+
+
+def test_a_short_key_is_refused_without_showing_it(tmp_path: Path) -> None:
+    short = Settings(config_dir=tmp_path, storage={"url_signing_key": "short-but-secret"})
+    with pytest.raises(StorageConfigurationError, match="shorter than 32") as caught:
         create_app(short, components=[Archive])
+    assert "short-but-secret" not in str(caught.value)
+    assert "keyword argument" in str(caught.value)  # where the setting came from
+
+
+def test_the_key_never_shows_in_reprs(tmp_path: Path) -> None:
+    app = url_app(tmp_path)
+    storage = app.container.get(Storage)
+    shown = [repr(storage), repr(storage.backend), repr(app.settings), repr(app.settings.storage)]
+    shown.append(repr(UrlSigner.from_settings(app.settings)))
+    assert not [text for text in shown if SIGNING_KEY in text]
 
 
 def test_an_app_module_using_storage_gets_it(project: Any) -> None:
