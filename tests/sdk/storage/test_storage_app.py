@@ -372,6 +372,7 @@ async def test_aurl_works_in_the_test_profile(tmp_path: Path) -> None:
 def test_outside_dev_and_test_a_missing_signing_key_fails_at_create_app(
     tmp_path: Path, profile: str
 ) -> None:
+    (tmp_path / f"application-{profile}.yaml").write_text("")  # a profile of the project's
     settings = Settings(config_dir=tmp_path, profile=profile)
     with pytest.raises(StorageConfigurationError) as caught:
         create_app(settings, components=[Archive])
