@@ -35,8 +35,8 @@ def test_routes_lists_method_path_handler_app_and_auth(demo: Path, tausestack: C
         for line in result.stdout.splitlines()
         if line.startswith("│")
     }
-    assert ("GET", "/notes/", "NoteController.index", "notes", "-") in rows
-    assert ("POST", "/notes/", "NoteController.create", "notes", "-") in rows
+    assert ("GET", "/notes", "NoteController.index", "notes", "-") in rows
+    assert ("POST", "/notes", "NoteController.create", "notes", "-") in rows
     assert ("GET", "/me", "me", "notes", "OAuth2PasswordBearer") in rows
     assert ("GET, HEAD", "/docs", "FastAPI (built in)", "fastapi", "-") in rows
 
