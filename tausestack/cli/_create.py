@@ -108,15 +108,36 @@ def init(
     check_name("Project", name)
     target = (path or Path.cwd() / name).resolve()
     origin = tausestack_origin()
-    missing_origin = origin is not None and not origin.exists()
-    if missing_origin:
+    gone = origin if origin is not None and not origin.exists() else None
+    if gone is not None:
         origin = None
+    create_tree(target, _project_files(name, origin))
+    if git:
+        _git_init(target)
+    console.print(f"Created project {name} in {target}.")
+    if origin is not None:
+        console.print(
+            f"It depends on TauseStack at {origin}, the local copy this command runs from "
+            "(README.md says how to switch to a published release)."
+        )
+    elif gone is not None:
+        console.print(
+            f"TauseStack was installed from {gone}, a local copy that no longer exists; the "
+            f"project depends on {requirement(None)} from your package index."
+        )
+    where = shlex.quote(str(target if path else Path(name)))
+    console.print("Next:")
+    for step in next_steps(where):
+        console.print(f"  {step}")
+
+
+def _project_files(name: str, origin: Path | None) -> dict[Path, str]:
+    """Every file of a new project, rendered: its own, the starter app's and migrations/."""
     today = datetime.datetime.now(datetime.UTC).date()
     revision = uuid.uuid4().hex[-12:]  # as Alembic makes them
     context = {
         "project": name,
         "project_dist": name.replace("_", "-"),
-        "tausestack_version": __version__,
         # JSON strings are TOML basic strings.
         "tausestack_dependency": json.dumps(requirement(origin)),
         "tausestack_postgres": json.dumps(requirement(origin, "postgres")),
@@ -130,29 +151,11 @@ def init(
         **app_context(STARTER_APP),
     }
     migrations = render_tree("migrations", {"project": name})
-    files = {
+    return {
         **render_tree("project", context),
         **render_tree("app", context),
         **{MIGRATIONS / relative: content for relative, content in migrations.items()},
     }
-    create_tree(target, files)
-    if git:
-        _git_init(target)
-    console.print(f"Created project {name} in {target}.")
-    if origin is not None:
-        console.print(
-            f"It depends on TauseStack at {origin}, the local copy this command runs from "
-            "(README.md says how to switch to a published release)."
-        )
-    elif missing_origin:
-        console.print(
-            "TauseStack was installed from a local copy that no longer exists; the project "
-            f"depends on {requirement(None)} from your package index."
-        )
-    where = shlex.quote(str(target if path else Path(name)))
-    console.print("Next:")
-    for step in next_steps(where):
-        console.print(f"  {step}")
 
 
 def next_steps(where: str) -> list[str]:
