@@ -114,6 +114,7 @@ def test_graph_labels_tell_same_named_components_apart(demo: Path, tausestack: C
 
 
 def test_check_passes_on_a_sound_project(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter app's table
     result = tausestack("check")
     assert result.exit_code == 0
     assert result.stdout.startswith(f"No problems found in {demo}: profile dev, 1 app(s),")
@@ -126,6 +127,7 @@ def test_check_lists_every_problem(demo: Path, tausestack: Cli) -> None:
         "@Service\nclass Broken:\n    def __init__(self, clock: Clock, mailer: Mailer) -> None:\n"
         "        self.clock, self.mailer = clock, mailer\n"
     )
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter app's table
     result = tausestack("check")
     assert result.exit_code == 1
     assert "2 problem(s)" in result.stderr

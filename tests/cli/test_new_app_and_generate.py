@@ -36,6 +36,8 @@ def test_new_app_creates_the_skeleton_and_installs_it(demo: Path, tausestack: Cl
         *before.splitlines()[before.splitlines().index("  - apps.notes") + 1 :],
     ]
     assert 'tausestack db makemigrations -m "create billing"' in result.stdout
+    for step in (["upgrade"], ["makemigrations", "-m", "create billing"], ["upgrade"]):
+        assert tausestack("db", *step).exit_code == 0, step  # as new-app said
     check = tausestack("check")
     assert check.exit_code == 0, check.output
     assert "2 app(s)" in check.stdout
@@ -54,7 +56,9 @@ def test_app_names_are_snake_cased_as_generate_does(demo: Path, tausestack: Cli)
     generated = tausestack("generate", "service", "Audit", "--app", "Todos2")
     assert generated.exit_code == 0, generated.output
     assert (demo / "apps" / "todos2" / "services" / "audit.py").is_file()
-    assert tausestack("check").exit_code == 0
+    routes = tausestack("routes").stdout
+    assert "Todos2Controller.index" in routes
+    assert "/order-items " in routes
 
 
 @pytest.mark.parametrize(
@@ -157,6 +161,7 @@ def test_commands_work_from_a_subfolder(
     demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(demo / "apps" / "notes")
+    assert tausestack("db", "upgrade").exit_code == 0
     assert tausestack("check").exit_code == 0
 
 
@@ -275,6 +280,7 @@ def test_generate_task_appends_to_the_tasks_module(demo: Path, tausestack: Cli) 
     assert again.exit_code == 2
     assert "apps/notes/tasks.py already has a remind; choose another name" in again.stderr
     assert tasks.read_text() == source
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table, as `check` wants
     inspected = tausestack("check")
     assert inspected.exit_code == 0, inspected.output
 
