@@ -17,8 +17,6 @@ from urllib.parse import unquote, urlparse
 
 import typer
 
-from .. import __version__
-from ..settings import Settings
 from ._names import app_name, check_name, component_names, pascal, singular, snake
 from ._output import BadInput, console
 from ._project import CONFIG_FILE, Project
@@ -32,7 +30,6 @@ from ._scaffold import (
     top_level_names,
     write_atomically,
 )
-from ._yaml import with_installed_app
 
 STARTER_APP = "notes"
 MIGRATIONS = Path("migrations")
@@ -90,6 +87,7 @@ def tausestack_origin() -> Path | None:
 
 def requirement(origin: Path | None, extras: str = "") -> str:
     """The PEP 508 requirement on TauseStack: a direct reference to ``origin``, or a range."""
+    from .. import __version__
     name = f"tausestack[{extras}]" if extras else "tausestack"
     return f"{name} @ {origin.as_uri()}" if origin else f"{name}>={__version__}"
 
@@ -186,6 +184,8 @@ def new_app(
     ],
 ) -> None:
     """Create apps/NAME with its skeleton and test, and add it to installed_apps."""
+    from ._yaml import with_installed_app  # ruamel.yaml takes ~80 ms to import: not for --help
+
     given, name = name, app_name(name)
     project = Project.find()
     folder = project.root / "apps" / name
@@ -273,6 +273,8 @@ def generate(
 
 def _installed_app(project: Project, given: str, kind: Kind) -> str:
     """The snake_case name of the app ``--app`` names, which must exist and be installed."""
+    from ..settings import Settings
+
     app = snake(given)
     if not app.isidentifier():
         raise BadInput(f"--app '{given}' is not an app name; pass the folder name under apps/.")

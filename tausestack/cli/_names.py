@@ -12,7 +12,6 @@ import re
 import sys
 
 from .._naming import snake_case
-from ..settings import Settings
 from ._output import BadInput
 
 #: Names a project or app cannot take: they would shadow what the project itself imports.
@@ -63,6 +62,8 @@ def app_name(given: str) -> str:
     ``Todos2`` gives ``todos2``, ``OrderItems`` and ``order-items`` give ``order_items``; the
     result must pass :func:`check_name` and must not be a key of TauseStack's own settings.
     """
+    from ..settings import Settings
+
     name = snake(given)
     if not name.isascii() or not name.isidentifier():
         check_name("App", given)  # says what is wrong with what was typed
