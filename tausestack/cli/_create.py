@@ -2,24 +2,37 @@
 
 from __future__ import annotations
 
+import ast
+import datetime
 import enum
+import json
 import shlex
 import shutil
 import subprocess
+import uuid
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote, urlparse
 
 import typer
 
-from .. import __version__
-from ..settings import Settings
-from ._names import check_app_name, check_name, component_names, pascal, singular
+from ._names import app_name, check_name, component_names, pascal, singular, snake
 from ._output import BadInput, console
 from ._project import CONFIG_FILE, Project
-from ._scaffold import add_files, create_tree, render_file, render_tree, write_atomically
-from ._yaml import with_installed_app
+from ._scaffold import (
+    add_files,
+    clashing_names,
+    create_tree,
+    format_python,
+    render_file,
+    render_tree,
+    top_level_names,
+    write_atomically,
+)
 
 STARTER_APP = "notes"
+MIGRATIONS = Path("migrations")
 
 
 class Kind(enum.StrEnum):
@@ -29,6 +42,7 @@ class Kind(enum.StrEnum):
     service = "service"
     repository = "repository"
     model = "model"
+    task = "task"
 
     @property
     def package(self) -> str:
@@ -36,15 +50,46 @@ class Kind(enum.StrEnum):
 
 
 def app_context(app: str) -> dict[str, Any]:
-    """Template variables for an app named ``app``."""
+    """Template variables for an app named ``app`` (snake_case)."""
     model_module = singular(app)
+    model = pascal(model_module)
     return {
         "app": app,
         "App": pascal(app),
+        "app_words": app.replace("_", " "),
         "model_module": model_module,
-        "model": pascal(model_module),
+        "model": model,
+        "model_words": model_module.replace("_", " "),
+        "table": app,  # unique in the project, where model names may repeat across apps
         "route": app.replace("_", "-"),
     }
+
+
+def tausestack_origin() -> Path | None:
+    """The local checkout or wheel TauseStack was installed from, or None (an index install).
+
+    pip records a direct URL install in the distribution's ``direct_url.json`` (PEP 610); an
+    install from an index has none. A project made from a local copy must depend on that copy,
+    as no index this machine reaches may have TauseStack.
+    """
+    try:
+        recorded = metadata.distribution("tausestack").read_text("direct_url.json")
+    except metadata.PackageNotFoundError:  # imported from a source tree, not installed
+        return None
+    try:
+        url = json.loads(recorded or "{}").get("url")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(url, str) or urlparse(url).scheme != "file":
+        return None
+    return Path(unquote(urlparse(url).path))
+
+
+def requirement(origin: Path | None, extras: str = "") -> str:
+    """The PEP 508 requirement on TauseStack: a direct reference to ``origin``, or a range."""
+    from .. import __version__
+    name = f"tausestack[{extras}]" if extras else "tausestack"
+    return f"{name} @ {origin.as_uri()}" if origin else f"{name}>={__version__}"
 
 
 def init(
@@ -57,27 +102,69 @@ def init(
     ] = None,
     git: Annotated[bool, typer.Option("--git/--no-git", help="Run `git init` in it.")] = True,
 ) -> None:
-    """Create a new project: settings, main.py, a starter app with tests, README and ROADMAP."""
+    """Create a new project: settings, main.py, a starter app with tests and migrations."""
     check_name("Project", name)
     target = (path or Path.cwd() / name).resolve()
+    origin = tausestack_origin()
+    gone = origin if origin is not None and not origin.exists() else None
+    if gone is not None:
+        origin = None
+    create_tree(target, _project_files(name, origin))
+    if git:
+        _git_init(target)
+    console.print(f"Created project {name} in {target}.")
+    if origin is not None:
+        console.print(
+            f"It depends on TauseStack at {origin}, the local copy this command runs from "
+            "(README.md says how to switch to a published release)."
+        )
+    elif gone is not None:
+        console.print(
+            f"TauseStack was installed from {gone}, a local copy that no longer exists; the "
+            f"project depends on {requirement(None)} from your package index."
+        )
+    where = shlex.quote(str(target if path else Path(name)))
+    console.print("Next:")
+    for step in next_steps(where):
+        console.print(f"  {step}")
+
+
+def _project_files(name: str, origin: Path | None) -> dict[Path, str]:
+    """Every file of a new project, rendered: its own, the starter app's and migrations/."""
+    today = datetime.datetime.now(datetime.UTC).date()
+    revision = uuid.uuid4().hex[-12:]  # as Alembic makes them
     context = {
         "project": name,
         "project_dist": name.replace("_", "-"),
-        "tausestack_version": __version__,
+        # JSON strings are TOML basic strings.
+        "tausestack_dependency": json.dumps(requirement(origin)),
+        "tausestack_postgres": json.dumps(requirement(origin, "postgres")),
+        "tausestack_origin": str(origin or ""),
+        "tausestack_requirement": requirement(origin),
+        "tausestack_range": requirement(None),
+        "steps": next_steps(".")[1:],
+        "revision": revision,
+        "revision_date": today.isoformat(),
+        "revision_file": f"{today:%Y_%m_%d}_{revision}_create_{STARTER_APP}",
         **app_context(STARTER_APP),
     }
-    files = {**render_tree("project", context), **render_tree("app", context)}
-    create_tree(target, files)
-    if git:
-        _git_init(target)
-    where = shlex.quote(str(target if path else Path(name)))
-    console.print(f"Created project {name} in {target}. Next:")
-    console.print(
-        f"  cd {where}\n"
-        "  python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'\n"
-        "  .venv/bin/tausestack run     # http://127.0.0.1:8000/docs\n"
-        "  .venv/bin/pytest",
-    )
+    migrations = render_tree("migrations", {"project": name})
+    return {
+        **render_tree("project", context),
+        **render_tree("app", context),
+        **{MIGRATIONS / relative: content for relative, content in migrations.items()},
+    }
+
+
+def next_steps(where: str) -> list[str]:
+    """What to type after ``init``, in order; each line works as printed."""
+    return [
+        f"cd {where}",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'",
+        ".venv/bin/pytest                  # the starter app's tests",
+        f".venv/bin/tausestack db upgrade   # creates app.db with the {STARTER_APP} table",
+        ".venv/bin/tausestack run          # serves http://127.0.0.1:8000/docs",
+    ]
 
 
 def _git_init(target: Path) -> None:
@@ -90,11 +177,16 @@ def _git_init(target: Path) -> None:
 
 def new_app(
     name: Annotated[
-        str, typer.Argument(metavar="NAME", help="The app's name: a Python identifier.")
+        str,
+        typer.Argument(
+            metavar="NAME", help="The app's name, made snake_case (Todos2 gives apps/todos2)."
+        ),
     ],
 ) -> None:
     """Create apps/NAME with its skeleton and test, and add it to installed_apps."""
-    check_app_name(name)
+    from ._yaml import with_installed_app  # ruamel.yaml takes ~80 ms to import: not for --help
+
+    given, name = name, app_name(name)
     project = Project.find()
     folder = project.root / "apps" / name
     if folder.exists() and not folder.is_dir():
@@ -106,9 +198,10 @@ def new_app(
             f"{folder.with_suffix('.py')} already exists and the new package would hide it; "
             "choose another app name."
         )
+    files = render_tree("app", app_context(name))
+    _refuse_clashes(files, f"App name '{given}'")
     config = project.root / CONFIG_FILE
     new_config = with_installed_app(config, f"apps.{name}")  # checked before anything is written
-    files = render_tree("app", app_context(name))
     if not (project.root / "apps" / "__init__.py").exists():
         files[Path("apps/__init__.py")] = '"""The apps of this project."""\n'
     written = add_files(project.root, files, refusal="remove it or choose another app name")
@@ -119,26 +212,72 @@ def new_app(
             path.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    console.print(f"Created app {name} in {folder}; added apps.{name} to installed_apps.")
+    renamed = f" (app names are snake_case: {given} gives {name})" if given != name else ""
+    console.print(f"Created app {name} in {folder}{renamed}; added apps.{name} to installed_apps.")
+    format_python(project.root, written)
     for path in written:
         console.print(f"  {path.relative_to(project.root)}")
+    _print_migration_steps(project.root, f"create {name}")
+
+
+def _print_migration_steps(root: Path, message: str) -> None:
+    console.print("Create its table in the database:")
+    if not (root / MIGRATIONS / "env.py").is_file():
+        console.print("  tausestack db init")
+    console.print(f'  tausestack db makemigrations -m "{message}"')
+    console.print("  tausestack db upgrade")
+
+
+def _refuse_clashes(files: dict[Path, str], who: str) -> None:
+    for path, clash in clashing_names(files):
+        raise BadInput(
+            f"{who} would give {clash} two meanings in {path} (a class or function of "
+            "yours and an import); choose another name."
+        )
 
 
 def generate(
     kind: Annotated[
-        Kind, typer.Argument(metavar="KIND", help="controller, service, repository or model.")
+        Kind,
+        typer.Argument(metavar="KIND", help="controller, service, repository, model or task."),
     ],
     name: Annotated[
-        str, typer.Argument(metavar="NAME", help="Its name, e.g. invoices or InvoiceItems.")
+        str,
+        typer.Argument(
+            metavar="NAME", help="Its name, e.g. invoices or InvoiceItems (made snake_case)."
+        ),
     ],
     app: Annotated[str, typer.Option("--app", help="The app to add it to.")],
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Create a controller, service, repository or model file that discovery picks up."""
+    """Create a controller, service, repository, model or task that discovery picks up."""
     project = Project.find()
     names = component_names(name)
+    app = _installed_app(project, app, kind)
+    app_folder = project.root / "apps" / app
+    context = {"app": app, "app_words": app.replace("_", " "), **names}
+    if kind is Kind.task and not (app_folder / "tasks" / "__init__.py").is_file():
+        files, overwrite = _tasks_module(project.root, app_folder, context), True
+    else:
+        files, overwrite = _component_files(project.root, app_folder, kind, context), force
+    _refuse_clashes(files, f"'{name}'")
+    written = add_files(project.root, files, force=overwrite)
+    format_python(project.root, [path for path in written if path.name != "tasks.py"])
+    created = names["name"] if kind is Kind.task else names["Name"]
+    console.print(f"Created {kind.value} {created} in the {app} app:")
+    for path in written:
+        console.print(f"  {path.relative_to(project.root)}")
+    if kind is Kind.model:
+        _print_migration_steps(project.root, f"create {names['name']}")
+
+
+def _installed_app(project: Project, given: str, kind: Kind) -> str:
+    """The snake_case name of the app ``--app`` names, which must exist and be installed."""
+    from ..settings import Settings
+
+    app = snake(given)
     if not app.isidentifier():
-        raise BadInput(f"--app '{app}' is not an app name; pass the folder name under apps/.")
+        raise BadInput(f"--app '{given}' is not an app name; pass the folder name under apps/.")
     app_folder = project.root / "apps" / app
     if not (app_folder / "__init__.py").is_file():
         known_apps = sorted(
@@ -160,20 +299,75 @@ def generate(
             f"'{kind.package}' is not in the discovery.modules setting, so discovery would not "
             "import the new file; add it there first."
         )
+    return app
+
+
+def _component_files(
+    root: Path, app_folder: Path, kind: Kind, context: dict[str, Any]
+) -> dict[Path, str]:
+    """The file of a controller, service, repository or model, and its package's __init__."""
     package = app_folder / kind.package
     module_file = app_folder / f"{kind.package}.py"
+    app = app_folder.name
     if module_file.exists():
         raise BadInput(
-            f"{module_file.relative_to(project.root)} is a single module; generate adds one file "
+            f"{module_file.relative_to(root)} is a single module; generate adds one file "
             f"per component to a package. Move it to apps/{app}/{kind.package}/__init__.py, or "
             "write the new class in it yourself."
         )
-    relative = package.relative_to(project.root)
-    content = render_file(f"generate/{kind.value}.py.jinja", {"app": app, **names})
-    files = {relative / f"{names['name']}.py": content}
+    if kind is Kind.repository:
+        _require_model(root, app_folder, context)
+    relative = package.relative_to(root)
+    content = render_file(f"generate/{kind.value}.py.jinja", context)
+    files = {relative / f"{context['name']}.py": content}
     if not (package / "__init__.py").exists():
         files[relative / "__init__.py"] = f'"""{kind.package.capitalize()} of the {app} app."""\n'
-    written = add_files(project.root, files, force=force)
-    console.print(f"Created {kind.value} {names['Name']} in the {app} app:")
-    for path in written:
-        console.print(f"  {path.relative_to(project.root)}")
+    return files
+
+
+def _require_model(root: Path, app_folder: Path, context: dict[str, Any]) -> None:
+    """A repository is typed by its model: ``models/NAME.py`` must define class ``Name``."""
+    model_file = app_folder / "models" / f"{context['name']}.py"
+    if not model_file.is_file() or f"class {context['Name']}(" not in model_file.read_text(
+        encoding="utf-8"
+    ):
+        raise BadInput(
+            f"A repository stores a model: {model_file.relative_to(root)} must define "
+            f"class {context['Name']}. Create it first with `tausestack generate model "
+            f"{context['name']} --app {app_folder.name}`."
+        )
+
+
+def _tasks_module(root: Path, app_folder: Path, context: dict[str, Any]) -> dict[Path, str]:
+    """``apps/APP/tasks.py`` with the new ``@task`` function: created, or with it appended."""
+    path = app_folder / "tasks.py"
+    relative = path.relative_to(root)
+    if not path.exists():
+        return {relative: render_file("generate/task.py.jinja", context)}
+    source = path.read_text(encoding="utf-8")
+    try:
+        module = ast.parse(source)
+    except SyntaxError as exc:
+        raise BadInput(
+            f"{relative} does not parse ({exc.msg}, line {exc.lineno}); fix it first."
+        ) from None
+    name = context["name"]
+    if name in set(top_level_names(module)):
+        raise BadInput(f"{relative} already has a {name}; choose another name for the task.")
+    lines = source.rstrip("\n").splitlines()
+    if "task" not in set(top_level_names(module)):
+        # After the last top-level import or the docstring (`ruff check --fix` sorts it).
+        imports = [node for node in module.body if isinstance(node, ast.Import | ast.ImportFrom)]
+        docstring = module.body[:1] if ast.get_docstring(module) else []
+        after = imports[-1:] or docstring
+        at = (after[0].end_lineno or 0) if after else 0
+        lines[at:at] = (
+            ["", "from tausestack.sdk.tasks import task"]
+            if at
+            else [
+                "from tausestack.sdk.tasks import task",
+                "",
+            ]
+        )
+    function = render_file("generate/task_function.py.jinja", context)
+    return {relative: "\n".join(lines).strip("\n") + "\n\n\n" + function}

@@ -1,4 +1,9 @@
-"""Validation of project, app and component names, and the spellings templates need."""
+"""Validation of project, app and component names, and the spellings templates need.
+
+One rule names the packages and modules the commands write: snake_case. ``new-app Todos2`` makes
+``apps/todos2`` as ``generate model InvoiceItems`` makes ``models/invoice_items.py``; class names
+are the PascalCase of the same words (``Todos2Settings``, ``InvoiceItems``).
+"""
 
 from __future__ import annotations
 
@@ -7,76 +12,97 @@ import re
 import sys
 
 from .._naming import snake_case
-from ..settings import Settings
 from ._output import BadInput
 
 #: Names a project or app cannot take: they would shadow what the project itself imports.
 RESERVED = frozenset({"apps", "main", "tests", "tausestack", "fastapi", "starlette", "pydantic"})
-#: Names the generated code imports; an app's model class must not take one of them.
-TEMPLATE_NAMES = frozenset(
-    {"BaseModel", "Controller", "Field", "HTTPException", "Service", "SettingsSection"}
-)
 MAX_LENGTH = 64
+#: Apps and components become module and class names in generated code, which stays within
+#: the project's 100 columns up to this length.
+MAX_CODE_NAME_LENGTH = 40
 #: Words whose plural looks like a singular; `singular` leaves them alone.
 UNCOUNTABLE = frozenset({"news", "series", "species", "status", "analysis", "data"})
 
 
-def check_name(kind: str, name: str) -> str:
-    """Return ``name`` if it can name a project or app, else raise BadInput saying why."""
+def check_name(kind: str, name: str, given: str | None = None) -> str:
+    """Return ``name`` if it can name a project or app, else raise BadInput saying why.
+
+    ``given`` is what the user typed when ``name`` was derived from it (``Todos2`` for
+    ``todos2``); messages then show both.
+    """
+    label = f"'{name}'" if given is None or given == name else f"'{given}' (package '{name}')"
     if not name.isascii():
-        raise BadInput(f"{kind} name '{name}' must use ASCII letters, digits and underscores only.")
+        raise BadInput(f"{kind} name {label} must use ASCII letters, digits and underscores only.")
     if not name.isidentifier():
         suggestion = re.sub(r"\W+", "_", name.strip()).strip("_").lower()
         hint = f" Try '{suggestion}'." if suggestion.isidentifier() and suggestion != name else ""
         raise BadInput(
-            f"{kind} name '{name}' is not a Python identifier (letters, digits and "
+            f"{kind} name {label} is not a Python identifier (letters, digits and "
             f"underscores, not starting with a digit).{hint}"
         )
     if name.startswith("_") or name.endswith("_"):
-        raise BadInput(f"{kind} name '{name}' must not start or end with '_'.")
+        raise BadInput(f"{kind} name {label} must not start or end with '_'.")
     if len(name) > MAX_LENGTH:
         raise BadInput(f"{kind} name '{name[:20]}…' is longer than {MAX_LENGTH} characters.")
     if keyword.iskeyword(name) or keyword.issoftkeyword(name):
-        raise BadInput(f"{kind} name '{name}' is a Python keyword; choose another name.")
+        raise BadInput(f"{kind} name {label} is a Python keyword; choose another name.")
     if name in sys.stdlib_module_names:
         raise BadInput(
-            f"{kind} name '{name}' is a standard-library module and would shadow it; "
+            f"{kind} name {label} is a standard-library module and would shadow it; "
             f"choose another name, e.g. '{name}_app'."
         )
     if name in RESERVED:
-        raise BadInput(f"{kind} name '{name}' is reserved by the project layout; choose another.")
+        raise BadInput(f"{kind} name {label} is reserved by the project layout; choose another.")
     return name
 
 
-def check_app_name(name: str) -> str:
-    """``check_name`` plus what an app's name also becomes: a settings key and class names."""
-    check_name("App", name)
+def app_name(given: str) -> str:
+    """The package name of an app called ``given``: snake_case, checked.
+
+    ``Todos2`` gives ``todos2``, ``OrderItems`` and ``order-items`` give ``order_items``; the
+    result must pass :func:`check_name` and must not be a key of TauseStack's own settings.
+    """
+    from ..settings import Settings
+
+    name = snake(given)
+    if not name.isascii() or not name.isidentifier():
+        check_name("App", given)  # says what is wrong with what was typed
+    check_name("App", name, given)
+    if len(name) > MAX_CODE_NAME_LENGTH:
+        raise BadInput(
+            f"App name '{name[:20]}…' is longer than {MAX_CODE_NAME_LENGTH} characters; its "
+            "classes' names would be longer still. Choose a shorter name."
+        )
     if name in Settings.model_fields:
         raise BadInput(
             f"App name '{name}' is a key of TauseStack's own settings, and the app's settings "
             "section would use it too; choose another name."
         )
-    model = pascal(singular(name))
-    clashes = {model, f"{model}Create"} & TEMPLATE_NAMES
-    if clashes:
-        raise BadInput(
-            f"App name '{name}' would name its model class {sorted(clashes)[0]}, which the "
-            "generated code imports from a library; choose another name."
-        )
     return name
+
+
+def snake(given: str) -> str:
+    """``InvoiceItems``, ``invoice-items`` and ``invoice__items`` all give ``invoice_items``."""
+    return re.sub(r"_+", "_", snake_case(given.strip().replace("-", "_")))
 
 
 def component_names(raw: str) -> dict[str, str]:
     """Spellings of a component name: ``order-items`` gives order_items, OrderItems, order-items."""
-    snake = re.sub(r"_+", "_", snake_case(raw.replace("-", "_")).strip("_"))
-    if keyword.iskeyword(snake) or keyword.issoftkeyword(snake):
-        raise BadInput(f"'{raw}' cannot name a component: '{snake}' is a Python keyword.")
-    if not snake.isidentifier() or not snake.isascii() or len(snake) > MAX_LENGTH:
+    snake_name = snake(raw).strip("_")
+    if keyword.iskeyword(snake_name) or keyword.issoftkeyword(snake_name):
+        raise BadInput(f"'{raw}' cannot name a component: '{snake_name}' is a Python keyword.")
+    too_long = len(snake_name) > MAX_CODE_NAME_LENGTH
+    if not snake_name.isidentifier() or not snake_name.isascii() or too_long:
         raise BadInput(
             f"'{raw}' cannot name a component: use ASCII letters, digits, '_' or '-' (at most "
-            f"{MAX_LENGTH}), starting with a letter, e.g. 'invoices'."
+            f"{MAX_CODE_NAME_LENGTH}), starting with a letter, e.g. 'invoices'."
         )
-    return {"name": snake, "Name": pascal(snake), "route": snake.replace("_", "-")}
+    return {
+        "name": snake_name,
+        "Name": pascal(snake_name),
+        "route": snake_name.replace("_", "-"),
+        "words": snake_name.replace("_", " "),
+    }
 
 
 def pascal(snake: str) -> str:

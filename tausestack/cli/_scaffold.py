@@ -8,22 +8,29 @@ fails, so a command never leaves a half-written project behind.
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from typing import TYPE_CHECKING, Any
 
 from ._output import BadInput
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SUFFIX = ".jinja"
 
 
 def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # ~60 ms: not for --help
+
     return Environment(
         loader=FileSystemLoader(str(TEMPLATES)),
         keep_trailing_newline=True,
@@ -50,6 +57,38 @@ def render_tree(folder: str, context: Mapping[str, Any]) -> dict[Path, str]:
 def render_file(name: str, context: Mapping[str, Any]) -> str:
     """Render one template, e.g. ``generate/controller.py.jinja``."""
     return _environment().get_template(name).render(context)
+
+
+def clashing_names(files: Mapping[Path, str]) -> list[tuple[Path, str]]:
+    """Names bound twice at the top of a rendered Python file, e.g. a class named like an import.
+
+    A name typed by the user becomes class names in the templates (``new-app controllers``
+    would make a model ``Controller`` in a file importing ``Controller``); this finds them before
+    anything is written.
+    """
+    clashes = []
+    for path, content in files.items():
+        if path.suffix != ".py":
+            continue
+        seen: set[str] = set()
+        for name in top_level_names(ast.parse(content)):
+            if name in seen:
+                clashes.append((path, name))
+            seen.add(name)
+    return clashes
+
+
+def top_level_names(module: ast.Module) -> Iterator[str]:
+    """The names a module binds at its top level: imports, classes, functions, assignments."""
+    for statement in module.body:
+        if isinstance(statement, ast.Import | ast.ImportFrom):
+            for alias in statement.names:
+                yield (alias.asname or alias.name).partition(".")[0]
+        elif isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            yield statement.name
+        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            yield from (target.id for target in targets if isinstance(target, ast.Name))
 
 
 def _templates(base: Path) -> Iterator[Path]:
@@ -124,6 +163,18 @@ def add_files(
             shutil.rmtree(folder, ignore_errors=True)
         raise
     return [root / relative for relative in files]
+
+
+def format_python(root: Path, paths: Iterable[Path]) -> None:
+    """Format new Python files with ruff under the project's settings, when ruff is installed.
+
+    Templates are laid out for names of ordinary length; a long one (a class name of 40
+    letters) makes lines the formatter wraps, so the project's `ruff format --check` passes.
+    """
+    files = [str(path) for path in paths if path.suffix == ".py"]
+    if files and importlib.util.find_spec("ruff") is not None:
+        ruff = [sys.executable, "-m", "ruff", "format", "--quiet", *files]
+        subprocess.run(ruff, cwd=root, capture_output=True, check=False)
 
 
 def _make_parents(folder: Path) -> list[Path]:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import SQLModel
 from typer.testing import CliRunner, Result
 
 from tausestack.cli import cli
@@ -34,10 +35,25 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     path_before = list(sys.path)
     yield tmp_path
     sys.path[:] = path_before
+    _forget_table_models(tmp_path)
     for name, module in list(sys.modules.items()):
         location = f"{getattr(module, '__file__', '')} {getattr(module, '__path__', '')}"
         if str(tmp_path) in location:
             del sys.modules[name]
+
+
+def _forget_table_models(folder: Path) -> None:
+    """Drop the SQLModel tables a project in ``folder`` defined from the shared metadata.
+
+    The next test's project defines the same tables (the starter's `note`) again, which
+    SQLAlchemy refuses while these are still registered.
+    """
+    registry = SQLModel._sa_registry
+    for mapper in list(registry.mappers):
+        module = sys.modules.get(mapper.class_.__module__)
+        if str(folder) in str(getattr(module, "__file__", "")):
+            SQLModel.metadata.remove(mapper.local_table)
+            registry._dispose_cls(mapper.class_)  # frees its name for the next definition
 
 
 @pytest.fixture

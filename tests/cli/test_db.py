@@ -7,6 +7,7 @@ SQLModel models, in subprocesses, on SQLite and PostgreSQL.
 """
 
 import importlib
+import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -81,6 +82,17 @@ def tables(project: Path) -> set[str]:
         return set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def demo(demo: Path) -> Path:
+    """`init`'s project without the starter's table and migrations: each test brings its own."""
+    shutil.rmtree(demo / "migrations")
+    for package in ("models", "services", "controllers"):
+        (demo / "apps" / "notes" / package / "note.py").unlink()
+    shutil.rmtree(demo / "apps" / "notes" / "repositories")
+    (demo / "tests" / "test_notes.py").unlink()
+    return demo
 
 
 @pytest.fixture

@@ -1,14 +1,17 @@
 """`tausestack init`: what a new project holds, name checks, and all-or-nothing rendering."""
 
 import os
+import re
 import shutil
 import stat
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
 
+import tausestack
 from tausestack import __version__
 from tausestack.cli import _scaffold
 from tests.cli.conftest import Cli, tree
@@ -26,28 +29,45 @@ EXPECTED_FILES = {
     "apps/notes/controllers/note.py",
     "apps/notes/models/__init__.py",
     "apps/notes/models/note.py",
+    "apps/notes/repositories/__init__.py",
+    "apps/notes/repositories/note.py",
     "apps/notes/services/__init__.py",
     "apps/notes/services/note.py",
     "apps/notes/settings.py",
     "main.py",
+    "migrations/README",
+    "migrations/env.py",
+    "migrations/script.py.mako",
+    "migrations/versions/.gitkeep",
+    "migrations/versions/<date>_<revision>_create_notes.py",
     "pyproject.toml",
     "tests/__init__.py",
     "tests/conftest.py",
     "tests/test_notes.py",
 }
+#: The checkout these tests run from, which the test environment installs (`pip install -e`).
+CHECKOUT = Path(tausestack.__file__).resolve().parents[1]
+README = CHECKOUT / "README.md"
+
+
+def project_files(project: Path) -> set[str]:
+    """The project's files, the starter revision's date and id written as placeholders."""
+    revision = re.compile(r"migrations/versions/\d{4}_\d\d_\d\d_[0-9a-f]{12}_")
+    return {
+        revision.sub("migrations/versions/<date>_<revision>_", str(path.relative_to(project)))
+        for path in project.rglob("*")
+        if path.is_file()
+    }
 
 
 def test_creates_the_project(workdir: Path, tausestack: Cli) -> None:
     result = tausestack("init", "demo", "--no-git")
     assert result.exit_code == 0, result.output
     project = workdir / "demo"
-    files = {str(path.relative_to(project)) for path in project.rglob("*") if path.is_file()}
-    assert files == EXPECTED_FILES
+    assert project_files(project) == EXPECTED_FILES
     assert "Created project demo" in result.stdout
-    assert ".venv/bin/pip install -e '.[dev]'" in result.stdout
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == "demo"
-    assert pyproject["project"]["dependencies"] == [f"tausestack>={__version__}"]
     settings = yaml.safe_load((project / "application.yaml").read_text())
     assert settings["installed_apps"] == ["apps.notes"]
     assert settings["app"]["title"] == "demo"
@@ -55,10 +75,66 @@ def test_creates_the_project(workdir: Path, tausestack: Cli) -> None:
     assert (
         "from tausestack.testing import TestClient" in (project / "tests/conftest.py").read_text()
     )
-    readme = (project / "README.md").read_text()
-    assert ".venv/bin/tausestack run" in readme
-    assert ".venv/bin/pytest" in readme
     assert not (project / ".git").exists()
+
+
+def test_prints_the_next_steps_its_readme_and_ours_give(workdir: Path, tausestack: Cli) -> None:
+    result = tausestack("init", "demo", "--no-git")
+    printed = result.stdout.split("Next:\n", 1)[1].splitlines()
+    assert printed == [
+        "  cd demo",
+        "  python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'",
+        "  .venv/bin/pytest                  # the starter app's tests",
+        "  .venv/bin/tausestack db upgrade   # creates app.db with the notes table",
+        "  .venv/bin/tausestack run          # serves http://127.0.0.1:8000/docs",
+    ]
+    steps = [line.strip() for line in printed[1:]]
+    assert "\n".join(steps) in (workdir / "demo" / "README.md").read_text()
+    start_a_project = README.read_text().split("## Start a project", 1)[1]
+    assert "\n".join(steps) in start_a_project
+
+
+def test_a_project_made_from_a_local_copy_depends_on_that_copy(
+    workdir: Path, tausestack: Cli
+) -> None:
+    """This checkout is installed with `pip install -e`: pip recorded its path (PEP 610)."""
+    result = tausestack("init", "demo", "--no-git")
+    assert f"It depends on TauseStack at {CHECKOUT}, the local copy" in result.stdout
+    project = workdir / "demo"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["dependencies"] == [f"tausestack @ {CHECKOUT.as_uri()}"]
+    extras = pyproject["project"]["optional-dependencies"]
+    assert extras["postgres"] == [f"tausestack[postgres] @ {CHECKOUT.as_uri()}"]
+    assert pyproject["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
+    readme = (project / "README.md").read_text()
+    assert f"TauseStack is installed from `{CHECKOUT}`" in readme
+    assert f'write `"tausestack>={__version__}"` for the\ndependency' in readme
+
+
+class IndexInstall(metadata.Distribution):
+    """TauseStack as pip installs it from a package index: no direct_url.json (PEP 610)."""
+
+    def read_text(self, filename: str) -> str | None:
+        return None
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        raise NotImplementedError
+
+
+def test_a_project_made_from_an_index_install_depends_on_a_version_range(
+    workdir: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(metadata, "distribution", lambda name: IndexInstall())
+    result = tausestack("init", "demo", "--no-git")
+    assert result.exit_code == 0, result.output
+    assert "local copy" not in result.stdout
+    project = workdir / "demo"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["dependencies"] == [f"tausestack>={__version__}"]
+    extras = pyproject["project"]["optional-dependencies"]
+    assert extras["postgres"] == [f"tausestack[postgres]>={__version__}"]
+    assert "hatch" not in pyproject["tool"] or "metadata" not in pyproject["tool"]["hatch"]
+    assert "Where TauseStack comes from" not in (project / "README.md").read_text()
 
 
 def test_project_names_with_underscores_make_valid_distributions(
@@ -139,6 +215,7 @@ def test_a_failure_half_way_leaves_nothing(
 def test_names_yaml_would_misread_still_work(workdir: Path, tausestack: Cli) -> None:
     assert tausestack("init", "true", "--no-git").exit_code == 0
     os.chdir(workdir / "true")
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table, as `check` wants
     result = tausestack("check")
     assert result.exit_code == 0, result.output
     assert yaml.safe_load((workdir / "true" / "application.yaml").read_text())["app"]["title"] == (
@@ -182,3 +259,23 @@ def test_path_errors_are_one_line(workdir: Path, tausestack: Cli) -> None:
     assert "File name too long" in too_long.stderr
     assert too_long.stderr.count("\n") == 1
     assert tree(workdir) == ["afile"]
+
+
+def starter_revision_round_trip(tausestack: Cli) -> None:
+    upgraded = tausestack("db", "upgrade")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert ": create notes" in upgraded.stdout
+    nothing = tausestack("db", "makemigrations", "-m", "nothing new")
+    assert nothing.exit_code == 0, nothing.output
+    assert "No changes detected." in nothing.stdout
+
+
+def test_the_starter_revision_creates_what_the_model_describes(demo: Path, tausestack: Cli) -> None:
+    starter_revision_round_trip(tausestack)
+
+
+def test_the_starter_revision_on_postgresql(
+    demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", postgres_url)
+    starter_revision_round_trip(tausestack)

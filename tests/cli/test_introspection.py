@@ -36,8 +36,8 @@ def test_routes_lists_method_path_handler_app_and_auth(demo: Path, tausestack: C
         for line in result.stdout.splitlines()
         if line.startswith("│")
     }
-    assert ("GET", "/notes/", "NoteController.index", "notes", "-") in rows
-    assert ("POST", "/notes/", "NoteController.create", "notes", "-") in rows
+    assert ("GET", "/notes", "NoteController.index", "notes", "-") in rows
+    assert ("POST", "/notes", "NoteController.create", "notes", "-") in rows
     assert ("GET", "/me", "me", "notes", "OAuth2PasswordBearer") in rows
     assert ("GET, HEAD", "/docs", "FastAPI (built in)", "fastapi", "-") in rows
 
@@ -208,6 +208,7 @@ def test_graph_labels_tell_same_named_components_apart(demo: Path, tausestack: C
 
 
 def test_check_passes_on_a_sound_project(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter app's table
     result = tausestack("check")
     assert result.exit_code == 0
     assert result.stdout.startswith(f"No problems found in {demo}: profile dev, 1 app(s),")
@@ -220,6 +221,7 @@ def test_check_lists_every_problem(demo: Path, tausestack: Cli) -> None:
         "@Service\nclass Broken:\n    def __init__(self, clock: Clock, mailer: Mailer) -> None:\n"
         "        self.clock, self.mailer = clock, mailer\n"
     )
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter app's table
     result = tausestack("check")
     assert result.exit_code == 1
     assert "2 problem(s)" in result.stderr

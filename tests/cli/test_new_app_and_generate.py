@@ -2,12 +2,15 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tausestack.cli._output import BadInput
 from tausestack.cli._yaml import with_installed_app
+from tausestack.testing import TestClient, create_test_app
 from tests.cli.conftest import Cli, tree
 
 
@@ -19,6 +22,7 @@ def test_new_app_creates_the_skeleton_and_installs_it(demo: Path, tausestack: Cl
     for path in (
         "apps/billing/settings.py",
         "apps/billing/models/billing.py",
+        "apps/billing/repositories/billing.py",
         "apps/billing/services/billing.py",
         "apps/billing/controllers/billing.py",
         "tests/test_billing.py",
@@ -31,23 +35,47 @@ def test_new_app_creates_the_skeleton_and_installs_it(demo: Path, tausestack: Cl
         "  - apps.billing",
         *before.splitlines()[before.splitlines().index("  - apps.notes") + 1 :],
     ]
+    assert 'tausestack db makemigrations -m "create billing"' in result.stdout
+    for step in (["upgrade"], ["makemigrations", "-m", "create billing"], ["upgrade"]):
+        assert tausestack("db", *step).exit_code == 0, step  # as new-app said
     check = tausestack("check")
     assert check.exit_code == 0, check.output
     assert "2 app(s)" in check.stdout
+
+
+def test_app_names_are_snake_cased_as_generate_does(demo: Path, tausestack: Cli) -> None:
+    result = tausestack("new-app", "Todos2")
+    assert result.exit_code == 0, result.output
+    assert "Created app todos2" in result.stdout
+    assert "(app names are snake_case: Todos2 gives todos2)" in result.stdout
+    assert (demo / "apps" / "todos2" / "settings.py").is_file()
+    assert "class Todos2Settings(SettingsSection" in (demo / "apps/todos2/settings.py").read_text()
+    assert "  - apps.todos2" in (demo / "application.yaml").read_text()
+    assert tausestack("new-app", "OrderItems").exit_code == 0
+    assert (demo / "apps" / "order_items" / "models" / "order_item.py").is_file()
+    generated = tausestack("generate", "service", "Audit", "--app", "Todos2")
+    assert generated.exit_code == 0, generated.output
+    assert (demo / "apps" / "todos2" / "services" / "audit.py").is_file()
+    routes = tausestack("routes").stdout
+    assert "Todos2Controller.index" in routes
+    assert "/order-items " in routes
 
 
 @pytest.mark.parametrize(
     ("name", "message"),
     [
         ("notes", "already exists and is not empty"),
-        ("Bad-Name", "App name 'Bad-Name' is not a Python identifier"),
+        ("Notes", "already exists and is not empty"),
+        ("Bad Name", "App name 'Bad Name' is not a Python identifier (letters, digits and"),
         ("import", "App name 'import' is a Python keyword"),
+        ("Import", "App name 'Import' (package 'import') is a Python keyword"),
+        ("x" * 41, "is longer than 40 characters"),
         ("email", "App name 'email' is a standard-library module"),
         ("_x", "App name '_x' must not start or end with '_'"),
         ("app", "App name 'app' is a key of TauseStack's own settings"),
         ("installed_apps", "App name 'installed_apps' is a key of TauseStack's own settings"),
-        ("services", "App name 'services' would name its model class Service"),
-        ("controller", "App name 'controller' would name its model class Controller"),
+        ("repositories", "App name 'repositories' would give Repository two meanings in"),
+        ("controller", "App name 'controller' would give Controller two meanings in"),
     ],
 )
 def test_new_app_refusals_write_nothing(
@@ -133,6 +161,7 @@ def test_commands_work_from_a_subfolder(
     demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(demo / "apps" / "notes")
+    assert tausestack("db", "upgrade").exit_code == 0
     assert tausestack("check").exit_code == 0
 
 
@@ -182,7 +211,7 @@ def test_installed_apps_edits_refuse_bad_files(tmp_path: Path, content: str, mes
         with_installed_app(path, "apps.b")
 
 
-# -- generate -----------------------------------------------------------------------------------
+# -- generate ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -190,8 +219,8 @@ def test_installed_apps_edits_refuse_bad_files(tmp_path: Path, content: str, mes
     [
         ("controller", "controllers/invoice_items.py", "class InvoiceItemsController:"),
         ("service", "services/invoice_items.py", "class InvoiceItemsService:"),
-        ("repository", "repositories/invoice_items.py", "class InvoiceItemsRepository:"),
-        ("model", "models/invoice_items.py", "class InvoiceItems(BaseModel):"),
+        ("model", "models/invoice_items.py", "class InvoiceItems(InvoiceItemsBase, table=True):"),
+        ("task", "tasks.py", "@task\nasync def invoice_items() -> None:"),
     ],
 )
 def test_generate_each_kind(
@@ -201,18 +230,110 @@ def test_generate_each_kind(
     assert result.exit_code == 0, result.output
     assert f"apps/notes/{path}" in result.stdout
     assert declaration in (demo / "apps" / "notes" / path).read_text()
-    assert (demo / "apps" / "notes" / path).parent.joinpath("__init__.py").is_file()
+    if "/" in path:
+        assert (demo / "apps" / "notes" / path).parent.joinpath("__init__.py").is_file()
+
+
+def test_generate_model_writes_a_table_and_its_schemas(demo: Path, tausestack: Cli) -> None:
+    result = tausestack("generate", "model", "invoice", "--app", "notes")
+    assert result.exit_code == 0, result.output
+    assert 'tausestack db makemigrations -m "create invoice"' in result.stdout
+    source = (demo / "apps" / "notes" / "models" / "invoice.py").read_text()
+    for declaration in (
+        "class InvoiceBase(SQLModel):",
+        "class Invoice(InvoiceBase, table=True):",
+        "class InvoiceCreate(InvoiceBase):",
+        "class InvoiceRead(InvoiceBase):",
+        "class InvoiceUpdate(SQLModel):",
+    ):
+        assert declaration in source
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
+    made = tausestack("db", "makemigrations", "-m", "create invoice")
+    assert made.exit_code == 0, made.output
+    assert made.stdout.count("Detected") == 1
+    assert "Detected added table 'invoice'" in made.stdout
+
+
+def test_generate_repository_is_typed_by_its_model(demo: Path, tausestack: Cli) -> None:
+    refused = tausestack("generate", "repository", "invoice", "--app", "notes")
+    assert refused.exit_code == 2
+    assert "apps/notes/models/invoice.py must define class Invoice" in refused.stderr
+    assert "`tausestack generate model invoice --app notes`" in refused.stderr
+    assert not (demo / "apps" / "notes" / "repositories" / "invoice.py").exists()
+    assert tausestack("generate", "model", "invoice", "--app", "notes").exit_code == 0
+    result = tausestack("generate", "repository", "invoice", "--app", "notes")
+    assert result.exit_code == 0, result.output
+    source = (demo / "apps" / "notes" / "repositories" / "invoice.py").read_text()
+    assert "from tausestack.sdk.database import BaseRepository" in source
+    assert "class InvoiceRepository(BaseRepository[Invoice]):" in source
+
+
+def test_generate_task_appends_to_the_tasks_module(demo: Path, tausestack: Cli) -> None:
+    tasks = demo / "apps" / "notes" / "tasks.py"
+    assert tausestack("generate", "task", "send-digest", "--app", "notes").exit_code == 0
+    assert tausestack("generate", "task", "Remind", "--app", "notes").exit_code == 0
+    source = tasks.read_text()
+    assert source.count("from tausestack.sdk.tasks import task") == 1
+    assert "async def send_digest() -> None:" in source
+    assert source.index("def send_digest") < source.index("def remind")
+    again = tausestack("generate", "task", "remind", "--app", "notes")
+    assert again.exit_code == 2
+    assert "apps/notes/tasks.py already has a remind; choose another name" in again.stderr
+    assert tasks.read_text() == source
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table, as `check` wants
+    inspected = tausestack("check")
+    assert inspected.exit_code == 0, inspected.output
+
+
+def test_generate_task_adds_the_import_a_tasks_module_lacks(demo: Path, tausestack: Cli) -> None:
+    tasks = demo / "apps" / "notes" / "tasks.py"
+    tasks.write_text('"""My tasks."""\n\nimport logging\n\nlog = logging.getLogger(__name__)\n')
+    assert tausestack("generate", "task", "purge", "--app", "notes").exit_code == 0
+    assert tasks.read_text().startswith(
+        '"""My tasks."""\n\nimport logging\n\nfrom tausestack.sdk.tasks import task\n\n'
+        "log = logging.getLogger(__name__)\n\n\n@task\nasync def purge() -> None:"
+    )
+    (demo / "apps" / "notes" / "tasks.py").write_text("def broken(:\n")
+    refused = tausestack("generate", "task", "other", "--app", "notes")
+    assert refused.exit_code == 2
+    assert "apps/notes/tasks.py does not parse" in refused.stderr
+
+
+def test_generate_task_into_a_tasks_package(demo: Path, tausestack: Cli) -> None:
+    package = demo / "apps" / "notes" / "tasks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    assert tausestack("generate", "task", "purge", "--app", "notes").exit_code == 0
+    assert "async def purge() -> None:" in (package / "purge.py").read_text()
 
 
 def test_generated_components_are_discovered(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("generate", "model", "invoice-items", "--app", "notes").exit_code == 0
     for kind in ("controller", "service", "repository"):
         assert tausestack("generate", kind, "invoice-items", "--app", "notes").exit_code == 0
     routes = tausestack("routes")
-    assert "/invoice-items/" in routes.stdout
+    assert "/invoice-items " in routes.stdout  # at the prefix itself: no trailing slash
     assert "InvoiceItemsController.index" in routes.stdout
     inspected = tausestack("inspect")
     for name in ("InvoiceItemsService", "InvoiceItemsRepository", "InvoiceItemsController"):
         assert name in inspected.stdout
+
+
+def test_the_starter_list_answers_at_its_prefix_without_a_redirect(
+    demo: Path, tausestack: Cli
+) -> None:
+    assert tausestack("db", "upgrade").exit_code == 0  # app.db, where the test app looks
+    app = create_test_app(config_dir=demo)
+    with TestClient(app) as client:
+        created = client.post("/notes", json={"text": "hi"}, follow_redirects=False)
+        assert created.status_code == 201
+        listed = client.get("/notes", follow_redirects=False)
+        assert listed.status_code == 200
+        assert listed.json() == [created.json()]
+        # FastAPI's own semantics for the other spelling: a redirect to the route's path.
+        slash = client.get("/notes/", follow_redirects=False)
+        assert slash.status_code == 307
+        assert slash.headers["location"].endswith("/notes")
 
 
 def test_generate_refuses_to_overwrite_without_force(demo: Path, tausestack: Cli) -> None:
@@ -275,3 +396,81 @@ def test_singular(plural: str, singular_form: str) -> None:
     from tausestack.cli._names import singular
 
     assert singular(plural) == singular_form
+
+
+# -- the generated code in its project ----------------------------------------------------------
+
+GENERATED_WORK = '''"""The generated billing components at work (written by TauseStack's tests)."""
+
+from tausestack import TauseStackApp
+from tausestack.sdk.tasks import Tasks
+from tausestack.testing import TestClient
+
+from apps.billing.models.invoice import InvoiceCreate, InvoiceUpdate
+from apps.billing.repositories.invoice import InvoiceRepository
+from apps.billing.tasks import send_invoice
+
+
+def test_the_repository_stores_invoices(tausestack_app: TauseStackApp, client: TestClient) -> None:
+    invoices = tausestack_app.container.get(InvoiceRepository)
+    created = invoices.create(InvoiceCreate(name="March"))
+    assert created.id is not None
+    changed = invoices.update(created.id, InvoiceUpdate(name="April"))
+    assert [invoice.name for invoice in invoices.list()] == [changed.name] == ["April"]
+
+
+def test_the_task_runs(tausestack_app: TauseStackApp, client: TestClient) -> None:
+    tasks = tausestack_app.container.get(Tasks)
+    job_id = tasks.enqueue(send_invoice)
+    assert tasks.wait_result(job_id) is None
+
+
+def test_the_controller_answers(client: TestClient) -> None:
+    assert client.get("/invoices", follow_redirects=False).json() == []
+'''
+
+
+def run_in(project: Path, *command: str) -> str:
+    """Run ``python -m COMMAND`` in ``project`` with this environment's Python; fail if it fails."""
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("TAUSESTACK_")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", *command],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.mark.e2e
+def test_scaffolded_and_generated_code_passes_the_projects_own_checks(
+    demo: Path, tausestack: Cli
+) -> None:
+    """ruff, ruff format, mypy --strict and the tests, as the new project configures them."""
+    longest = "a" * 39 + "s"  # names up to 40 characters keep lines within 100 columns
+    for arguments in (
+        ["new-app", "Billing"],
+        ["new-app", longest],
+        ["generate", "model", "Invoice", "--app", "billing"],
+        ["generate", "repository", "Invoice", "--app", "billing"],
+        ["generate", "service", "invoices", "--app", "billing"],
+        ["generate", "controller", "invoices", "--app", "billing"],
+        ["generate", "task", "send_invoice", "--app", "billing"],
+        ["generate", "model", "b" * 40, "--app", longest],
+        ["generate", "repository", "b" * 40, "--app", longest],
+        ["generate", "task", "c" * 40, "--app", longest],
+    ):
+        result = tausestack(*arguments)
+        assert result.exit_code == 0, (arguments, result.output)
+    (demo / "tests" / "test_generated.py").write_text(GENERATED_WORK)
+    run_in(demo, "ruff", "check", ".")
+    run_in(demo, "ruff", "format", "--check", ".")
+    run_in(demo, "mypy")
+    tests = run_in(demo, "pytest", "-q", "-p", "no:cacheprovider")
+    assert "15 passed" in tests

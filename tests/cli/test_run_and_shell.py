@@ -19,17 +19,19 @@ def serve(project: Path, *arguments: str) -> AbstractContextManager[str]:
     return serving(command, project, port, project / f"run-{port}.log")
 
 
-def test_run_serves_the_project(demo: Path) -> None:
+def test_run_serves_the_project(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
     with serve(demo, "--no-reload") as base:
         assert httpx2.get(f"{base}/docs").status_code == 200
-        created = httpx2.post(f"{base}/notes/", json={"text": "hello"})
+        created = httpx2.post(f"{base}/notes", json={"text": "hello"})
         assert created.status_code == 201
         assert httpx2.get(f"{base}/notes/1").json() == {"id": 1, "text": "hello"}
 
 
-def test_run_reloads_by_default_in_dev(demo: Path) -> None:
+def test_run_reloads_by_default_in_dev(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
     with serve(demo) as base:
-        assert httpx2.get(f"{base}/notes/").json() == []
+        assert httpx2.get(f"{base}/notes").json() == []
     log = next(demo.glob("run-*.log")).read_text()
     assert "reloading on changes" in log
     assert "Started reloader process" in log

@@ -8,6 +8,7 @@ still there at every step. Each command runs in its own process, as a user runs 
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,7 @@ def migrate_add_column_and_back(tmp_path: Path, url: str, database_url: str | No
         capture_output=True,
     )
     project = tmp_path / "demo"
+    shutil.rmtree(project / "migrations")  # the starter's; this scenario starts with `db init`
     model = project / "apps" / "notes" / "models" / "tag.py"
     model.write_text(TAG_MODEL)
 
