@@ -1,6 +1,7 @@
 """Fixtures for CLI tests: a scratch working folder, a runner, and a freshly created project."""
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,17 @@ def demo(workdir: Path, tausestack: Cli) -> Path:
     assert result.exit_code == 0, result.output
     os.chdir(workdir / "demo")
     return workdir / "demo"
+
+
+@pytest.fixture
+def bare_demo(demo: Path) -> Path:
+    """`init`'s project without the starter's table and migrations: each test brings its own."""
+    shutil.rmtree(demo / "migrations")
+    for package in ("models", "services", "controllers"):
+        (demo / "apps" / "notes" / package / "note.py").unlink()
+    shutil.rmtree(demo / "apps" / "notes" / "repositories")
+    (demo / "tests" / "test_notes.py").unlink()
+    return demo
 
 
 def tree(folder: Path) -> list[str]:

@@ -7,7 +7,6 @@ SQLModel models, in subprocesses, on SQLite and PostgreSQL.
 """
 
 import importlib
-import shutil
 import sys
 import textwrap
 from pathlib import Path
@@ -85,14 +84,9 @@ def tables(project: Path) -> set[str]:
 
 
 @pytest.fixture
-def demo(demo: Path) -> Path:
+def demo(bare_demo: Path) -> Path:
     """`init`'s project without the starter's table and migrations: each test brings its own."""
-    shutil.rmtree(demo / "migrations")
-    for package in ("models", "services", "controllers"):
-        (demo / "apps" / "notes" / package / "note.py").unlink()
-    shutil.rmtree(demo / "apps" / "notes" / "repositories")
-    (demo / "tests" / "test_notes.py").unlink()
-    return demo
+    return bare_demo
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from tests.cli.conftest import Cli
-from tests.cli.test_db import COLOR_COLUMN, TAG_MODEL, migrated, revisions, write_model
+from tests.cli.test_db import COLOR_COLUMN, TAG_MODEL, demo, migrated, revisions, write_model
 
-__all__ = ["migrated"]  # the fixture, shared with test_db.py
+__all__ = ["demo", "migrated"]  # the fixtures, shared with test_db.py
 
 # The Tag model with NOT NULL columns added, each with a scalar default of another kind.
 TAG_WITH_DEFAULTS = '''

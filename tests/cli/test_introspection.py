@@ -116,7 +116,7 @@ def test_routes_shows_what_each_route_requires(demo: Path, tausestack: Cli) -> N
     assert rows["GET /guarded/maybe"][-1] == "optional"
     assert rows["GET /guarded/write"][-1] == "permissions: articles:write"
     assert rows["GET /me"][-1] == "OAuth2PasswordBearer"  # a scheme of the app's own
-    assert rows["GET /notes/"][-1] == "-"
+    assert rows["GET /notes"][-1] == "-"
 
 
 def test_piped_routes_keep_whole_values_one_line_per_route(
