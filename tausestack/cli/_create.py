@@ -11,13 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import __version__
-from ..settings import Settings
 from ._names import check_app_name, check_name, component_names, pascal, singular
 from ._output import BadInput, console
 from ._project import CONFIG_FILE, Project
 from ._scaffold import add_files, create_tree, render_file, render_tree, write_atomically
-from ._yaml import with_installed_app
 
 STARTER_APP = "notes"
 
@@ -58,6 +55,8 @@ def init(
     git: Annotated[bool, typer.Option("--git/--no-git", help="Run `git init` in it.")] = True,
 ) -> None:
     """Create a new project: settings, main.py, a starter app with tests, README and ROADMAP."""
+    from .. import __version__
+
     check_name("Project", name)
     target = (path or Path.cwd() / name).resolve()
     context = {
@@ -94,6 +93,8 @@ def new_app(
     ],
 ) -> None:
     """Create apps/NAME with its skeleton and test, and add it to installed_apps."""
+    from ._yaml import with_installed_app  # ruamel.yaml takes ~80 ms to import: not for --help
+
     check_app_name(name)
     project = Project.find()
     folder = project.root / "apps" / name
@@ -135,6 +136,8 @@ def generate(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Create a controller, service, repository or model file that discovery picks up."""
+    from ..settings import Settings
+
     project = Project.find()
     names = component_names(name)
     if not app.isidentifier():

@@ -7,23 +7,22 @@ import platform
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from fastapi.security.base import SecurityBase
 from rich.markup import escape
 from rich.table import Table
 
-from .. import __version__
-from ..app import TauseStackApp
-from ..di._graph import Node
-from ..di._providers import ProviderKind
-from ..discovery import discover
 from ..errors import TauseStackError
-from ..web._checks import iter_endpoints
 from ._output import PROJECT_PROBLEM, BadInput, console, errors, plain_console
 from ._project import Project
 from ._serve import AppOption
+
+# The commands below load the project's app; FastAPI and the framework are imported by the command
+# that needs them, so `--help`, `version` and the scaffolding commands start without them.
+if TYPE_CHECKING:
+    from ..app import TauseStackApp
+    from ..di._graph import Node
 
 DEFAULT = "main:app"
 SECRET_KEY = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
@@ -40,6 +39,8 @@ class GraphFormat(enum.StrEnum):
 
 def routes(app: AppOption = DEFAULT) -> None:
     """List every route: method, path, handler, app and auth requirements."""
+    from ..web._checks import iter_endpoints
+
     application = Project.find().load_app(app)
     apps = _app_names(application)
     rows: dict[tuple[str, str], list[Any]] = {}  # one row per path and handler, methods joined
@@ -75,6 +76,8 @@ def _auth(context: Any) -> str:
 
 
 def _security_schemes(dependant: Any) -> Iterator[str]:
+    from fastapi.security.base import SecurityBase
+
     for sub in getattr(dependant, "dependencies", ()):
         if isinstance(sub.call, SecurityBase):
             yield sub.call.scheme_name
@@ -127,6 +130,8 @@ def inspect(
 
 
 def _shown(node: Node) -> bool:
+    from ..di._providers import ProviderKind
+
     return node.provider.kind in (ProviderKind.CLASS, ProviderKind.FUNCTION)
 
 
@@ -190,6 +195,8 @@ def check(app: AppOption = DEFAULT) -> None:
 
 
 def _summary(application: TauseStackApp) -> str:
+    from ..web._checks import iter_endpoints
+
     apps = len(application.discovery.apps)
     components = sum(1 for node in application.container.graph.order if _shown(node))
     endpoints = sum(1 for _ in iter_endpoints(application))
@@ -201,6 +208,8 @@ def _summary(application: TauseStackApp) -> str:
 
 def config_show() -> None:
     """Show every setting with the source of its value; secrets are redacted."""
+    from ..discovery import discover
+
     project = Project.find()
     project.activate()
     settings = project.settings()
@@ -234,9 +243,17 @@ def _redact(path: tuple[str, ...], value: Any) -> str:
 
 def version() -> None:
     """Print the versions of TauseStack, FastAPI and Python."""
-    import fastapi
+    console.print(version_line())
 
-    console.print(
-        f"tausestack {__version__} (FastAPI {fastapi.__version__}, Python "
+
+def version_line() -> str:
+    """``tausestack X (FastAPI Y, Python Z)``, read from the installed metadata: importing
+    FastAPI to ask would take longer than the rest of the command."""
+    from importlib.metadata import version as installed_version
+
+    from .. import __version__
+
+    return (
+        f"tausestack {__version__} (FastAPI {installed_version('fastapi')}, Python "
         f"{platform.python_version()})"
     )

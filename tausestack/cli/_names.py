@@ -7,7 +7,6 @@ import re
 import sys
 
 from .._naming import snake_case
-from ..settings import Settings
 from ._output import BadInput
 
 #: Names a project or app cannot take: they would shadow what the project itself imports.
@@ -50,6 +49,8 @@ def check_name(kind: str, name: str) -> str:
 
 def check_app_name(name: str) -> str:
     """``check_name`` plus what an app's name also becomes: a settings key and class names."""
+    from ..settings import Settings
+
     check_name("App", name)
     if name in Settings.model_fields:
         raise BadInput(

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import sdk
 from ._output import BadInput, console
 from ._project import DEFAULT_APP, Project
 
@@ -61,6 +60,8 @@ def run(
 
 def shell(app: AppOption = DEFAULT_APP) -> None:
     """Open IPython (or the standard console) with app, container and settings loaded."""
+    from .. import sdk
+
     project = Project.find()
     application = project.load_tausestack_app(app)
     namespace: dict[str, Any] = {

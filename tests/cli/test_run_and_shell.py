@@ -80,11 +80,3 @@ def test_usage_errors_are_one_line(workdir: Path) -> None:
         assert result.returncode == 2, arguments
         assert result.stderr.startswith(message), result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
-
-
-def test_no_command_shows_the_help(workdir: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "tausestack"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0
-    assert "Usage: tausestack" in result.stdout
