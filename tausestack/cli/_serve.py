@@ -43,17 +43,19 @@ def run(
     # single worker without reloading serves this very object; otherwise uvicorn imports again.
     loaded = project.load_app(app)
     target: Any = loaded if not reloading and workers == 1 else app
-    console.print(
-        f"Serving {app} (profile {settings.profile}) on http://{host}:{port}"
-        + (", reloading on changes" if reloading else "")
-    )
+    console.print(f"Serving {app} (profile {settings.profile}) on http://{host}:{port}", end="")
+    if reloading:
+        from ._reload import WATCHED, serve_reloading
+
+        console.print(f", reloading on changes to {', '.join(WATCHED)}")
+        serve_reloading(app, project.root, host=host, port=port)
+        return
+    console.print()
     uvicorn.run(
         target,
         host=host,
         port=port,
         workers=workers if workers > 1 else None,
-        reload=reloading,
-        reload_dirs=[str(project.root)] if reloading else None,
         app_dir=str(project.root),
     )
 
