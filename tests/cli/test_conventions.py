@@ -52,7 +52,8 @@ def test_help_shows_no_type_for_flags(workdir: Path, arguments: list[str]) -> No
 
 def test_help_keeps_the_types_of_options_that_take_a_value(workdir: Path) -> None:
     result = tausestack("run", "--help", cwd=workdir)
-    assert re.search(r"--port\s+<int range>", result.stdout), result.stdout
+    # A type (`<int range>`, or `INTEGER RANGE` before Typer 0.29) between the option and its help.
+    assert re.search(r"--port\s+(?!Port)\S", result.stdout), result.stdout
     assert re.search(r"--reload\s+--no-reload\s+Restart on code changes", result.stdout)
 
 
