@@ -94,7 +94,9 @@ def test_the_declared_floors_install_together_and_pass_the_core_tests(tmp_path: 
         listed = next(value for key, value in versions.items() if _same(key, name))
         assert _release(listed) == _release(version), f"{name}: {listed} installed, not {version}"
 
-    tests = [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", *LEFT_OUT]
+    # Its own temporary folder, so its clean-up of old runs cannot touch this run's folders.
+    options = ["-q", "-x", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / "inner")]
+    tests = [python, "-m", "pytest", *options, *LEFT_OUT]
     output = run([*tests, *CORE_TESTS], cwd=CHECKOUT, timeout=900)
     assert " passed" in output.splitlines()[-1]
     assert " failed" not in output.splitlines()[-1]
