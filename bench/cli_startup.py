@@ -5,8 +5,11 @@ What is measured: the wall time of one fresh process, from spawning it to its ex
   python -c pass       - the interpreter alone (the floor every command pays),
   typer --help         - a bare Typer app with one command (``typer.Typer()``, completion on,
                          Rich help), written to a temporary file: the baseline,
+  typer hello          - the same app running its command (Typer converts the parameters with
+                         pydantic once a command runs, which ``--help`` does not need),
   tausestack --help    - the console script next to this interpreter,
-  tausestack version   - the same; it prints FastAPI's version without importing FastAPI.
+  tausestack version   - the same running a command; it prints FastAPI's version without
+                         importing FastAPI, so it compares with ``typer hello``.
 
 How: every run is a fresh process (pinned to one CPU with ``taskset`` when available) with its
 output sent to a pipe, as when a shell captures it; one discarded warm-up run per variant
@@ -63,6 +66,7 @@ def main() -> int:
         variants = {
             "python -c pass": [sys.executable, "-c", "pass"],
             BASELINE: [sys.executable, str(bare), "--help"],
+            "typer hello": [sys.executable, str(bare)],
             "tausestack --help": [*tausestack, "--help"],
             "tausestack version": [*tausestack, "version"],
         }
