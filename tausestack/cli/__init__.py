@@ -61,16 +61,17 @@ class _Group(typer.core.TyperGroup):
         return super().main(*args, **kwargs)
 
 
-def _hide_flag_types(command: Any) -> None:
+def _hide_flag_types(command: Any, parent: typer.Context | None = None) -> None:
     """Typer 0.29's Rich help prints ``<bool>`` next to every flag (``--help <bool>``), as if it
     took a value; its plain help and Typer 0.28 print nothing there. An empty metavar is what
     the Rich help prints instead of the type."""
-    help_option = command.get_help_option(typer.Context(command))  # made on first use, then kept
+    context = typer.Context(command, parent=parent, **command.context_settings)
+    help_option = command.get_help_option(context)  # made on first use, then kept
     for parameter in [*command.params, *([help_option] if help_option else [])]:
         if getattr(parameter, "is_flag", False) and parameter.metavar is None:
             parameter.metavar = ""
     for subcommand in getattr(command, "commands", {}).values():
-        _hide_flag_types(subcommand)
+        _hide_flag_types(subcommand, context)
 
 
 def _print_version(value: bool) -> None:

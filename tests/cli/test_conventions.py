@@ -110,6 +110,25 @@ def test_show_completion_prints_the_script_for_the_shell(workdir: Path) -> None:
     assert "complete -o default -F" in result.stdout
 
 
+def test_install_completion_sets_up_the_users_shell(workdir: Path) -> None:
+    home = workdir / "home"
+    home.mkdir()
+    result = subprocess.run(
+        ["bash", "-c", f"{SCRIPT} --install-completion"],
+        cwd=workdir,
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bash completion installed in" in result.stdout
+    script = home / ".bash_completions" / "tausestack.sh"
+    assert "_TAUSESTACK_COMPLETE=complete_bash" in script.read_text()
+    assert str(script) in (home / ".bashrc").read_text()
+
+
 def test_in_process_runner_sees_the_same_conventions(workdir: Path, tausestack: Cli) -> None:
     assert tausestack("--version").stdout.startswith("tausestack ")
     assert tausestack().exit_code == 2
