@@ -19,31 +19,24 @@ The public API is what this module exports; see ``docs/`` for guides::
             return {"message": self.greeter.greet(name)}
 
     app = create_app(components=[Greeter, HelloController])
+
+Each name is imported on first use (PEP 562), so ``import tausestack`` (and the command line's
+``--help``) does not pay for FastAPI until something asks for it.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
-from importlib.metadata import version as _version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .app import TauseStackApp, create_app
-from .di import (
-    Container,
-    Qualifier,
-    Repository,
-    RequestScope,
-    Scope,
-    Service,
-    provider,
-)
-from .errors import TauseStackError
-from .settings import Settings, SettingsSection
-from .web import Controller, Inject, delete, get, head, options, patch, post, put, websocket
+if TYPE_CHECKING:
+    from .app import TauseStackApp, create_app
+    from .di import Container, Qualifier, Repository, RequestScope, Scope, Service, provider
+    from .errors import TauseStackError
+    from .settings import Settings, SettingsSection
+    from .web import Controller, Inject, delete, get, head, options, patch, post, put, websocket
 
-try:
-    __version__ = _version("tausestack")
-except _PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
+    __version__: str
 
 __all__ = [
     "Container",
@@ -70,3 +63,51 @@ __all__ = [
     "put",
     "websocket",
 ]
+
+#: The module each public name comes from, relative to this package.
+_MODULES = {
+    ".app": ("TauseStackApp", "create_app"),
+    ".di": ("Container", "Qualifier", "Repository", "RequestScope", "Scope", "Service", "provider"),
+    ".errors": ("TauseStackError",),
+    ".settings": ("Settings", "SettingsSection"),
+    ".web": (
+        "Controller",
+        "Inject",
+        "delete",
+        "get",
+        "head",
+        "options",
+        "patch",
+        "post",
+        "put",
+        "websocket",
+    ),
+}
+_LOCATIONS = {name: module for module, names in _MODULES.items() for name in names}
+
+
+# Hidden from type checkers, which would otherwise accept any name (a typo) as Any.
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        if name == "__version__":
+            value: Any = _installed_version()
+        elif name in _LOCATIONS:
+            value = getattr(importlib.import_module(_LOCATIONS[name], __name__), name)
+        else:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        globals()[name] = value  # the next look-up is an ordinary attribute
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tausestack")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0.0.0"

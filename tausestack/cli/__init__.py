@@ -3,6 +3,10 @@
 Every command is documented in ``docs/cli.md``. Bad input (a name, a path, no project here)
 exits with status 2 after a one-line error and writes nothing; a problem in the project itself
 (invalid settings, a missing provider) exits with status 1.
+
+The command modules import FastAPI and the framework inside the commands that load the project's
+app, so ``--help``, ``version``, shell completion and the scaffolding commands start without them
+(``tests/cli/test_startup.py`` checks it; ``bench/cli_startup.py`` measures it).
 """
 
 from __future__ import annotations
@@ -10,17 +14,18 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 import typer.main
 from rich.markup import escape
 
 from ..errors import TauseStackError
 from . import _db, _users
 from ._create import generate, init, new_app
-from ._inspect import check, config_show, inspect, routes, version
-from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, errors, fail, report
+from ._inspect import check, config_show, inspect, routes, version, version_line
+from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, console, errors, fail, report
 from ._serve import run, shell
 from ._worker import worker
 
@@ -48,13 +53,57 @@ def _guarded(command: F) -> F:
     return guarded  # type: ignore[return-value]
 
 
+class _Group(typer.core.TyperGroup):
+    """The root command: Typer's, with the Rich help's type column left empty for flags."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        _hide_flag_types(self)
+        return super().main(*args, **kwargs)
+
+
+def _hide_flag_types(command: Any, parent: typer.Context | None = None) -> None:
+    """Typer 0.29's Rich help prints ``<bool>`` next to every flag (``--help <bool>``), as if it
+    took a value; its plain help and Typer 0.28 print nothing there. An empty metavar is what
+    the Rich help prints instead of the type."""
+    context = typer.Context(command, parent=parent, **command.context_settings)
+    help_option = command.get_help_option(context)  # made on first use, then kept
+    for parameter in [*command.params, *([help_option] if help_option else [])]:
+        if getattr(parameter, "is_flag", False) and parameter.metavar is None:
+            parameter.metavar = ""
+    for subcommand in getattr(command, "commands", {}).values():
+        _hide_flag_types(subcommand, context)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(version_line())
+        raise typer.Exit()
+
+
 cli = typer.Typer(
     name="tausestack",
+    cls=_Group,
     help="Create, run and inspect TauseStack projects.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@cli.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print the versions of TauseStack, FastAPI and Python, and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Options given before the command, such as `--version`."""
+
+
 config = typer.Typer(help="Look at the merged settings.", no_args_is_help=True)
 db = typer.Typer(help="Create and apply database migrations (Alembic).", no_args_is_help=True)
 # `downgrade -1` and `upgrade +1`: a negative revision is an argument, not an unknown option.
@@ -99,7 +148,7 @@ def main() -> None:
         if message is None or not hasattr(exc, "exit_code"):
             raise
         if not message():  # `tausestack` alone, or a group without its command: help was shown
-            sys.exit(0)
+            sys.exit(BAD_INPUT)  # as Click and Typer do
         report(f"{message()} (see `tausestack --help`)")
         sys.exit(BAD_INPUT)
     sys.exit(status if isinstance(status, int) else 0)

@@ -8,26 +8,24 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from fastapi.security.base import SecurityBase
-from pydantic import BaseModel, SecretStr
-from pydantic_core import to_jsonable_python
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .. import __version__
-from ..app import TauseStackApp
-from ..di._graph import Node
-from ..di._providers import ProviderKind
-from ..discovery import discover
 from ..errors import TauseStackError
-from ..web._checks import iter_endpoints
 from ._output import PROJECT_PROBLEM, BadInput, console, errors, plain_console
 from ._project import Project
 from ._serve import AppOption
+
+# The commands below load the project's app; FastAPI and the framework are imported by the command
+# that needs them, so `--help`, `version` and the scaffolding commands start without them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..app import TauseStackApp
+    from ..di._graph import Node
 
 DEFAULT = "main:app"
 #: Names of settings whose string values are secrets even when not declared ``SecretStr``.
@@ -45,6 +43,8 @@ class GraphFormat(enum.StrEnum):
 
 def routes(app: AppOption = DEFAULT) -> None:
     """List every route: method, path, handler, app and what it requires (auth, roles)."""
+    from ..web._checks import iter_endpoints
+
     application = Project.find().load_app(app)
     apps = _app_names(application)
     rows: dict[tuple[str, str], list[Any]] = {}  # one row per path and handler, methods joined
@@ -78,6 +78,8 @@ def _auth(context: Any) -> str:
     or ``optional`` (a user), from TauseStack's auth dependencies (``auth_required=``,
     ``roles=``, ``CurrentUser``, ``require_permissions()``…); then the names of any other
     security schemes; ``-`` for none."""
+    from fastapi.security.base import SecurityBase
+
     # Our guards are instances of the auth module's dependency; no route has one unless the
     # module was imported while the app was built.
     integration = sys.modules.get("tausestack.sdk.auth._integration")
@@ -152,6 +154,8 @@ def inspect(
 
 
 def _shown(node: Node) -> bool:
+    from ..di._providers import ProviderKind
+
     return node.provider.kind in (ProviderKind.CLASS, ProviderKind.FUNCTION)
 
 
@@ -228,6 +232,8 @@ def _fail_with_problems(root: Path, problems: list[str], heading: str | None) ->
 
 
 def _summary(application: TauseStackApp) -> str:
+    from ..web._checks import iter_endpoints
+
     apps = len(application.discovery.apps)
     components = sum(1 for node in application.container.graph.order if _shown(node))
     endpoints = sum(1 for _ in iter_endpoints(application))
@@ -239,6 +245,8 @@ def _summary(application: TauseStackApp) -> str:
 
 def config_show() -> None:
     """Show every setting with the source of its value; secrets are redacted."""
+    from ..discovery import discover
+
     project = Project.find()
     project.activate()
     settings = project.settings()
@@ -265,6 +273,8 @@ def _leaves(
     """Every setting that is not a section or a mapping, with its path and whether its name
     (or the name of a mapping holding it: ``api_tokens.github``) says it is secret. A
     section's name says nothing of its values (``secrets.backend``)."""
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         for name in [*type(value).model_fields, *(value.model_extra or {})]:
             yield from _leaves(getattr(value, name), (*prefix, name), secret)
@@ -284,6 +294,9 @@ def _redact(value: Any, *, secret: bool) -> Any:
     passwords in URLs are secret everywhere. ``${secret:NAME}`` references are shown as
     written: they hold no secret.
     """
+    from pydantic import BaseModel, SecretStr
+    from pydantic_core import to_jsonable_python
+
     if isinstance(value, SecretStr):
         return _mask(value.get_secret_value())
     if isinstance(value, str):
@@ -322,9 +335,17 @@ def _mask(text: str) -> str:
 
 def version() -> None:
     """Print the versions of TauseStack, FastAPI and Python."""
-    import fastapi
+    console.print(version_line())
 
-    console.print(
-        f"tausestack {__version__} (FastAPI {fastapi.__version__}, Python "
+
+def version_line() -> str:
+    """``tausestack X (FastAPI Y, Python Z)``, read from the installed metadata: importing
+    FastAPI to ask would take longer than the rest of the command."""
+    from importlib.metadata import version as installed_version
+
+    from .. import __version__
+
+    return (
+        f"tausestack {__version__} (FastAPI {installed_version('fastapi')}, Python "
         f"{platform.python_version()})"
     )

@@ -8,11 +8,13 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..app import TauseStackApp
-from ..settings import Settings
 from ._output import BadInput
+
+if TYPE_CHECKING:
+    from ..app import TauseStackApp
+    from ..settings import Settings
 
 CONFIG_FILE = "application.yaml"
 DEFAULT_APP = "main:app"
@@ -44,6 +46,8 @@ class Project:
 
     def settings(self) -> Settings:
         """The project's settings (without app sections; use the app's for those)."""
+        from ..settings import Settings
+
         return Settings(config_dir=self.root)
 
     def app_location(self, reference: str) -> tuple[str, str]:
@@ -80,6 +84,8 @@ class Project:
 
     def load_tausestack_app(self, reference: str = DEFAULT_APP) -> TauseStackApp:
         """Like :meth:`load_app`, but the app must come from ``tausestack.create_app()``."""
+        from ..app import TauseStackApp
+
         app = self.load_app(reference)
         if not isinstance(app, TauseStackApp):
             raise BadInput(

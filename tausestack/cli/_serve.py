@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import sdk
 from ._output import BadInput, console
 from ._project import DEFAULT_APP, Project
 
@@ -44,23 +43,27 @@ def run(
     # single worker without reloading serves this very object; otherwise uvicorn imports again.
     loaded = project.load_app(app)
     target: Any = loaded if not reloading and workers == 1 else app
-    console.print(
-        f"Serving {app} (profile {settings.profile}) on http://{host}:{port}"
-        + (", reloading on changes" if reloading else "")
-    )
+    console.print(f"Serving {app} (profile {settings.profile}) on http://{host}:{port}", end="")
+    if reloading:
+        from ._reload import WATCHED, serve_reloading
+
+        console.print(f", reloading on changes to {', '.join(WATCHED)}")
+        serve_reloading(app, project.root, host=host, port=port)
+        return
+    console.print()
     uvicorn.run(
         target,
         host=host,
         port=port,
         workers=workers if workers > 1 else None,
-        reload=reloading,
-        reload_dirs=[str(project.root)] if reloading else None,
         app_dir=str(project.root),
     )
 
 
 def shell(app: AppOption = DEFAULT_APP) -> None:
     """Open IPython (or the standard console) with app, container and settings loaded."""
+    from .. import sdk
+
     project = Project.find()
     application = project.load_tausestack_app(app)
     namespace: dict[str, Any] = {

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import os
-import signal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..app import TauseStackApp
-from ..di._keys import DependencyKey
-from ..sdk.tasks import Tasks, TasksConfigurationError
 from ._output import console
 from ._project import DEFAULT_APP, Project
 from ._serve import AppOption
+
+if TYPE_CHECKING:
+    from ..app import TauseStackApp
 
 
 def worker(
@@ -28,6 +25,12 @@ def worker(
     ] = None,
 ) -> None:
     """Run background jobs for the redis tasks backend; SIGTERM or Ctrl-C stops gracefully."""
+    import asyncio
+    import logging
+
+    from ..di._keys import DependencyKey
+    from ..sdk.tasks import Tasks, TasksConfigurationError
+
     project = Project.find()
     application = project.load_tausestack_app(app)
     options = application.settings.tasks
@@ -50,6 +53,11 @@ def worker(
 
 
 async def _serve(application: TauseStackApp, concurrency: int, reference: str) -> None:
+    import asyncio
+    import signal
+
+    from ..sdk.tasks import Tasks
+
     stopping = asyncio.Event()
     main = asyncio.current_task()
     assert main is not None

@@ -10,10 +10,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._context import current_container, use
-
 if TYPE_CHECKING:
     from . import auth, cache, database, notify, secrets, storage, tasks
+    from ._context import current_container, use
 
 __all__ = [
     "auth",
@@ -33,4 +32,6 @@ _MODULES = frozenset({"auth", "cache", "database", "notify", "secrets", "storage
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("current_container", "use"):  # the container (Starlette): not for the settings
+        return getattr(importlib.import_module(f"{__name__}._context"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

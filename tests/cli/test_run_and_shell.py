@@ -1,8 +1,10 @@
 """`tausestack run` and `tausestack shell` as real processes, the way a user starts them."""
 
 import os
+import re
 import subprocess
 import sys
+import time
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -35,6 +37,54 @@ def test_run_reloads_by_default_in_dev(demo: Path, tausestack: Cli) -> None:
     log = next(demo.glob("run-*.log")).read_text()
     assert "reloading on changes" in log
     assert "Started reloader process" in log
+
+
+def wait_for_line(log: Path, pattern: str) -> str:
+    """The first line of ``log`` matching ``pattern``, waiting for it up to 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for line in log.read_text().splitlines():
+            if re.search(pattern, line):
+                return line
+        time.sleep(0.1)
+    raise AssertionError(f"no line matching {pattern!r} within 30 s:\n{log.read_text()}")
+
+
+def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path) -> None:
+    # Files the reloader must leave alone: a .venv, a virtualenv under another name (found by
+    # its pyvenv.cfg), node_modules, caches and .git.
+    ignored = [
+        demo / ".venv/lib/python3.11/site-packages/pkg/module.py",
+        demo / "env/lib/python3.11/site-packages/other.py",
+        demo / "node_modules/tool/script.py",
+        demo / ".mypy_cache/3.11/module.py",
+        demo / ".git/hooks/hook.py",
+    ]
+    for path in ignored:
+        path.parent.mkdir(parents=True)
+        path.write_text("", encoding="utf-8")
+    (demo / ".venv/pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (demo / "env/pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
+    (demo / ".env").write_text("", encoding="utf-8")
+    with serve(demo) as base:
+        log = next(demo.glob("run-*.log"))
+        for path in ignored:
+            path.touch()
+        (demo / "application.yaml").touch()
+        wait_for_line(log, r"detected changes in 'application\.yaml'\. Reloading")
+        (demo / ".env").touch()
+        wait_for_line(log, r"detected changes in '\.env'\. Reloading")
+        (demo / "apps/notes/services/notes.py").touch()
+        wait_for_line(log, r"detected changes in 'apps/notes/services/notes\.py'\. Reloading")
+        deadline = time.monotonic() + 30
+        while "Application startup complete" not in log.read_text().rpartition("Reloading")[2]:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        assert httpx2.get(f"{base}/notes/").json() == []
+    changes = [line for line in log.read_text().splitlines() if "detected changes" in line]
+    assert len(changes) == 3, changes
+    for path in ignored:
+        assert path.name not in log.read_text(), path
 
 
 def test_run_refuses_reload_with_several_workers(demo: Path, tausestack: Cli) -> None:
@@ -82,11 +132,3 @@ def test_usage_errors_are_one_line(workdir: Path) -> None:
         assert result.returncode == 2, arguments
         assert result.stderr.startswith(message), result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
-
-
-def test_no_command_shows_the_help(workdir: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "tausestack"], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0
-    assert "Usage: tausestack" in result.stdout

@@ -9,21 +9,27 @@ CORS uses Starlette's ``CORSMiddleware``, configured from ``security.cors``.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
-from .body_limit import BodySizeLimitMiddleware
-from .security_headers import SecurityHeadersMiddleware
-
 if TYPE_CHECKING:
+    from .body_limit import BodySizeLimitMiddleware
     from .rate_limit import RateLimitMiddleware
+    from .security_headers import SecurityHeadersMiddleware
 
 __all__ = ["BodySizeLimitMiddleware", "RateLimitMiddleware", "SecurityHeadersMiddleware"]
 
 
-def __getattr__(name: str) -> object:
-    # ``limits`` takes ~80 ms to import: only apps with rate limits turned on pay for it.
-    if name == "RateLimitMiddleware":
-        from .rate_limit import RateLimitMiddleware
+#: Imported on first use: the settings import ``middleware.settings`` without Starlette, and
+#: ``limits`` takes ~80 ms to import, so only apps with rate limits turned on pay for it.
+_MODULES = {
+    "BodySizeLimitMiddleware": ".body_limit",
+    "RateLimitMiddleware": ".rate_limit",
+    "SecurityHeadersMiddleware": ".security_headers",
+}
 
-        return RateLimitMiddleware
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULES[name], __name__), name)

@@ -1,0 +1,146 @@
+"""What every Click/Typer command line does: help, --version, exit statuses, shell completion.
+
+Each test runs the real entry point in a fresh process, as a shell would.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from tausestack.cli import cli
+from tests.cli.conftest import Cli
+
+SCRIPT = Path(sys.executable).parent / "tausestack"
+
+
+def tausestack(*arguments: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tausestack", *arguments],
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "100", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("arguments", [[], ["db"], ["config"]])
+def test_a_bare_command_or_group_shows_its_help_and_exits_2(
+    workdir: Path, arguments: list[str]
+) -> None:
+    result = tausestack(*arguments, cwd=workdir)
+    assert result.returncode == 2
+    assert f"Usage: tausestack {' '.join(arguments)}".rstrip() in result.stdout
+    assert "Error" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("arguments", [["--help"], ["run", "--help"], ["db", "--help"]])
+def test_help_shows_no_type_for_flags(workdir: Path, arguments: list[str]) -> None:
+    result = tausestack(*arguments, cwd=workdir)
+    assert result.returncode == 0
+    lines = [line for line in result.stdout.splitlines() if "--help" in line]
+    assert len(lines) == 1
+    assert re.search(r"--help\s+Show this message and exit\.", lines[0]), lines[0]
+    assert "<bool>" not in result.stdout
+
+
+def test_help_keeps_the_types_of_options_that_take_a_value(workdir: Path) -> None:
+    result = tausestack("run", "--help", cwd=workdir)
+    # A type (`<int range>`, or `INTEGER RANGE` before Typer 0.29) between the option and its help.
+    assert re.search(r"--port\s+(?!Port)\S", result.stdout), result.stdout
+    assert re.search(r"--reload\s+--no-reload\s+Restart on code changes", result.stdout)
+
+
+def test_version_flag_prints_what_the_version_command_prints(workdir: Path) -> None:
+    flag = tausestack("--version", cwd=workdir)
+    command = tausestack("version", cwd=workdir)
+    assert flag.returncode == command.returncode == 0
+    assert flag.stdout == command.stdout
+    assert re.fullmatch(r"tausestack \S+ \(FastAPI \S+, Python \S+\)\n", flag.stdout)
+
+
+def test_version_flag_wins_over_a_command(workdir: Path) -> None:
+    # Eager, as --help: it answers even before a command that would fail here (no project).
+    result = tausestack("--version", "routes", cwd=workdir)
+    assert result.returncode == 0
+    assert result.stdout.startswith("tausestack ")
+
+
+def test_the_help_lists_version_and_completion_options(workdir: Path) -> None:
+    result = tausestack("--help", cwd=workdir)
+    for option in ("--version", "--install-completion", "--show-completion"):
+        assert option in result.stdout
+
+
+def test_tab_completes_commands_and_options(workdir: Path) -> None:
+    # What bash's completion function runs on Tab (see `--show-completion bash`).
+    def complete(words: str) -> list[str]:
+        result = tausestack(
+            cwd=workdir,
+            _TAUSESTACK_COMPLETE="complete_bash",
+            COMP_WORDS=words,
+            COMP_CWORD=str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split()
+
+    assert complete("tausestack r") == ["run", "routes"]
+    assert complete("tausestack db up") == ["upgrade"]
+    assert "--no-reload" in complete("tausestack run --")
+
+
+def test_show_completion_prints_the_script_for_the_shell(workdir: Path) -> None:
+    # The shell is detected from the parent process, as when a user types it in bash.
+    result = subprocess.run(
+        ["bash", "-c", f"{SCRIPT} --show-completion"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_TAUSESTACK_COMPLETE=complete_bash" in result.stdout
+    assert "complete -o default -F" in result.stdout
+
+
+def test_install_completion_sets_up_the_users_shell(workdir: Path) -> None:
+    home = workdir / "home"
+    home.mkdir()
+    result = subprocess.run(
+        ["bash", "-c", f"{SCRIPT} --install-completion"],
+        cwd=workdir,
+        env={**os.environ, "HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bash completion installed in" in result.stdout
+    script = home / ".bash_completions" / "tausestack.sh"
+    assert "_TAUSESTACK_COMPLETE=complete_bash" in script.read_text()
+    assert str(script) in (home / ".bashrc").read_text()
+
+
+def test_in_process_runner_sees_the_same_conventions(workdir: Path, tausestack: Cli) -> None:
+    assert tausestack("--version").stdout.startswith("tausestack ")
+    assert tausestack().exit_code == 2
+
+
+def test_the_root_options_are_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text()
+    usage = re.search(r"```bash\ntausestack (\[.*)\n```", docs)
+    assert usage, "docs/cli.md has no usage line for the root command"
+    options = {
+        option
+        for parameter in get_command(cli).params
+        for option in [*parameter.opts, *parameter.secondary_opts]
+    }
+    assert options == set(re.findall(r"--[a-z-]+", usage.group(1))) - {"--help"}
