@@ -88,6 +88,7 @@ def tausestack_origin() -> Path | None:
 def requirement(origin: Path | None, extras: str = "") -> str:
     """The PEP 508 requirement on TauseStack: a direct reference to ``origin``, or a range."""
     from .. import __version__
+
     name = f"tausestack[{extras}]" if extras else "tausestack"
     return f"{name} @ {origin.as_uri()}" if origin else f"{name}>={__version__}"
 

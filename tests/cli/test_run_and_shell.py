@@ -50,7 +50,7 @@ def wait_for_line(log: Path, pattern: str) -> str:
     raise AssertionError(f"no line matching {pattern!r} within 30 s:\n{log.read_text()}")
 
 
-def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path) -> None:
+def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path, tausestack: Cli) -> None:
     # Files the reloader must leave alone: a .venv, a virtualenv under another name (found by
     # its pyvenv.cfg), node_modules, caches and .git.
     ignored = [
@@ -66,6 +66,7 @@ def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path) -> Non
     (demo / ".venv/pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
     (demo / "env/pyvenv.cfg").write_text("home = /usr/bin\n", encoding="utf-8")
     (demo / ".env").write_text("", encoding="utf-8")
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
     with serve(demo) as base:
         log = next(demo.glob("run-*.log"))
         for path in ignored:
@@ -74,13 +75,13 @@ def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path) -> Non
         wait_for_line(log, r"detected changes in 'application\.yaml'\. Reloading")
         (demo / ".env").touch()
         wait_for_line(log, r"detected changes in '\.env'\. Reloading")
-        (demo / "apps/notes/services/notes.py").touch()
-        wait_for_line(log, r"detected changes in 'apps/notes/services/notes\.py'\. Reloading")
+        (demo / "apps/notes/services/note.py").touch()
+        wait_for_line(log, r"detected changes in 'apps/notes/services/note\.py'\. Reloading")
         deadline = time.monotonic() + 30
         while "Application startup complete" not in log.read_text().rpartition("Reloading")[2]:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        assert httpx2.get(f"{base}/notes/").json() == []
+        assert httpx2.get(f"{base}/notes").json() == []
     changes = [line for line in log.read_text().splitlines() if "detected changes" in line]
     assert len(changes) == 3, changes
     for path in ignored:

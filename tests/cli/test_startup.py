@@ -16,6 +16,7 @@ import pytest
 from typer.main import get_command
 
 from tausestack.cli import cli
+from tests.cli.conftest import Cli
 
 #: Imported only by commands that load the project's app (run, routes, check, ...).
 FRAMEWORK = (
@@ -131,8 +132,11 @@ def test_shell_completion_imports_no_framework(demo: Path) -> None:
     assert found[""] == {"status": 0, "imported": []}
 
 
-def test_commands_that_load_the_app_still_work_after_the_light_ones(demo: Path) -> None:
+def test_commands_that_load_the_app_still_work_after_the_light_ones(
+    demo: Path, tausestack: Cli
+) -> None:
     # The lazily imported framework arrives when a command needs it, in the same process.
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table, for check
     found = imported_by([["version"], ["check"]], demo, ("fastapi",))
     assert found["version"] == {"status": 0, "imported": []}
     assert found["check"] == {"status": 0, "imported": ["fastapi"]}

@@ -35,13 +35,14 @@ CORE_TESTS = [
     "tests/sdk/auth/test_jwt.py::test_rs256_public_key_used_as_an_hmac_secret_is_refused",
     "tests/sdk/auth/test_jwt.py::test_previous_keys_verify_old_tokens_after_a_rotation",
 ]
-#: Tests that need a server this environment does not start, and the docs harness's plugin
+#: End-to-end tests (they need the dev tools), tests that need a server this environment does
+#: not start, and the docs harness's plugin
 #: (sybil is a dev dependency, not installed here).
 LEFT_OUT = [
     "-p",
     "no:tests.docs.plugin",
     "-m",
-    "not redis and not postgres and not s3 and not firebase and not smtp",
+    "not e2e and not redis and not postgres and not s3 and not firebase and not smtp",
 ]
 #: ``auth`` for the token tests; ``postgres`` because the CLI tests of database errors name the
 #: psycopg driver (without a server).

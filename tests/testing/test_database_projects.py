@@ -1,8 +1,8 @@
 """The ``tausestack_database`` fixture in a project made by ``tausestack init``, run by pytest.
 
 The project gets a ``library`` app with a SQLModel table, a repository and a controller (as
-docs/database.md writes them), and the one fixture docs/testing.md tells a user to add to
-``tests/conftest.py``. Its tests run in a pytest subprocess, each pair checking that the
+docs/database.md writes them); its ``tests/conftest.py`` already has the one fixture
+docs/testing.md tells a user to add. Its tests run in a pytest subprocess, each pair checking that the
 second test does not see what the first wrote, on SQLite (a file, in memory) and PostgreSQL
 (named by the settings, or by a fixture), with and without migrations, with a second set of
 installed apps in the same session.
@@ -155,8 +155,8 @@ LIBRARY = {
         """,
 }
 
-#: The starter app's 3 tests, test_library.py's 7, test_second_app.py's 2.
-TESTS = 12
+#: The starter app's 4 tests, test_library.py's 7, test_second_app.py's 2.
+TESTS = 13
 
 
 def run(command: list[str], cwd: Path, **environment: str) -> str:
@@ -189,7 +189,7 @@ def run_tests_of(project: Path, **environment: str) -> str:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`tausestack init shop`, a library app, and the fixture docs/testing.md says to add."""
+    """`tausestack init shop` without its migrations (tables from the models), a library app."""
     folder = tmp_path_factory.mktemp("projects")
     run([sys.executable, "-m", "tausestack", "init", "shop", "--no-git"], folder)
     project = folder / "shop"
@@ -199,21 +199,19 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = yaml.safe_load((project / "application.yaml").read_text(encoding="utf-8"))
     settings["installed_apps"].append("apps.library")
     (project / "application.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
-    conftest = project / "tests" / "conftest.py"
-    source = conftest.read_text(encoding="utf-8")
-    source = source.replace(
-        "import pytest\n", "import pytest\nfrom tausestack.testing import TestDatabase\n", 1
-    )
-    conftest.write_text(source + documented_fixture(), encoding="utf-8")
+    # The starter's conftest.py has the fixture docs/testing.md tells a user to add.
+    assert documented_fixture() in (project / "tests" / "conftest.py").read_text(encoding="utf-8")
+    shutil.move(project / "migrations", folder / "shop-migrations")
     return project
 
 
 @pytest.fixture(scope="module")
 def migrated(library: Path) -> Path:
-    """The same project after `tausestack db init` and `db makemigrations`."""
+    """The same project with the migrations `init` wrote, and one more for the library app."""
     project = library.parent / "migrated"
     shutil.copytree(library, project)
-    run([sys.executable, "-m", "tausestack", "db", "init"], project)
+    shutil.copytree(library.parent / "shop-migrations", project / "migrations")
+    run([sys.executable, "-m", "tausestack", "db", "upgrade"], project)
     run([sys.executable, "-m", "tausestack", "db", "makemigrations", "-m", "books"], project)
     (project / "app.db").unlink()  # the database makemigrations compared against
     return project
