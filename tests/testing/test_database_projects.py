@@ -2,10 +2,10 @@
 
 The project gets a ``library`` app with a SQLModel table, a repository and a controller (as
 docs/database.md writes them); its ``tests/conftest.py`` already has the one fixture
-docs/testing.md tells a user to add. Its tests run in a pytest subprocess, each pair checking that the
-second test does not see what the first wrote, on SQLite (a file, in memory) and PostgreSQL
-(named by the settings, or by a fixture), with and without migrations, with a second set of
-installed apps in the same session.
+docs/testing.md tells a user to add. Its tests run in a pytest subprocess, each pair checking
+that the second test does not see what the first wrote, on SQLite (a file, in memory) and
+PostgreSQL (named by the settings, or by a fixture), with and without migrations, with a second
+set of installed apps in the same session.
 """
 
 import os
