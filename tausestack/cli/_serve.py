@@ -48,7 +48,7 @@ def run(
         from ._reload import WATCHED, serve_reloading
 
         console.print(f", reloading on changes to {', '.join(WATCHED)}")
-        serve_reloading(app, project.root, host=host, port=port)
+        serve_reloading(app, project.root, host=host, port=port, log_config=log_config())
         return
     console.print()
     uvicorn.run(
@@ -57,7 +57,23 @@ def run(
         port=port,
         workers=workers if workers > 1 else None,
         app_dir=str(project.root),
+        log_config=log_config(),
     )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration, with TauseStack's own loggers on its console handler.
+
+    Without it, a warning of the framework's (unapplied migrations at startup) reaches the
+    console as a bare line among uvicorn's ``INFO:`` ones, and its ``INFO`` lines not at all.
+    """
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["tausestack"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def shell(app: AppOption = DEFAULT_APP) -> None:

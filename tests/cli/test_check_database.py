@@ -215,7 +215,8 @@ def test_run_prints_the_warning_on_its_console(tagged: Path, tausestack: Cli) ->
     with serving(command, tagged, port, log):
         pass
     output = log.read_text()
-    assert "You have 1 unapplied migration(s)" in output
+    # On uvicorn's console handler, marked as the warning it is, as uvicorn's own lines are.
+    assert "WARNING:  You have 1 unapplied migration(s)" in output
     assert "`tausestack db upgrade`" in output
     assert output.index("You have 1 unapplied") < output.index("Application startup complete")
 
