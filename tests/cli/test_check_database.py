@@ -8,9 +8,14 @@ SQLAlchemy declarative classes with their own metadata, as in test_db.py); the m
 runs on PostgreSQL too.
 """
 
+import importlib
 import logging
 import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -244,3 +249,71 @@ def test_pending_revisions_on_postgresql(
     write_model(tagged, TAG_MODEL + COLOR_COLUMN)
     code, output = check(tausestack)
     assert (code, "lacks the column(s) tag.color" in output) == (1, True)
+
+
+def test_tables_the_lifespan_creates_are_not_reported_missing(
+    tagged: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tag = importlib.import_module("apps.notes.models.tag")
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        engine = create_engine(f"sqlite:///{tagged / 'app.db'}")
+        tag.Base.metadata.create_all(engine)  # a project that makes its tables as it starts
+        engine.dispose()
+        yield
+
+    app = create_app(Settings(config_dir=tagged), lifespan=lifespan)
+    with caplog.at_level(logging.WARNING, logger="tausestack.checks"), TestClient(app):
+        pass
+    assert [record.getMessage() for record in caplog.records] == []
+    code, output = check(Cli())
+    assert code == 0, output
+
+
+def finishes(work: Callable[[], Any], deadline: float = 120) -> Any:
+    """Run ``work`` in a thread; fail if it has not finished by ``deadline`` seconds."""
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(deadline)
+    assert outcome, f"still running after {deadline} s"
+    return outcome[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_a_locked_version_table_times_the_check_out(
+    tagged: Path,
+    tausestack: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,
+    postgres_async_url: str,
+    caplog: pytest.LogCaptureFixture,
+    driver: str,
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", postgres_url)
+    if driver == "asyncpg":  # the check reads through the async driver
+        monkeypatch.setenv("TAUSESTACK_DATABASE__ASYNC_URL", postgres_async_url)
+    monkeypatch.setenv("TAUSESTACK_DATABASE__CHECK_TIMEOUT", "1")
+    assert tausestack("db", "init").exit_code == 0
+    assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
+    assert tausestack("db", "upgrade").exit_code == 0
+    engine = create_engine(postgres_url)
+    holder = engine.connect()
+    transaction = holder.begin()
+    try:  # another session holds the lock a running migration would
+        holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+        warnings = finishes(lambda: startup_warnings(tagged, caplog))
+        code, output = finishes(lambda: check(tausestack))
+    finally:
+        transaction.rollback()
+        holder.close()
+        engine.dispose()
+    [warning] = warnings
+    assert "Could not check the schema of the database postgresql+psycopg://" in warning
+    assert "(timed out after 1 s)" in warning
+    assert "database.check_timeout" in warning
+    assert code == 1
+    assert "(timed out after 1 s)" in output
+    assert check(tausestack)[0] == 0  # the lock released, the check passes

@@ -12,15 +12,22 @@ as Django's ``runserver`` says "You have 2 unapplied migration(s)". It reads and
 
 An application with neither migrations nor table models is not connected to; nor is an
 in-memory SQLite database, and a SQLite file that does not exist is not created.
+
+The check takes at most ``database.check_timeout`` seconds: a migration running elsewhere holds
+a lock on the version table (or the tables) until it commits, and an application starting then
+must not wait for it. PostgreSQL ends the check's statements itself after that time
+(``lock_timeout``, ``statement_timeout``); an asyncio timeout bounds the rest (connecting, other
+databases). Running out of time is reported as a problem, and the application starts anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -70,10 +77,6 @@ async def check_schema(app: TauseStackApp, *, startup: bool) -> list[str]:
     if _in_memory(url):
         return []
     script = _revisions(root, settings) if migrated else None
-    try:
-        schema = await _read(url, settings, tables, revisions=migrated)
-    except DatabaseConnectionError as exc:
-        return [f"Cannot check the database schema. {exc}"]
     # Named as `db current` names it, unless database.async_url points elsewhere.
     elsewhere = (urls.sync.host, urls.sync.port, urls.sync.database) != (
         url.host,
@@ -81,6 +84,19 @@ async def check_schema(app: TauseStackApp, *, startup: bool) -> list[str]:
         url.database,
     )
     where = _urls.describe(url if elsewhere else urls.sync)
+    timeout = settings.database.check_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            schema = await _read(url, settings, tables, revisions=migrated)
+    except DatabaseConnectionError as exc:
+        return [f"Cannot check the database schema. {exc}"]
+    except (TimeoutError, _TimedOut):
+        return [
+            f"Could not check the schema of the database {where} (timed out after {timeout:g} "
+            "s): another session holds a lock on its tables (a migration running?) or the "
+            "server is slow to answer. Run `tausestack check` once it is free, or raise "
+            f"database.check_timeout (set in {settings.source_of('database', 'check_timeout')})."
+        ]
     if script is not None:
         problems = _revision_problems(script, schema.revisions, where)
         if problems:
@@ -114,8 +130,11 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
         except (DBAPIError, OSError) as exc:
             raise connection_error(url, exc, source) from None
         try:
-            found: _Schema = await connection.run_sync(_inspect, tables, revisions)
+            seconds = settings.database.check_timeout
+            found: _Schema = await connection.run_sync(_inspect, tables, revisions, seconds)
         except DBAPIError as exc:
+            if _sqlstate(exc) in _TIMEOUT_STATES:
+                raise _TimedOut from None
             reason = str(exc.orig or exc).strip().splitlines()[0]
             message = f"Cannot read the schema of {_urls.describe(url)}: {reason}."
             raise DatabaseError(message) from None
@@ -126,7 +145,29 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
     return found
 
 
-def _inspect(connection: Connection, tables: list[Table], revisions: bool) -> _Schema:
+#: PostgreSQL's errors for a lock or a statement that took too long.
+_TIMEOUT_STATES = {"55P03", "57014"}  # lock_not_available, query_canceled
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver's error: psycopg and SQLAlchemy's asyncpg adapter say
+    ``sqlstate``, psycopg2 ``pgcode``."""
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return str(code) if code else None
+
+
+class _TimedOut(Exception):
+    """The database ended a statement of the check at ``database.check_timeout``."""
+
+
+def _inspect(
+    connection: Connection, tables: list[Table], revisions: bool, timeout: float
+) -> _Schema:
+    if connection.dialect.name == "postgresql":  # for this transaction only
+        milliseconds = max(1, round(timeout * 1000))
+        connection.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+        connection.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
     current: tuple[str, ...] = ()
     if revisions:
         from alembic.runtime.migration import MigrationContext
