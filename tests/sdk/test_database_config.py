@@ -306,6 +306,21 @@ def test_an_at_sign_in_the_password_must_be_percent_encoded(tmp_path: Path) -> N
     assert urls("postgresql://app:p%40ss@db/shop")[0] == "postgresql+psycopg://app:***@db/shop"
 
 
+@pytest.mark.parametrize(
+    "password", ["x@y:z/w", "se@cr:et", "k@v:q"], ids=["at-colon-slash", "at-colon", "short"]
+)
+def test_a_password_with_reserved_characters_must_be_percent_encoded(password: str) -> None:
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls(f"postgresql://app:{password}@db:5432/shop")
+    message = str(caught.value)
+    assert "database.url 'postgresql://app:***@db:5432/shop'" in message
+    assert "Percent-encode" in message
+    assert "int()" not in message
+    for part in {password, *password.replace("@", ":").replace("/", ":").split(":")}:
+        assert f"'{part}'" not in message
+        assert f" {part} " not in message
+
+
 def test_an_unreachable_async_url_fails_at_startup(tmp_path: Path) -> None:
     port = free_port()
     settings = Settings(

@@ -61,21 +61,24 @@ class DatabaseUrls:
 def parse(text: str, key: str, source: str) -> URL:
     """Parse a URL from the setting ``key``, set in ``source`` (``Settings.source_of``); the
     error shows it with the password hidden, and where it was set."""
+    # Two '@' before the path: the user or password holds one, and the parts after it read as
+    # host and port (an error that would quote a piece of the password).
+    if text.partition("://")[2].partition("?")[0].count("@") > 1:
+        raise DatabaseConfigurationError(
+            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
+            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and "
+            "any : / ? # % in the password too: urllib.parse.quote(password, safe=''); "
+            f"{key} is set in {source}."
+        )
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
         raise DatabaseConfigurationError(
             f"{key} {redact_text(text)!r} is not a valid database URL ({exc}). Write it as "
             "dialect+driver://user:password@host:port/database, e.g. "
-            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db; "
-            f"{key} is set in {source}."
+            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db, with the "
+            f"password percent-encoded; {key} is set in {source}."
         ) from None
-    if url.host and "@" in url.host:
-        raise DatabaseConfigurationError(
-            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
-            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss); "
-            f"{key} is set in {source}."
-        )
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
     if backend != given_backend:
