@@ -9,6 +9,7 @@ runs on PostgreSQL too.
 """
 
 import importlib
+import importlib.util
 import logging
 import sys
 import threading
@@ -317,3 +318,34 @@ def test_a_locked_version_table_times_the_check_out(
     assert code == 1
     assert "(timed out after 1 s)" in output
     assert check(tausestack)[0] == 0  # the lock released, the check passes
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_named_not_unapplied(
+    tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tausestack("db", "init").exit_code == 0
+    assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", "sqlite:///nowhere/app.db")
+    code, output = check(tausestack)
+    assert code == 1, output
+    assert "1 problem(s)" in output
+    assert f"the folder {tagged / 'nowhere'} does not exist" in output
+    assert "TAUSESTACK_DATABASE__URL" in output
+    assert "unapplied" not in output
+    assert not (tagged / "nowhere").exists()
+
+
+def test_check_reports_the_missing_driver_of_the_url(
+    tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if importlib.util.find_spec("psycopg2") is not None:
+        pytest.skip("psycopg2 is installed here")
+    url = f"postgresql+psycopg2://app@127.0.0.1:{free_port()}/x"  # the async sessions: psycopg
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
+    code, output = check(tausestack)
+    assert code == 1, output
+    assert "1 problem(s)" in output
+    assert "The psycopg2 driver for postgresql+psycopg2://app@127.0.0.1" in output
+    assert "pip install psycopg2-binary" in output
+    assert "tausestack[postgres]" not in output
+    assert "TAUSESTACK_DATABASE__URL" in output

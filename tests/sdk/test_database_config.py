@@ -123,6 +123,19 @@ def test_missing_driver_says_how_to_install_it(tmp_path: Path) -> None:
     assert "pip install 'tausestack[mysql]'" in str(caught.value)
 
 
+def test_a_missing_psycopg2_is_advised_psycopg2_not_psycopg_3(tmp_path: Path) -> None:
+    if _installed("psycopg2"):
+        pytest.skip("psycopg2 is installed here")
+    url = "postgresql+psycopg2://app:pw@127.0.0.1:1/shop"
+    app = create_app(Settings(config_dir=tmp_path, database={"url": url}), components=[Reader])
+    with pytest.raises(DatabaseConfigurationError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert "The psycopg2 driver for postgresql+psycopg2://app:***@127.0.0.1:1/shop" in message
+    assert "pip install psycopg2-binary" in message
+    assert "tausestack[postgres]" not in message
+
+
 def test_a_sqlite_file_in_a_missing_folder_fails_at_startup(tmp_path: Path) -> None:
     settings = Settings(config_dir=tmp_path, database={"url": "sqlite:///nowhere/app.db"})
     app = create_app(settings, components=[Reader])

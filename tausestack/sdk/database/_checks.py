@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from . import _engines, _urls
-from ._database import connection_error
+from ._database import connection_error, missing_sqlite_folder
 from ._tables import MIGRATIONS_FOLDER, table_metadata
 from .errors import DatabaseConnectionError, DatabaseError
 
@@ -68,11 +68,19 @@ async def check_schema(app: TauseStackApp, *, startup: bool) -> list[str]:
     if settings.database.backend != "sqlalchemy":
         return []  # another backend keeps its data its own way
     root = settings.config_dir
+    urls = _urls.resolve(settings)
+    if not startup:  # at startup, the sync driver was imported as the app connected
+        source = settings.source_of("database", "url")
+        async_source = (
+            settings.source_of("database", "async_url") if settings.database.async_url else source
+        )
+        missing = _urls.missing_drivers(urls, (source, async_source))
+        if missing:
+            return missing
     tables = table_metadata(app.discovery)[1]
     migrated = (root / MIGRATIONS_FOLDER / "env.py").is_file()
     if not tables and not migrated:
         return []
-    urls = _urls.resolve(settings)
     url = urls.asynchronous  # the database the app's sessions use (the async driver is there)
     if _in_memory(url):
         return []
@@ -120,9 +128,12 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
     """Read the revisions (when the project has migrations) and the models' tables."""
     database = url.database or ""
     sqlite_file = url.get_backend_name() == "sqlite" and not database.startswith("file:")
-    if sqlite_file and not Path(database).is_file():  # connecting would create it
-        return _Schema((), {})
     source = settings.source_of("database", "url")
+    if sqlite_file and not Path(database).is_file():  # connecting would create it
+        missing = missing_sqlite_folder(url, source)
+        if missing is not None:
+            raise missing
+        return _Schema((), {})
     engine = _engines.create(url, create_async_engine, settings.database, source, single_use=True)
     try:
         try:

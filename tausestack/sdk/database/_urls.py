@@ -238,10 +238,36 @@ def redact_text(text: str) -> str:
     return f"{scheme}://{user}:{HIDDEN}@{location}{mark}{query}"
 
 
+#: How to install the drivers other than TauseStack's defaults (whose extra installs them).
+DRIVER_PACKAGES = {
+    "psycopg2": "pip install psycopg2-binary",
+    "asyncpg": "pip install asyncpg",
+    "pg8000": "pip install pg8000",
+    "mysqldb": "pip install mysqlclient",
+    "asyncmy": "pip install asyncmy",
+}
+
+
 def install_hint(url: URL) -> str:
-    """How to install the driver a URL needs."""
+    """How to install the driver a URL needs (the driver the URL names, not another of its
+    database's: ``postgresql+psycopg2`` needs psycopg2, which ``tausestack[postgres]`` is not)."""
+    driver = url.get_driver_name()
     family = FAMILIES.get(url.get_backend_name())
-    return family.install if family is not None else f"install the {url.get_driver_name()} driver"
+    if family is not None and driver in (family.sync_driver, family.async_driver):
+        return family.install
+    return DRIVER_PACKAGES.get(driver, f"install the {driver} driver")
+
+
+def missing_drivers(urls: DatabaseUrls, sources: tuple[str, str]) -> list[str]:
+    """The drivers of the sync and the async URL that cannot be imported, each as the message
+    of :func:`missing_driver`; ``sources`` says where each URL was set."""
+    problems = []
+    for url, source in dict(zip((urls.sync, urls.asynchronous), sources, strict=True)).items():
+        try:
+            url.get_dialect().import_dbapi()
+        except ImportError as exc:
+            problems.append(str(missing_driver(url, exc, source)))
+    return problems
 
 
 def missing_driver(url: URL, error: Exception, source: str) -> DatabaseConfigurationError:
