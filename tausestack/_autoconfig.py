@@ -8,8 +8,9 @@ it never imports SQLAlchemy, boto3 or redis.
 A configuration module may also offer **checks**: ``async def checks(app, *, startup)``
 returning a list of problems, each one message saying what is wrong and how to fix it (the
 database's: revisions not applied, tables the models need missing). ``tausestack check`` runs
-them and fails on any problem; an application runs them when it starts and logs each problem as
-a warning on the ``tausestack.checks`` logger, so it starts anyway. ``startup`` tells which: a
+them and fails on any problem; an application runs them as it starts — after the ``lifespan``
+given to ``create_app()`` has started, just before serving — and logs each problem as a warning
+on the ``tausestack.checks`` logger, so it starts anyway. ``startup`` tells which: a
 check may skip there what its settings turn off (``database.check_on_startup``). Checks run only
 for the modules an application uses, so an app without a database never connects to one.
 """

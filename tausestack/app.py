@@ -244,15 +244,22 @@ def _lifespan(
             settle_sync_endpoints(app)
         await container.start()
         try:
-            if isinstance(app, TauseStackApp):
-                for problem in await run_checks(app, startup=True):
-                    checks_logger.warning(problem)
             if user_lifespan is None:
+                await _log_problems(app)
                 yield None
             else:
                 async with user_lifespan(app) as state:
+                    # After the user's startup: tables it creates are there to be checked.
+                    await _log_problems(app)
                     yield state
         finally:
             await container.stop()
 
     return lifespan
+
+
+async def _log_problems(app: FastAPI) -> None:
+    """Run the startup checks just before the app serves, logging each problem as a warning."""
+    if isinstance(app, TauseStackApp):
+        for problem in await run_checks(app, startup=True):
+            checks_logger.warning(problem)

@@ -43,6 +43,9 @@ class DatabaseSettings(BaseModel):
     echo: bool = False
     #: Connect once at application startup, so a wrong URL fails at startup, not on a request.
     check_on_startup: bool = True
+    #: Seconds the schema check (startup, ``tausestack check``) may take: a table locked by a
+    #: running migration makes it report a timeout instead of holding up the start.
+    check_timeout: float = Field(default=5.0, gt=0)
     #: ``sqlalchemy`` or the dotted path of a class implementing AbstractDatabaseBackend.
     backend: str = "sqlalchemy"
 

@@ -8,9 +8,15 @@ SQLAlchemy declarative classes with their own metadata, as in test_db.py); the m
 runs on PostgreSQL too.
 """
 
+import importlib
+import importlib.util
 import logging
 import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -148,15 +154,19 @@ def test_an_unreachable_database_is_a_problem_not_a_traceback(
     tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port = free_port()
-    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", f"postgresql://app:s3cret@127.0.0.1:{port}/x")
+    url = f"postgresql://app@127.0.0.1:{port}/x?password=TopSecretQ"
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
     result = tausestack("check")
     assert result.exit_code == 1
     assert "1 problem(s)" in result.stderr
     assert "Cannot check the database schema" in result.stderr
-    assert f"Cannot connect to postgresql+psycopg://app:***@127.0.0.1:{port}/x" in result.stderr
+    assert (
+        f"Cannot connect to postgresql+psycopg://app@127.0.0.1:{port}/x?password=***"
+        in " ".join(result.stderr.split())
+    )
     assert "TAUSESTACK_DATABASE__URL" in result.stderr
     assert "Traceback" not in result.output
-    assert "s3cret" not in result.output
+    assert "TopSecretQ" not in result.output
 
 
 def test_several_heads_are_named_and_merged(tagged: Path, tausestack: Cli) -> None:
@@ -240,3 +250,102 @@ def test_pending_revisions_on_postgresql(
     write_model(tagged, TAG_MODEL + COLOR_COLUMN)
     code, output = check(tausestack)
     assert (code, "lacks the column(s) tag.color" in output) == (1, True)
+
+
+def test_tables_the_lifespan_creates_are_not_reported_missing(
+    tagged: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tag = importlib.import_module("apps.notes.models.tag")
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        engine = create_engine(f"sqlite:///{tagged / 'app.db'}")
+        tag.Base.metadata.create_all(engine)  # a project that makes its tables as it starts
+        engine.dispose()
+        yield
+
+    app = create_app(Settings(config_dir=tagged), lifespan=lifespan)
+    with caplog.at_level(logging.WARNING, logger="tausestack.checks"), TestClient(app):
+        pass
+    assert [record.getMessage() for record in caplog.records] == []
+    code, output = check(Cli())
+    assert code == 0, output
+
+
+def finishes(work: Callable[[], Any], deadline: float = 120) -> Any:
+    """Run ``work`` in a thread; fail if it has not finished by ``deadline`` seconds."""
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(work()), daemon=True)
+    thread.start()
+    thread.join(deadline)
+    assert outcome, f"still running after {deadline} s"
+    return outcome[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+def test_a_locked_version_table_times_the_check_out(
+    tagged: Path,
+    tausestack: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,
+    postgres_async_url: str,
+    caplog: pytest.LogCaptureFixture,
+    driver: str,
+) -> None:
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", postgres_url)
+    if driver == "asyncpg":  # the check reads through the async driver
+        monkeypatch.setenv("TAUSESTACK_DATABASE__ASYNC_URL", postgres_async_url)
+    monkeypatch.setenv("TAUSESTACK_DATABASE__CHECK_TIMEOUT", "1")
+    assert tausestack("db", "init").exit_code == 0
+    assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
+    assert tausestack("db", "upgrade").exit_code == 0
+    engine = create_engine(postgres_url)
+    holder = engine.connect()
+    transaction = holder.begin()
+    try:  # another session holds the lock a running migration would
+        holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+        warnings = finishes(lambda: startup_warnings(tagged, caplog))
+        code, output = finishes(lambda: check(tausestack))
+    finally:
+        transaction.rollback()
+        holder.close()
+        engine.dispose()
+    [warning] = warnings
+    assert "Could not check the schema of the database postgresql+psycopg://" in warning
+    assert "(timed out after 1 s)" in warning
+    assert "database.check_timeout" in warning
+    assert code == 1
+    assert "(timed out after 1 s)" in output
+    assert check(tausestack)[0] == 0  # the lock released, the check passes
+
+
+def test_a_sqlite_file_in_a_missing_folder_is_named_not_unapplied(
+    tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tausestack("db", "init").exit_code == 0
+    assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", "sqlite:///nowhere/app.db")
+    code, output = check(tausestack)
+    assert code == 1, output
+    assert "1 problem(s)" in output
+    assert f"the folder {tagged / 'nowhere'} does not exist" in output
+    assert "TAUSESTACK_DATABASE__URL" in output
+    assert "unapplied" not in output
+    assert not (tagged / "nowhere").exists()
+
+
+def test_check_reports_the_missing_driver_of_the_url(
+    tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if importlib.util.find_spec("psycopg2") is not None:
+        pytest.skip("psycopg2 is installed here")
+    url = f"postgresql+psycopg2://app@127.0.0.1:{free_port()}/x"  # the async sessions: psycopg
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
+    code, output = check(tausestack)
+    assert code == 1, output
+    assert "1 problem(s)" in output
+    assert "The psycopg2 driver for postgresql+psycopg2://app@127.0.0.1" in output
+    assert "pip install psycopg2-binary" in output
+    assert "tausestack[postgres]" not in output
+    assert "TAUSESTACK_DATABASE__URL" in output

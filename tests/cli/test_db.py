@@ -281,13 +281,15 @@ def test_bad_revisions_are_one_line_errors(
 def test_an_unreachable_database_is_named_without_its_password(
     migrated: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = f"postgresql+psycopg://bob:s3cret@127.0.0.1:{free_port()}/app"
+    url = f"postgresql+psycopg://bob:s3cret@127.0.0.1:{free_port()}/app?sslpassword=TopSecretQ"
     monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
     result = tausestack("db", "current")
     assert result.exit_code == 1
     assert "Cannot connect to postgresql+psycopg://bob:***@127.0.0.1" in result.stderr
+    assert "/app?sslpassword=***" in result.stderr
     assert "TAUSESTACK_DATABASE__URL" in result.stderr
     assert "s3cret" not in result.output
+    assert "TopSecretQ" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -1,5 +1,6 @@
 """BaseRepository and the sdk.database functions, sync and async, on every database."""
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ from sqlmodel import SQLModel
 from tausestack import TauseStackApp, sdk
 from tausestack.sdk.database import (
     CursorPage,
+    Database,
     DatabaseError,
+    DuplicateRecordError,
     InvalidCursorError,
     InvalidDataError,
     InvalidFilterError,
@@ -129,8 +132,8 @@ def test_unknown_fields_and_operators_are_errors(app: TauseStackApp) -> None:
         heroes.list(name__in="ada")
     with pytest.raises(InvalidFilterError, match=r"no relationship 'power' .*'powers'"):
         heroes.list(load=["power"])
-    with pytest.raises(InvalidFilterError, match=r"Hero has no field 'nme'"):
-        heroes.create({"nme": "x"})
+    with pytest.raises(InvalidDataError, match=r"Hero: nme: Extra inputs .*Did you mean 'name'"):
+        heroes.create({"nme": "x"})  # data, unlike a filter, may come from the request
 
 
 def test_offset_pages(app: TauseStackApp) -> None:
@@ -362,3 +365,70 @@ def test_unsaved_rows_and_missing_keys_are_refused(app: TauseStackApp) -> None:
     saved = heroes.create({"name": "ada"})
     assert heroes.delete(saved) is True
     assert heroes.count() == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        ({"limit": -1}, "limit and offset start at 0 (got limit=-1, offset=0)"),
+        ({"offset": -1}, "limit and offset start at 0 (got limit=None, offset=-1)"),
+        ({"limit": 2**64}, "beyond any table"),
+        ({"offset": 2**63}, "beyond any table"),
+    ],
+)
+async def test_list_bounds_are_checked(
+    app: TauseStackApp, window: dict[str, int], message: str
+) -> None:
+    heroes = app.container.get(HeroRepository)
+    seed(heroes)
+    with pytest.raises(InvalidPageError, match=re.escape(message)):
+        heroes.list(**window)
+    with pytest.raises(InvalidPageError, match=re.escape(message)):
+        await heroes.alist(**window)
+    assert heroes.list(limit=0) == []
+    assert len(await heroes.alist(limit=2**63 - 1, offset=5)) == 1
+
+
+@pytest.mark.anyio
+async def test_integers_beyond_the_columns_range_are_invalid_data(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    ada = heroes.create({"name": "ada", "age": 2**31 - 1})
+    for huge in (2**70, -(2**63) - 1):
+        with pytest.raises(InvalidDataError, match=r"Hero: age: Input should be") as caught:
+            heroes.update(ada.id, {"age": huge})
+        assert caught.value.errors()[0]["loc"] == ("age",)
+        assert str(huge) not in str(caught.value).split("Input should be")[0]
+        with pytest.raises(InvalidDataError, match=r"Hero: age: "):
+            await heroes.acreate({"name": "bob", "age": huge})
+    sqlite = app.container.get(Database).urls.sync.get_backend_name() == "sqlite"
+    if sqlite:  # SQLite's INTEGER has 64 bits, PostgreSQL's integer 32
+        assert (await heroes.aupdate(ada.id, {"age": 2**40})).age == 2**40
+    else:
+        with pytest.raises(InvalidDataError, match=r"less than or equal to 2147483647"):
+            await heroes.aupdate(ada.id, {"age": 2**40})
+    assert heroes.count() == 1
+
+
+@pytest.mark.anyio
+async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
+    app: TauseStackApp,
+) -> None:
+    heroes = app.container.get(HeroRepository)
+    heroes.create({"name": "ada-the-first"})
+    bob = heroes.create({"name": "bob"})
+    attempts = [
+        lambda: heroes.create({"name": "ada-the-first"}),
+        lambda: heroes.update(bob.id, {"name": "ada-the-first"}),
+    ]
+    for attempt in attempts:
+        with pytest.raises(DuplicateRecordError) as caught:
+            attempt()
+        assert caught.value.columns == ("name",)
+        assert "contract_hero" in str(caught.value)
+        assert "ada-the-first" not in str(caught.value)
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(name\)"):
+        await heroes.acreate({"name": "ada-the-first"})
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(name\)"):
+        await heroes.aupdate(bob.id, {"name": "ada-the-first"})
+    assert sorted(names(await heroes.alist())) == ["ada-the-first", "bob"]  # nothing written

@@ -4,12 +4,13 @@ A page number, a page size or a field value sent by the client and refused by th
 is the client's error: 400 or 422 with the JSON error body FastAPI uses, never a 500.
 """
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import pytest
 
-from tausestack import Controller, TauseStackApp, get, patch
+from tausestack import Controller, TauseStackApp, get, patch, post
 from tausestack.sdk.database import (
     CursorPage,
     Database,
@@ -62,6 +63,25 @@ class HeroPages:
     @patch("/{hero_id}/sync")
     def change_sync(self, hero_id: int, body: HeroPatch) -> HeroRead:
         return self.heroes.update(hero_id, body)  # type: ignore[return-value]
+
+    @get("/list")
+    async def listing(self, limit: int = 5, offset: int = 0) -> list[HeroRead]:
+        """Limit and offset passed straight from the query to the repository."""
+        return await self.heroes.alist(order_by="id", limit=limit, offset=offset)  # type: ignore[return-value]
+
+    @patch("/{hero_id}/any")
+    async def change_any(self, hero_id: int, body: dict[str, Any]) -> HeroRead:
+        """Whatever JSON object the client sends, passed to the repository as it is."""
+        return await self.heroes.aupdate(hero_id, body)  # type: ignore[return-value]
+
+    @post("/any")
+    def create_any(self, body: dict[str, Any]) -> HeroRead:
+        return self.heroes.create(body)  # type: ignore[return-value]
+
+    @post("/computed")
+    async def computed(self) -> HeroRead:
+        """Server code making bad data (a name that came out None): still a 422, and logged."""
+        return await self.heroes.acreate({"name": None, "age": 1234567})  # type: ignore[return-value]
 
 
 @pytest.fixture
@@ -147,3 +167,64 @@ def test_generic_pages_have_readable_schema_names(client: TestClient) -> None:
     size = next(parameter for parameter in parameters if parameter["name"] == "size")
     assert size["schema"]["maximum"] == 8
     assert size["schema"]["default"] == 5
+
+
+@pytest.mark.parametrize("query", ["limit=-1", "offset=-1", f"limit={2**64}", f"offset={2**63}"])
+def test_list_bounds_from_the_query_are_a_400(client: TestClient, query: str) -> None:
+    response = client.get(f"/heroes/list?{query}")
+    assert response.status_code == 400, response.text
+    assert "limit" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("suffix", ["", "/sync", "/any"], ids=["async", "sync", "raw"])
+def test_patching_a_missing_row_is_a_404(client: TestClient, suffix: str) -> None:
+    response = client.patch(f"/heroes/999{suffix}", json={"age": 3})
+    assert response.status_code == 404, response.text
+    assert response.json() == {"detail": "No Hero with primary key 999."}
+
+
+@pytest.mark.parametrize(
+    ("body", "kind"),
+    [({"age": 2**70}, "less_than_equal"), ({"nope": 1}, "extra_forbidden")],
+    ids=["overflow", "unknown"],
+)
+def test_data_the_columns_cannot_take_is_a_422(
+    client: TestClient, body: dict[str, Any], kind: str
+) -> None:
+    for response in (
+        client.patch("/heroes/1/any", json=body),
+        client.post("/heroes/any", json={"name": "new", **body}),
+    ):
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert (error["loc"], error["type"]) == (["body", next(iter(body))], kind)
+        assert str(2**70) not in response.text
+    assert client.get("/heroes/paged").json()["total"] == 10  # nothing written
+
+
+def test_a_duplicate_unique_value_is_a_409_without_the_value(client: TestClient) -> None:
+    assert client.post("/heroes/any", json={"name": "zed-unique"}).status_code == 200
+    for response in (
+        client.patch("/heroes/1/any", json={"name": "zed-unique"}),
+        client.post("/heroes/any", json={"name": "zed-unique"}),
+    ):
+        assert response.status_code == 409, response.text
+        detail = response.json()["detail"]
+        assert "contract_hero (name)" in detail
+        assert "zed-unique" not in detail
+    assert client.get("/heroes/paged").json()["items"][0]["name"] == "a"  # rolled back
+
+
+def test_invalid_data_from_server_code_is_logged_without_values(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="tausestack.database"):
+        response = client.post("/heroes/computed")
+    assert response.status_code == 422
+    [record] = [record for record in caplog.records if record.name == "tausestack.database"]
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING
+    assert "Hero" in message
+    assert "name" in message
+    assert "1234567" not in message
+    assert "POST /heroes/computed" in message

@@ -11,7 +11,7 @@ from tausestack.sdk.database import (
     DatabaseConfigurationError,
     DatabaseConnectionError,
 )
-from tausestack.sdk.database._urls import resolve
+from tausestack.sdk.database._urls import describe, redact_text, resolve
 from tausestack.testing import TestClient
 from tests.processes import free_port
 
@@ -90,10 +90,10 @@ def test_every_configuration_error_names_where_the_setting_came_from(
 def test_an_async_driver_in_the_url_of_an_unknown_family_names_the_setting(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(config_dir=tmp_path, database={"url": "oracle+asyncpg://u@db/x"})
+    settings = Settings(config_dir=tmp_path, database={"url": "oracle+oracledb_async://u@db/x"})
     with pytest.raises(DatabaseConfigurationError) as caught:
         create_app(settings, components=[Reader])
-    assert "database.url uses the async driver asyncpg" in str(caught.value)
+    assert "database.url uses the async driver oracledb_async" in str(caught.value)
     assert "database.url is set in keyword argument" in str(caught.value)
 
 
@@ -121,6 +121,19 @@ def test_missing_driver_says_how_to_install_it(tmp_path: Path) -> None:
         caught.value
     )
     assert "pip install 'tausestack[mysql]'" in str(caught.value)
+
+
+def test_a_missing_psycopg2_is_advised_psycopg2_not_psycopg_3(tmp_path: Path) -> None:
+    if _installed("psycopg2"):
+        pytest.skip("psycopg2 is installed here")
+    url = "postgresql+psycopg2://app:pw@127.0.0.1:1/shop"
+    app = create_app(Settings(config_dir=tmp_path, database={"url": url}), components=[Reader])
+    with pytest.raises(DatabaseConfigurationError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert "The psycopg2 driver for postgresql+psycopg2://app:***@127.0.0.1:1/shop" in message
+    assert "pip install psycopg2-binary" in message
+    assert "tausestack[postgres]" not in message
 
 
 def test_a_sqlite_file_in_a_missing_folder_fails_at_startup(tmp_path: Path) -> None:
@@ -306,6 +319,21 @@ def test_an_at_sign_in_the_password_must_be_percent_encoded(tmp_path: Path) -> N
     assert urls("postgresql://app:p%40ss@db/shop")[0] == "postgresql+psycopg://app:***@db/shop"
 
 
+@pytest.mark.parametrize(
+    "password", ["x@y:z/w", "se@cr:et", "k@v:q"], ids=["at-colon-slash", "at-colon", "short"]
+)
+def test_a_password_with_reserved_characters_must_be_percent_encoded(password: str) -> None:
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls(f"postgresql://app:{password}@db:5432/shop")
+    message = str(caught.value)
+    assert "database.url 'postgresql://app:***@db:5432/shop'" in message
+    assert "Percent-encode" in message
+    assert "int()" not in message
+    for part in {password, *password.replace("@", ":").replace("/", ":").split(":")}:
+        assert f"'{part}'" not in message
+        assert f" {part} " not in message
+
+
 def test_an_unreachable_async_url_fails_at_startup(tmp_path: Path) -> None:
     port = free_port()
     settings = Settings(
@@ -337,3 +365,80 @@ def test_sdk_functions_work_in_an_app_without_database_components(tmp_path: Path
         assert sdk.database.execute("SELECT body FROM note") == [{"body": "kept"}]
         assert sdk.database.backend() is sdk.database.backend()  # one backend per app
     assert (tmp_path / "script.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "wrong", "suggestion"),
+    [
+        ("url", "sqllite:///app.db", "dialect 'sqllite'", "Did you mean 'sqlite'?"),
+        ("url", "postgress://app:s3cret@db/x", "dialect 'postgress'", "'postgresql'"),
+        ("url", "nope://x", "dialect 'nope'", "Known dialects: "),
+        ("url", "postgresql+pyscopg://app:s3cret@db/x", "driver 'pyscopg'", "'psycopg'"),
+        ("async_url", "postgress+asyncpg://app:s3cret@db/x", "dialect 'postgress'", "'postgres"),
+        ("async_url", "sqlite+aoisqlite:///b.db", "driver 'aoisqlite'", "'aiosqlite'"),
+    ],
+)
+def test_a_misspelled_dialect_or_driver_names_the_setting_and_a_near_match(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: str,
+    value: str,
+    wrong: str,
+    suggestion: str,
+) -> None:
+    settings_file = tmp_path / "application.yaml"
+    settings_file.write_text(f"app:\n  title: shop\ndatabase:\n  {setting}: '{value}'\n")
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(Settings(config_dir=tmp_path), components=[Reader])
+    message = str(caught.value)
+    assert f"database.{setting}" in message
+    assert wrong in message
+    assert suggestion in message
+    assert f"database.{setting} is set in {settings_file}:4" in message
+    assert "s3cret" not in message
+
+    monkeypatch.setenv(f"TAUSESTACK_DATABASE__{setting.upper()}", value)
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        create_app(Settings(config_dir=tmp_path), components=[Reader])
+    assert f"is set in environment variable TAUSESTACK_DATABASE__{setting.upper()}" in str(
+        caught.value
+    )
+
+
+SECRET_QUERIES = [
+    "password=TopSecretQ",
+    "sslpassword=TopSecretQ",
+    "token=TopSecretQ",
+    "api_key=TopSecretQ",
+    "aws_secret_access_key=TopSecretQ",
+    "credentials=TopSecretQ",
+    "passwd=TopSecretQ",
+]
+
+
+@pytest.mark.parametrize("query", SECRET_QUERIES)
+def test_secrets_in_the_query_string_are_hidden(query: str) -> None:
+    settings = Settings(database={"url": f"postgresql://app@db/app?sslmode=require&{query}"})
+    resolved = resolve(settings)
+    sync, asynchronous = describe(resolved.sync), describe(resolved.asynchronous)
+    key = query.partition("=")[0]
+    assert sync.startswith("postgresql+psycopg://app@db/app?")
+    assert f"{key}=***" in sync
+    assert "sslmode=require" in sync
+    assert "TopSecretQ" not in asynchronous
+    assert "TopSecretQ" not in redact_text(f"postgresql://app@db:notaport/app?{query}&x=1")
+    assert redact_text(f"postgresql://app@db/app?{query}&x=1").endswith(f"{key}=***&x=1")
+
+
+def test_a_query_password_is_hidden_when_the_server_is_unreachable(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"postgresql://app@127.0.0.1:{port}/shop?password=TopSecretQ&application_name=shop"
+    app = create_app(Settings(config_dir=tmp_path, database={"url": url}), components=[Reader])
+    with pytest.raises(DatabaseConnectionError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert f"postgresql+psycopg://app@127.0.0.1:{port}/shop?" in message
+    assert "password=***" in message
+    assert "application_name=shop" in message
+    assert "TopSecretQ" not in message
+    assert "TopSecretQ" not in repr(app.container.get(Database))

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
 
 from tausestack import Settings
-from tausestack.sdk.database import Database
+from tausestack.sdk.database import Database, DuplicateRecordError
 from tausestack.testing import (
     AsyncTestClient,
     TestClient,
@@ -202,7 +201,7 @@ def test_a_failed_statement_leaves_the_test_transaction_usable(
     database = TestDatabase(databases, server)
     app = database.create_app(**settings(shelf))
     books(app).create({"title": "once"})
-    with pytest.raises(IntegrityError), app.container.get(Database).transaction():
+    with pytest.raises(DuplicateRecordError), app.container.get(Database).transaction():
         books(app).create({"title": "once"})
     assert [book.title for book in books(app).list()] == ["once"]
     database.close()

@@ -12,21 +12,28 @@ as Django's ``runserver`` says "You have 2 unapplied migration(s)". It reads and
 
 An application with neither migrations nor table models is not connected to; nor is an
 in-memory SQLite database, and a SQLite file that does not exist is not created.
+
+The check takes at most ``database.check_timeout`` seconds: a migration running elsewhere holds
+a lock on the version table (or the tables) until it commits, and an application starting then
+must not wait for it. PostgreSQL ends the check's statements itself after that time
+(``lock_timeout``, ``statement_timeout``); an asyncio timeout bounds the rest (connecting, other
+databases). Running out of time is reported as a problem, and the application starts anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import Table, inspect, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from . import _engines, _urls
-from ._database import connection_error
+from ._database import connection_error, missing_sqlite_folder
 from ._tables import MIGRATIONS_FOLDER, table_metadata
 from .errors import DatabaseConnectionError, DatabaseError
 
@@ -61,19 +68,23 @@ async def check_schema(app: TauseStackApp, *, startup: bool) -> list[str]:
     if settings.database.backend != "sqlalchemy":
         return []  # another backend keeps its data its own way
     root = settings.config_dir
+    urls = _urls.resolve(settings)
+    if not startup:  # at startup, the sync driver was imported as the app connected
+        source = settings.source_of("database", "url")
+        async_source = (
+            settings.source_of("database", "async_url") if settings.database.async_url else source
+        )
+        missing = _urls.missing_drivers(urls, (source, async_source))
+        if missing:
+            return missing
     tables = table_metadata(app.discovery)[1]
     migrated = (root / MIGRATIONS_FOLDER / "env.py").is_file()
     if not tables and not migrated:
         return []
-    urls = _urls.resolve(settings)
     url = urls.asynchronous  # the database the app's sessions use (the async driver is there)
     if _in_memory(url):
         return []
     script = _revisions(root, settings) if migrated else None
-    try:
-        schema = await _read(url, settings, tables, revisions=migrated)
-    except DatabaseConnectionError as exc:
-        return [f"Cannot check the database schema. {exc}"]
     # Named as `db current` names it, unless database.async_url points elsewhere.
     elsewhere = (urls.sync.host, urls.sync.port, urls.sync.database) != (
         url.host,
@@ -81,6 +92,19 @@ async def check_schema(app: TauseStackApp, *, startup: bool) -> list[str]:
         url.database,
     )
     where = _urls.describe(url if elsewhere else urls.sync)
+    timeout = settings.database.check_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            schema = await _read(url, settings, tables, revisions=migrated)
+    except DatabaseConnectionError as exc:
+        return [f"Cannot check the database schema. {exc}"]
+    except (TimeoutError, _TimedOut):
+        return [
+            f"Could not check the schema of the database {where} (timed out after {timeout:g} "
+            "s): another session holds a lock on its tables (a migration running?) or the "
+            "server is slow to answer. Run `tausestack check` once it is free, or raise "
+            f"database.check_timeout (set in {settings.source_of('database', 'check_timeout')})."
+        ]
     if script is not None:
         problems = _revision_problems(script, schema.revisions, where)
         if problems:
@@ -104,9 +128,12 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
     """Read the revisions (when the project has migrations) and the models' tables."""
     database = url.database or ""
     sqlite_file = url.get_backend_name() == "sqlite" and not database.startswith("file:")
-    if sqlite_file and not Path(database).is_file():  # connecting would create it
-        return _Schema((), {})
     source = settings.source_of("database", "url")
+    if sqlite_file and not Path(database).is_file():  # connecting would create it
+        missing = missing_sqlite_folder(url, source)
+        if missing is not None:
+            raise missing
+        return _Schema((), {})
     engine = _engines.create(url, create_async_engine, settings.database, source, single_use=True)
     try:
         try:
@@ -114,8 +141,11 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
         except (DBAPIError, OSError) as exc:
             raise connection_error(url, exc, source) from None
         try:
-            found: _Schema = await connection.run_sync(_inspect, tables, revisions)
+            seconds = settings.database.check_timeout
+            found: _Schema = await connection.run_sync(_inspect, tables, revisions, seconds)
         except DBAPIError as exc:
+            if _sqlstate(exc) in _TIMEOUT_STATES:
+                raise _TimedOut from None
             reason = str(exc.orig or exc).strip().splitlines()[0]
             message = f"Cannot read the schema of {_urls.describe(url)}: {reason}."
             raise DatabaseError(message) from None
@@ -126,7 +156,29 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
     return found
 
 
-def _inspect(connection: Connection, tables: list[Table], revisions: bool) -> _Schema:
+#: PostgreSQL's errors for a lock or a statement that took too long.
+_TIMEOUT_STATES = {"55P03", "57014"}  # lock_not_available, query_canceled
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a driver's error: psycopg and SQLAlchemy's asyncpg adapter say
+    ``sqlstate``, psycopg2 ``pgcode``."""
+    original = exc.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    return str(code) if code else None
+
+
+class _TimedOut(Exception):
+    """The database ended a statement of the check at ``database.check_timeout``."""
+
+
+def _inspect(
+    connection: Connection, tables: list[Table], revisions: bool, timeout: float
+) -> _Schema:
+    if connection.dialect.name == "postgresql":  # for this transaction only
+        milliseconds = max(1, round(timeout * 1000))
+        connection.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+        connection.execute(text(f"SET LOCAL statement_timeout = {milliseconds}"))
     current: tuple[str, ...] = ()
     if revisions:
         from alembic.runtime.migration import MigrationContext

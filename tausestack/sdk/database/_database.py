@@ -128,16 +128,9 @@ class Database:
             raise connection_error(url, exc, self._source) from None
 
     def _check_sqlite_folder(self, url: URL) -> None:
-        database = url.database or ""
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return
-        folder = Path(database).parent
-        if not folder.is_dir():
-            raise DatabaseConnectionError(
-                f"Cannot open {_urls.describe(url)} (file, driver {url.get_driver_name()}): the "
-                f"folder {folder} does not exist. Create it, or point database.url (set in "
-                f"{self._source}) elsewhere."
-            )
+        missing = missing_sqlite_folder(url, self._source)
+        if missing is not None:
+            raise missing
 
     async def stop(self) -> None:
         """Close pooled connections; engines open new ones if the app starts again."""
@@ -217,6 +210,22 @@ class Database:
         another transaction it is a savepoint of the enclosing session.
         """
         return Transaction(self)
+
+
+def missing_sqlite_folder(url: URL, source: str) -> DatabaseConnectionError | None:
+    """The error for a SQLite file whose folder does not exist (SQLite would not create it),
+    or None; ``source`` is where database.url was set."""
+    database = url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    folder = Path(database).parent
+    if folder.is_dir():
+        return None
+    return DatabaseConnectionError(
+        f"Cannot open {_urls.describe(url)} (file, driver {url.get_driver_name()}): the "
+        f"folder {folder} does not exist. Create it, or point database.url (set in "
+        f"{source}) elsewhere."
+    )
 
 
 def connection_error(url: URL, exc: Exception, source: str) -> DatabaseConnectionError:

@@ -7,6 +7,7 @@ that never touch a database pay nothing for it.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
@@ -29,15 +30,20 @@ from ._sqlalchemy import SQLAlchemyDatabaseBackend
 from .base import AbstractDatabaseBackend
 from .errors import (
     DatabaseConfigurationError,
+    DuplicateRecordError,
     InvalidCursorError,
     InvalidDataError,
     InvalidPageError,
+    RecordNotFoundError,
 )
 
 if TYPE_CHECKING:
     from ...app import TauseStackApp
 
 APP = "tausestack.sdk.database"
+
+#: Where data refused on its way to the database is reported (model and fields, no values).
+logger = logging.getLogger("tausestack.database")
 
 
 def engine(database: Database) -> Engine:
@@ -95,7 +101,29 @@ async def invalid_data(request: Request, exc: Exception) -> JSONResponse:
         {"type": error["type"], "loc": ["body", *error["loc"]], "msg": error["msg"]}
         for error in exc.errors()
     ]
+    # The data may have come from the server's own code rather than the request: say so where
+    # the developer looks, naming the fields only.
+    fields = ", ".join(sorted({".".join(map(str, error["loc"])) for error in exc.errors()}))
+    logger.warning(
+        "%s %s: data for %s refused (%s), answered with a 422. If this data was not the "
+        "request's, the code that made it needs fixing.",
+        request.method,
+        request.url.path,
+        exc.model,
+        fields or "the whole row",
+    )
     return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def not_found(request: Request, exc: Exception) -> JSONResponse:
+    """Updating a row that does not exist (``RecordNotFoundError``): a 404."""
+    return JSONResponse({"detail": str(exc)}, status_code=404)
+
+
+async def conflict(request: Request, exc: Exception) -> JSONResponse:
+    """A value that clashes with a unique column (``DuplicateRecordError``): a 409, naming the
+    columns, not the values."""
+    return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
 def exception_handlers() -> dict[type[Exception], Any]:
@@ -104,6 +132,8 @@ def exception_handlers() -> dict[type[Exception], Any]:
         InvalidCursorError: bad_request,
         InvalidPageError: bad_request,
         InvalidDataError: invalid_data,
+        RecordNotFoundError: not_found,
+        DuplicateRecordError: conflict,
     }
 
 

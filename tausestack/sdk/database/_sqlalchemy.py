@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from . import _rows as rows_
 from . import _statements as statements
 from ._database import Database
 from .base import AbstractDatabaseBackend, Data, OrderBy
@@ -30,6 +31,11 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
 
     def __init__(self, database: Database) -> None:
         self.database = database
+
+    def _family(self, *, sync: bool) -> str:
+        """``sqlite``, ``postgresql``…: the database the sync or the async sessions use."""
+        urls = self.database.urls
+        return (urls.sync if sync else urls.asynchronous).get_backend_name()
 
     # -- sync -----------------------------------------------------------------------------------
 
@@ -112,8 +118,8 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
 
     def create(self, model: type[M], data: M | Data) -> M:
         statements.check_model(model)
-        row: M = statements.instance(model, data)
-        with self.database.session() as session:
+        row: M = rows_.instance(model, data, self._family(sync=True))
+        with self.database.session() as session, rows_.duplicates(model):
             session.add(row)
             session.flush()
             session.refresh(row)
@@ -121,19 +127,20 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
 
     def bulk_create(self, model: type[M], rows: Iterable[M | Data]) -> builtins.list[M]:
         statements.check_model(model)
-        created = [statements.instance(model, data) for data in rows]
-        with self.database.session() as session:
+        family = self._family(sync=True)
+        created = [rows_.instance(model, data, family) for data in rows]
+        with self.database.session() as session, rows_.duplicates(model):
             session.add_all(created)
             session.flush()
         return created
 
     def update(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
-        with self.database.session() as session:
+        with self.database.session() as session, rows_.duplicates(model):
             row = session.get(model, statements.ident_of(model, ident))
             if row is None:
                 raise _not_found(model, ident)
-            statements.apply(model, row, data)
+            rows_.apply(model, row, data, self._family(sync=True))
             session.flush()
             session.refresh(row)
             return row
@@ -245,19 +252,22 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
 
     async def acreate(self, model: type[M], data: M | Data) -> M:
         statements.check_model(model)
-        row: M = statements.instance(model, data)
+        row: M = rows_.instance(model, data, self._family(sync=False))
         async with self.database.async_session() as session:
-            session.add(row)
-            await session.flush()
+            with rows_.duplicates(model):
+                session.add(row)
+                await session.flush()
             await session.refresh(row)
         return row
 
     async def abulk_create(self, model: type[M], rows: Iterable[M | Data]) -> builtins.list[M]:
         statements.check_model(model)
-        created = [statements.instance(model, data) for data in rows]
+        family = self._family(sync=False)
+        created = [rows_.instance(model, data, family) for data in rows]
         async with self.database.async_session() as session:
-            session.add_all(created)
-            await session.flush()
+            with rows_.duplicates(model):
+                session.add_all(created)
+                await session.flush()
         return created
 
     async def aupdate(self, model: type[M], ident: Any, data: Data) -> M:
@@ -266,8 +276,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
             row = await session.get(model, statements.ident_of(model, ident))
             if row is None:
                 raise _not_found(model, ident)
-            statements.apply(model, row, data)
-            await session.flush()
+            rows_.apply(model, row, data, self._family(sync=False))
+            with rows_.duplicates(model):
+                await session.flush()
             await session.refresh(row)
             return row
 
@@ -290,7 +301,8 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
 
 
 def _window(query: Any, limit: int | None, offset: int) -> Any:
-    """LIMIT and OFFSET, only when asked for."""
+    """LIMIT and OFFSET, only when asked for (checked: ``InvalidPageError``)."""
+    limit, offset = statements.window_bounds(limit, offset)
     if limit is not None:
         query = query.limit(limit)
     return query.offset(offset) if offset else query

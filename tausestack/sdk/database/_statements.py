@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Select, func, inspect, literal, select
 from sqlalchemy.exc import NoInspectionAvailable
 from sqlalchemy.orm import selectinload
 
 from ..._naming import did_you_mean
 from . import _filters
-from .errors import DatabaseError, InvalidDataError, InvalidFilterError, InvalidPageError
+from .errors import DatabaseError, InvalidFilterError, InvalidPageError
 from .pagination import after_cursor, keyset_order, sort_clauses
 
 _MAPPED: weakref.WeakSet[type[Any]] = weakref.WeakSet()
@@ -116,6 +115,18 @@ def page_bounds(page: int, size: int) -> tuple[int, int]:
     return offset, size
 
 
+def window_bounds(limit: int | None, offset: int) -> tuple[int | None, int]:
+    """``limit`` (None: no limit) and ``offset`` of a listing, checked as databases take them."""
+    if (limit is not None and limit < 0) or offset < 0:
+        raise InvalidPageError(f"limit and offset start at 0 (got limit={limit}, offset={offset}).")
+    if (limit or 0) > LARGEST_OFFSET or offset > LARGEST_OFFSET:
+        raise InvalidPageError(
+            f"limit {limit} and offset {offset}: a value beyond any table (limit and offset "
+            "must fit in 64 bits); ask for fewer rows."
+        )
+    return limit, offset
+
+
 def cursor_rows(
     model: type[Any],
     *,
@@ -135,106 +146,6 @@ def cursor_rows(
     if after is not None:
         statement = statement.where(after_cursor(model, order, after))
     return statement.order_by(*sort_clauses(order)).limit(size + 1), order
-
-
-def instance(model: type[Any], data: Any) -> Any:
-    """A ``model`` instance from an instance, a pydantic model or a mapping, validated.
-
-    A pydantic model's defaults count (``HeroCreate(name=…)`` brings its default ``age``);
-    relationships given in a mapping (``{"heroes": [...]}``) are set too.
-    """
-    if isinstance(data, model):
-        return data
-    values = data.model_dump() if isinstance(data, BaseModel) else dict(data)
-    _check_fields(model, values)
-    related = {name: values.pop(name) for name in _relationships(model) & values.keys()}
-    validate = getattr(model, "model_validate", None)
-    try:
-        row = validate(values) if validate is not None else model(**values)
-    except ValidationError as exc:
-        raise InvalidDataError(model.__name__, exc.errors(include_url=False)) from exc
-    for name, value in related.items():
-        setattr(row, name, value)
-    return row
-
-
-def apply(model: type[Any], row: Any, data: Any) -> None:
-    """Set the given fields on ``row``, each validated against its field's type first (a
-    pydantic model's unset fields are left alone). Nothing is set unless every value is valid."""
-    changes = data.model_dump(exclude_unset=True) if isinstance(data, BaseModel) else dict(data)
-    _check_fields(model, changes)
-    related = {name: changes.pop(name) for name in _relationships(model) & changes.keys()}
-    changes = _validated(model, changes)
-    for name, value in {**changes, **related}.items():
-        setattr(row, name, value)
-
-
-_ADAPTERS: weakref.WeakKeyDictionary[type[Any], dict[str, TypeAdapter[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _validated(model: type[Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """``changes`` with each value validated (and coerced) by its pydantic field.
-
-    Raises ``InvalidDataError`` naming the model, one entry per bad field.
-    """
-    fields = getattr(model, "model_fields", None)
-    if not fields or not changes:
-        return changes
-    adapters = _ADAPTERS.get(model)
-    if adapters is None:
-        adapters = _ADAPTERS[model] = {}
-    checked: dict[str, Any] = {}
-    errors: list[Any] = []
-    for name, value in changes.items():
-        field = fields.get(name)
-        if field is None:  # a column the pydantic model does not declare
-            checked[name] = value
-            continue
-        adapter = adapters.get(name)
-        if adapter is None:
-            annotated: Any = Annotated[field.annotation, field]
-            adapter = adapters[name] = TypeAdapter(annotated)
-        try:
-            checked[name] = adapter.validate_python(value)
-        except ValidationError as exc:
-            errors += [
-                {**error, "loc": (name, *error["loc"])} for error in exc.errors(include_url=False)
-            ]
-    if errors:
-        raise InvalidDataError(model.__name__, errors)
-    return checked
-
-
-_ATTRIBUTES: weakref.WeakKeyDictionary[type[Any], tuple[frozenset[str], frozenset[str]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _attributes(model: type[Any]) -> tuple[frozenset[str], frozenset[str]]:
-    """The mapped attribute names of ``model`` and, among them, its relationships."""
-    found = _ATTRIBUTES.get(model)
-    if found is None:
-        mapper = inspect(model)
-        known = frozenset(attribute.key for attribute in mapper.attrs)
-        found = _ATTRIBUTES[model] = (known, frozenset(mapper.relationships.keys()))
-    return found
-
-
-def _relationships(model: type[Any]) -> frozenset[str]:
-    return _attributes(model)[1]
-
-
-def _check_fields(model: type[Any], values: Mapping[str, Any]) -> None:
-    known = _attributes(model)[0]
-    if known.issuperset(values):
-        return
-    unknown = sorted(set(values) - known)
-    raise InvalidFilterError(
-        f"{model.__name__} has no field '{unknown[0]}'.{did_you_mean(unknown[0], known)} "
-        f"Fields: {', '.join(sorted(known))}."
-    )
 
 
 def identity(row: Any) -> Any:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+import re
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
+import sqlalchemy.dialects
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from ..._naming import did_you_mean
 from .errors import DatabaseConfigurationError
 
 if TYPE_CHECKING:
@@ -41,6 +48,10 @@ class DatabaseUrls:
     sync: URL
     asynchronous: URL
 
+    def __repr__(self) -> str:
+        shown = f"sync={describe(self.sync)!r}, asynchronous={describe(self.asynchronous)!r}"
+        return f"DatabaseUrls({shown})"
+
     @property
     def family(self) -> str:
         """``sqlite``, ``postgresql``, …"""
@@ -50,26 +61,94 @@ class DatabaseUrls:
 def parse(text: str, key: str, source: str) -> URL:
     """Parse a URL from the setting ``key``, set in ``source`` (``Settings.source_of``); the
     error shows it with the password hidden, and where it was set."""
+    # Two '@' before the path: the user or password holds one, and the parts after it read as
+    # host and port (an error that would quote a piece of the password).
+    if text.partition("://")[2].partition("?")[0].count("@") > 1:
+        raise DatabaseConfigurationError(
+            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
+            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and "
+            "any : / ? # % in the password too: urllib.parse.quote(password, safe=''); "
+            f"{key} is set in {source}."
+        )
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
         raise DatabaseConfigurationError(
             f"{key} {redact_text(text)!r} is not a valid database URL ({exc}). Write it as "
             "dialect+driver://user:password@host:port/database, e.g. "
-            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db; "
-            f"{key} is set in {source}."
+            "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db, with the "
+            f"password percent-encoded; {key} is set in {source}."
         ) from None
-    if url.host and "@" in url.host:
-        raise DatabaseConfigurationError(
-            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
-            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss); "
-            f"{key} is set in {source}."
-        )
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
     if backend != given_backend:
         url = url.set(drivername=f"{backend}{plus}{driver}")
+    _check_dialect(url, text, key, source)
     return url
+
+
+def _check_dialect(url: URL, text: str, key: str, source: str) -> None:
+    """Fail when SQLAlchemy has no dialect (or no such driver of it) for ``url``.
+
+    Loading a dialect imports SQLAlchemy's module for it, not the driver itself: a driver that
+    is not installed is reported when the engine is made (:func:`missing_driver`).
+    """
+    try:
+        url.get_dialect()
+        return
+    except NoSuchModuleError:
+        pass
+    backend, _, driver = url.drivername.partition("+")  # get_driver_name() loads the dialect
+    shown = redact_text(text)
+    if not _loads(f"{backend}://"):
+        names = _dialect_names()
+        raise DatabaseConfigurationError(
+            f"{key} {shown!r} names the database dialect {backend!r}, which SQLAlchemy does not "
+            f"know.{did_you_mean(backend, names)} Known dialects: {', '.join(names)} (a "
+            "third-party dialect needs its package installed). Write the URL as "
+            f"dialect+driver://user:password@host:port/database; {key} is set in {source}."
+        )
+    drivers = _driver_names(backend)
+    raise DatabaseConfigurationError(
+        f"{key} {shown!r} names the driver {driver!r}, which the {backend} dialect does not "
+        f"have.{did_you_mean(driver, drivers)} Its drivers: {', '.join(drivers)}; or leave the "
+        f"driver out ({backend}://…) for TauseStack's default. {key} is set in {source}."
+    )
+
+
+def _loads(drivername: str) -> bool:
+    try:
+        make_url(drivername).get_dialect()
+    except NoSuchModuleError:
+        return False
+    return True
+
+
+def _dialect_names() -> list[str]:
+    """SQLAlchemy's dialects, their aliases, and the installed third-party ones."""
+    plugins = {entry.name.partition(".")[0] for entry in entry_points(group="sqlalchemy.dialects")}
+    names = {*sqlalchemy.dialects.__all__, *FAMILIES, *ALIASES, *plugins}
+    return sorted(names)
+
+
+def _driver_names(backend: str) -> list[str]:
+    """The drivers of one of SQLAlchemy's own dialects (a module each, with a ``dialect``)."""
+    package_name = f"sqlalchemy.dialects.{'mysql' if backend == 'mariadb' else backend}"
+    try:
+        package = importlib.import_module(package_name)
+    except ImportError:
+        return []
+    drivers = []
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("_"):
+            continue
+        try:
+            dialect = importlib.import_module(f"{package_name}.{module.name}").dialect
+        except (ImportError, AttributeError):
+            continue
+        if getattr(dialect, "driver", None) == module.name:
+            drivers.append(module.name)
+    return drivers
 
 
 def resolve(settings: Settings) -> DatabaseUrls:
@@ -80,15 +159,16 @@ def resolve(settings: Settings) -> DatabaseUrls:
     given = _absolute_sqlite(parse(database.url, "database.url", source), config_dir)
     family = FAMILIES.get(given.get_backend_name())
     driver = given.get_driver_name()
+    given_is_async = driver in ASYNC_DRIVERS or bool(given.get_dialect().is_async)
     if database.async_url is not None:
         async_source = settings.source_of("database", "async_url")
         parsed = parse(database.async_url, "database.async_url", async_source)
         asynchronous = _absolute_sqlite(parsed, config_dir)
-    elif driver in ASYNC_DRIVERS or family is None:
+    elif given_is_async or family is None:
         asynchronous = given
     else:
         asynchronous = given.set(drivername=f"{given.get_backend_name()}+{family.async_driver}")
-    if driver in ASYNC_DRIVERS:
+    if given_is_async:
         if family is None:
             raise DatabaseConfigurationError(
                 f"database.url uses the async driver {driver}; give database.url a sync driver "
@@ -118,25 +198,76 @@ def same_server(first: URL, second: URL) -> bool:
     return same_place and first.get_driver_name() == second.get_driver_name()
 
 
+#: Query parameters whose value is hidden in messages: libpq's ``password`` and
+#: ``sslpassword``, tokens, keys, credentials of any driver.
+SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|key|credential", re.IGNORECASE)
+HIDDEN = "***"
+
+
 def describe(url: URL) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    return url.render_as_string(hide_password=True)
+    """The URL with its password and the secret-looking values of its query hidden, for
+    messages and logs (``postgresql://app:***@db/app?sslpassword=***``)."""
+    if not url.query:
+        return url.render_as_string(hide_password=True)
+    base = url.set(query={}).render_as_string(hide_password=True)
+    pairs = []
+    for name, values in url.query.items():
+        for value in (values,) if isinstance(values, str) else values:
+            shown = HIDDEN if SECRET_PARAMETER.search(name) else quote(value, safe="")
+            pairs.append(f"{quote(name, safe='')}={shown}")
+    return f"{base}?{'&'.join(pairs)}"
+
+
+_QUERY_SECRET = re.compile(
+    r"([?&][^=&#]*(?:" + SECRET_PARAMETER.pattern + r")[^=&#]*=)[^&#]*", re.I
+)
 
 
 def redact_text(text: str) -> str:
-    """Hide the password of a URL given as text, even one too broken to parse."""
+    """Hide the password of a URL given as text, even one too broken to parse, and the
+    secret-looking values of its query."""
+    text = _QUERY_SECRET.sub(lambda match: match.group(1) + HIDDEN, text)
     scheme, separator, rest = text.partition("://")
-    if not separator or "@" not in rest:
+    if not separator or "@" not in rest.partition("?")[0]:
         return text
-    credentials, _, location = rest.rpartition("@")
+    address, mark, query = rest.partition("?")
+    credentials, _, location = address.rpartition("@")
     user = credentials.partition(":")[0]
-    return f"{scheme}://{user}:***@{location}" if ":" in credentials else text
+    if ":" not in credentials:
+        return text
+    return f"{scheme}://{user}:{HIDDEN}@{location}{mark}{query}"
+
+
+#: How to install the drivers other than TauseStack's defaults (whose extra installs them).
+DRIVER_PACKAGES = {
+    "psycopg2": "pip install psycopg2-binary",
+    "asyncpg": "pip install asyncpg",
+    "pg8000": "pip install pg8000",
+    "mysqldb": "pip install mysqlclient",
+    "asyncmy": "pip install asyncmy",
+}
 
 
 def install_hint(url: URL) -> str:
-    """How to install the driver a URL needs."""
+    """How to install the driver a URL needs (the driver the URL names, not another of its
+    database's: ``postgresql+psycopg2`` needs psycopg2, which ``tausestack[postgres]`` is not)."""
+    driver = url.get_driver_name()
     family = FAMILIES.get(url.get_backend_name())
-    return family.install if family is not None else f"install the {url.get_driver_name()} driver"
+    if family is not None and driver in (family.sync_driver, family.async_driver):
+        return family.install
+    return DRIVER_PACKAGES.get(driver, f"install the {driver} driver")
+
+
+def missing_drivers(urls: DatabaseUrls, sources: tuple[str, str]) -> list[str]:
+    """The drivers of the sync and the async URL that cannot be imported, each as the message
+    of :func:`missing_driver`; ``sources`` says where each URL was set."""
+    problems = []
+    for url, source in dict(zip((urls.sync, urls.asynchronous), sources, strict=True)).items():
+        try:
+            url.get_dialect().import_dbapi()
+        except ImportError as exc:
+            problems.append(str(missing_driver(url, exc, source)))
+    return problems
 
 
 def missing_driver(url: URL, error: Exception, source: str) -> DatabaseConfigurationError:

@@ -11,6 +11,7 @@ __all__ = [
     "DatabaseConfigurationError",
     "DatabaseConnectionError",
     "DatabaseError",
+    "DuplicateRecordError",
     "InvalidCursorError",
     "InvalidDataError",
     "InvalidFilterError",
@@ -41,7 +42,8 @@ class InvalidFilterError(DatabaseError):
 
 
 class InvalidPageError(InvalidFilterError):
-    """A page number or page size out of range: a 400 response when it came with a request."""
+    """A page number or size, a limit or an offset out of range: a 400 response when it came
+    with a request."""
 
 
 class InvalidDataError(DatabaseError, ValueError):
@@ -72,4 +74,27 @@ class InvalidCursorError(DatabaseError):
 
 
 class RecordNotFoundError(DatabaseError):
-    """No row has the requested primary key."""
+    """No row has the requested primary key: a 404 response when it escapes a route."""
+
+
+class DuplicateRecordError(DatabaseError):
+    """A row with the same value in a unique column (or primary key) already exists.
+
+    Nothing was written. In a request it becomes a 409 response naming the table, the columns
+    and the constraint, never the values.
+    """
+
+    def __init__(
+        self, model: str, table: str, columns: Sequence[str], constraint: str | None
+    ) -> None:
+        self.model = model
+        self.table = table
+        self.columns = tuple(columns)
+        self.constraint = constraint
+        where = f"{table} ({', '.join(self.columns)})" if self.columns else table
+        rule = f"the unique constraint {constraint} on {where}" if constraint else where
+        what = " and ".join(self.columns) or "unique values"
+        super().__init__(
+            f"A {model} with the same {what} already exists ({rule}); nothing was written. "
+            "Use another value, or change the existing row."
+        )

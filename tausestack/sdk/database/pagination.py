@@ -8,7 +8,8 @@ number and size from the query string, bounded, refusing bad values with a 422::
         return await self.heroes.apage(page=paging.page, size=paging.size)
 
 In the OpenAPI schema ``Page[HeroRead]`` is named ``HeroReadPage`` (``CursorPage[HeroRead]``:
-``HeroReadCursorPage``).
+``HeroReadCursorPage``); the page class lives in its item's module, so two modules' ``Item``
+pages are told apart as their items are.
 """
 
 from __future__ import annotations
@@ -61,14 +62,45 @@ class _ReadableName(BaseModel):
             name = (
                 "".join(_type_name(arg) for arg in metadata["args"]) + metadata["origin"].__name__
             )
-            namespace = {"__module__": cls.__module__, "__qualname__": name, "__doc__": cls.__doc__}
+            namespace = {
+                "__module__": _module_of(metadata["args"], cls.__module__),
+                "__qualname__": name,
+                "__doc__": cls.__doc__,
+            }
             named = _NAMED.setdefault(
                 parametrized, type(parametrized)(name, (parametrized,), namespace)
             )
+            _ORIGINS[named] = (metadata["origin"], metadata["args"])
         return named
+
+    def __reduce__(self) -> Any:
+        """Pickled as its origin and items (the named class is not a module attribute)."""
+        origin = _ORIGINS.get(type(self))
+        if origin is None:
+            return super().__reduce__()
+        return _unpickle, (*origin, self.__getstate__())
 
 
 _NAMED: dict[type[Any], type[Any]] = {}
+_ORIGINS: dict[type[Any], tuple[type[Any], tuple[Any, ...]]] = {}
+
+
+def _module_of(arguments: tuple[Any, ...], default: str) -> str:
+    """The module of the first item class that has one (not ``builtins``): a page of
+    ``shop.Item`` lives with it, so FastAPI tells ``ItemPage`` of two modules apart by theirs."""
+    for argument in arguments:
+        module = getattr(argument, "__module__", None) if isinstance(argument, type) else None
+        if module and module != "builtins":
+            return str(module)
+    return default
+
+
+def _unpickle(origin: Any, arguments: tuple[Any, ...], state: Any) -> Any:
+    """A page from what :meth:`_ReadableName.__reduce__` gave."""
+    kind = origin[arguments if len(arguments) > 1 else arguments[0]]
+    page = kind.__new__(kind)
+    page.__setstate__(state)
+    return page
 
 
 def _type_name(kind: Any) -> str:
