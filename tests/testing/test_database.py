@@ -17,6 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from tausestack import Settings
+from tausestack.di._keys import DependencyKey
 from tausestack.sdk.database import Database
 from tausestack.testing import (
     AsyncTestClient,
@@ -376,3 +377,54 @@ def test_in_memory_test_databases_stay_in_memory(
     database.close()
     assert file == ""  # SQLite names no file for a database in memory
     assert list(work.iterdir()) == []
+
+
+AUTH = {
+    "installed_apps": ["tausestack.contrib.auth"],
+    "auth": {"backend": "jwt", "jwt": {"secret": "0123456789abcdef" * 3}},
+}
+
+
+def login(client: TestClient, account: dict[str, str]) -> int:
+    form = {"username": account["email"], "password": account["password"]}
+    return int(client.post("/auth/login", data=form).status_code)
+
+
+def test_accounts_that_contrib_auth_writes_are_rolled_back_too(
+    tmp_path: Path, databases: TemporaryDatabases, server: str | None
+) -> None:
+    first = {"email": "dee@example.com", "password": "correct horse battery"}
+    test = TestDatabase(databases, server)
+    with TestClient(test.create_app(config_dir=tmp_path, **AUTH)) as client:
+        assert client.post("/auth/register", json=first).status_code == 201
+        assert login(client, first) == 200
+    test.close()
+
+    next_test = TestDatabase(databases, server)
+    with TestClient(next_test.create_app(config_dir=tmp_path, **AUTH)) as client:
+        assert login(client, first) == 401
+        second = {**first, "password": "another battery staple"}
+        registered = client.post("/auth/register", json=second)
+        assert registered.status_code == 201, registered.text  # not 409 user_exists
+        assert login(client, second) == 200
+    next_test.close()
+
+
+def test_an_app_without_a_database_is_built_as_it_is(
+    tmp_path: Path, databases: TemporaryDatabases
+) -> None:
+    from tausestack.errors import MissingProviderError
+
+    database = TestDatabase(databases)
+    app = database.create_app(config_dir=tmp_path)  # no installed app uses a database
+    assert app.container.graph.lookup(DependencyKey(Database)) is None
+    with TestClient(app) as client:
+        assert client.get("/nowhere").status_code == 404
+
+    class Mailer:
+        pass
+
+    with pytest.raises(MissingProviderError, match="Cannot override .*Mailer") as caught:
+        database.create_app(config_dir=tmp_path, overrides={Mailer: Mailer()})  # the user's
+    assert caught.value.__context__ is None  # the user's error alone, no other one around it
+    database.close()
