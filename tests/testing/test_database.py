@@ -236,7 +236,7 @@ def test_temporary_postgres_databases_are_dropped_at_the_end(
     books(app).create({"title": "x"})
     made = postgres_server.databases() - before
     assert len(made) == 1
-    assert next(iter(made)).startswith("test_shop_")
+    assert next(iter(made)).startswith("tausestack_test_shelf")  # the project's folder
     database.close()
     databases.close()
     assert postgres_server.databases() == before
@@ -249,7 +249,7 @@ def test_database_url_from_the_settings_names_the_server(
     database = TestDatabase(databases)
     url = postgres_server.url("inventory")  # a database that does not exist: only the server
     app = database.create_app(**settings(shelf, database={"url": url, "pool_size": 2}))
-    assert app.settings.database.url.rsplit("/", 1)[1].startswith("test_inventory_")
+    assert app.settings.database.url.rsplit("/", 1)[1].startswith("tausestack_test_shelf")
     assert app.settings.database.pool_size == 2  # the other database settings are kept
     with TestClient(app) as client:  # the startup check connects to the temporary database
         assert client.post("/books/", json={"title": "x"}).status_code == 200
@@ -280,13 +280,13 @@ def test_a_server_that_cannot_be_reached_is_tried_once_per_session(
     shelf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     attempts: list[str] = []
-    real = _temporary._make_postgres
+    real = _temporary.make_database
 
     def counted(*args: Any) -> Any:
         attempts.append("CREATE DATABASE")
         return real(*args)
 
-    monkeypatch.setattr(_temporary, "_make_postgres", counted)
+    monkeypatch.setattr(_temporary, "make_database", counted)
     databases = TemporaryDatabases(tmp_path)
     closed = f"postgresql://app@127.0.0.1:{free_port()}/app"
     for _ in range(3):  # three tests of one session
