@@ -174,9 +174,12 @@ def test_nothing_else_is_ever_dropped(
     someone_elses = "tausestack_test_shop_0123abcd"  # the pattern, but another user's
     with postgres_server.connect() as connection:
         connection.execute(f'CREATE DATABASE "{someone_elses}" OWNER "{role}"')
-    databases = session(tmp_path / "session")
-    database_of(databases, shop, postgres_server.url("shop"))
-    databases.close()
-    assert {*others, someone_elses} <= postgres_server.databases()
-    for name in [*others, someone_elses]:
+    in_use = "tausestack_test_shop_89abcdef"  # ours, unlocked, but someone is connected to it
+    postgres_server.create_database(in_use)
+    with postgres_server.connect(in_use):
+        databases = session(tmp_path / "session")
+        database_of(databases, shop, postgres_server.url("shop"))
+        databases.close()
+    assert {*others, someone_elses, in_use} <= postgres_server.databases()
+    for name in [*others, someone_elses, in_use]:
         postgres_server.drop_database(name)
