@@ -1,9 +1,11 @@
 """tausestack.testing: test apps, the async client and the pytest plugin's fixtures."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -150,12 +152,7 @@ def test_unrelated():
 def test_a_pytest_run_using_no_fixture_of_ours_does_not_import_fastapi(
     pytester: pytest.Pytester,
 ) -> None:
-    package = "import sys, tausestack; print('fastapi' in sys.modules)"
-    eager = subprocess.run([sys.executable, "-c", package], capture_output=True, text=True)
-    if eager.stdout.strip() != "False":
-        # The plugin is a submodule: importing it runs tausestack/__init__.py, made lazy by
-        # the CLI's start-up work (tests/test_lazy_imports.py); until then this cannot pass.
-        pytest.xfail("`import tausestack` itself imports FastAPI")
+    # The plugin is a submodule: pytest loading it runs tausestack/__init__.py too.
     pytester.makepyfile(test_unrelated=UNRELATED_TEST)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
@@ -173,3 +170,38 @@ def test_fixtures_still_work_when_the_plugin_loaded_lazily(pytester: pytest.Pyte
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+TYPED_USE = """
+import tausestack.testing as testing
+from tausestack.testing import TestClient, TestDatabaseError, create_test_app
+
+client: TestClient = TestClient(create_test_app())
+error: TestDatabaseError = testing.TestDatabaseError("no server")
+testing.create_tset_app()
+from tausestack.testing import TestCilent
+"""
+
+
+def test_type_checkers_see_the_real_names_and_refuse_others(tmp_path: Path) -> None:
+    # The names load on first use (a module __getattr__), which type checkers must not see:
+    # they would take any name, a typo too, as Any.
+    if importlib.util.find_spec("mypy") is None:
+        pytest.skip("mypy is not installed in this environment (pip install mypy)")
+    user = tmp_path / "test_user.py"
+    user.write_text(TYPED_USE, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    errors = [
+        line.split(": error: ")[1] for line in result.stdout.splitlines() if ": error: " in line
+    ]
+    assert errors == [
+        'Module has no attribute "create_tset_app"; maybe "create_test_app"?  [attr-defined]',
+        'Module "tausestack.testing" has no attribute "TestCilent"; maybe "TestClient"?  '
+        "[attr-defined]",
+    ], result.stdout + result.stderr

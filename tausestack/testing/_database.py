@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -27,7 +28,8 @@ from sqlalchemy.engine import Connection, RootTransaction
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ..di._keys import DependencyKey
+from ..discovery import discover
+from ..errors import MissingProviderError
 from ..sdk.database import Database
 from ..settings import Settings
 from ._clients import create_test_app, with_test_profile
@@ -79,21 +81,29 @@ class TestDatabase:
         """:func:`~tausestack.testing.create_test_app` on the test database.
 
         ``database.url`` is replaced by the temporary database's URL; the other ``database``
-        settings are kept. Two apps of one project and installed apps share the database, and
-        within a test they share its transaction, so each sees what the other wrote.
+        settings are kept. The app's ``Database`` — what every part of the app gets, the
+        ``jwt`` auth backend's accounts included — joins the test's transaction. Two apps of
+        one project and installed apps share the database, and within a test they share its
+        transaction, so each sees what the other wrote.
         """
         values = with_test_profile(setting_values)
         temporary = self._databases.get(Settings(**values), self._server)
         given = values.get("database") or {}
         options = given.model_dump() if isinstance(given, BaseModel) else dict(given)
         values["database"] = {**options, "url": temporary.setting, "async_url": None}
-        app = create_test_app(overrides=overrides, components=components, routers=routers, **values)
-        temporary.prepare(app.settings, app.discovery)
-        if app.container.graph.lookup(DependencyKey(Database)) is not None:
-            joined = _joined_database(self._transaction(temporary))
-            # For the app's whole life, which ends with the test: never exited.
-            app.container.override(Database, joined).__enter__()
-        return app
+        # Tables first: the app's singletons are built with it, and may use the database.
+        settings = Settings(**values)
+        temporary.prepare(settings, discover(settings.installed_apps, settings.discovery.modules))
+        # A build-time override: whatever the build makes (the auth backend's accounts among
+        # them) holds the joined database, not the app's own.
+        joined = _joined_database(self._transaction(temporary))
+        build = partial(create_test_app, components=components, routers=routers, **values)
+        try:
+            return build(overrides={Database: joined, **(overrides or {})})
+        except MissingProviderError:
+            pass  # nothing provides Database: the app has none to join
+        # Outside the except block: a provider the app itself lacks is raised here, on its own.
+        return build(overrides=overrides)
 
     def _transaction(self, temporary: TemporaryDatabase) -> _OuterTransaction:
         with self._lock:

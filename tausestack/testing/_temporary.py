@@ -9,36 +9,30 @@ would, else from the installed apps' table models.
   temporary folder.
 * SQLite in memory (``sqlite://``): a named in-memory database with a shared cache, so that
   Alembic's own connection sees the same database; one pooled connection keeps it alive.
-* PostgreSQL: ``CREATE DATABASE test_<name>_<random>`` on the server of the URL, made through
-  the ``postgres`` maintenance database (or the URL's own), dropped with ``WITH (FORCE)``.
+* PostgreSQL: ``CREATE DATABASE tausestack_test_<project>_<random>`` on the server of the URL,
+  dropped at the end, and by the next session when a killed one could not (see ``_postgres``).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
-from sqlalchemy import Engine, create_engine, inspect, text
-from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from ..discovery import Discovery
 from ..sdk.database import _engines
 from ..sdk.database.migrations import MIGRATIONS_FOLDER, migration_config, table_metadata
 from ..sdk.settings import DatabaseSettings
 from ..settings import Settings
+from ._postgres import make_database, project_part
 from .errors import TestDatabaseError
-
-#: PostgreSQL truncates longer identifiers.
-_MAX_NAME = 63
-#: Connections that make and drop databases: one at a time, a short timeout.
-_SERVER = DatabaseSettings(pool_size=1, max_overflow=0, connect_timeout=10)
 
 #: Where a database is made (a server, SQLite in a file or in memory), the project, its apps.
 _Key = tuple[str, Path, tuple[str, ...]]
@@ -132,7 +126,7 @@ class TemporaryDatabases:
         if url.get_backend_name() != "sqlite":
             place = _describe(url)  # one server, user and database
         else:  # any file makes a temporary file; in memory makes a database in memory
-            place = "sqlite-memory" if _in_memory(url) else "sqlite-file"
+            place = "sqlite-memory" if _engines._in_memory(url) else "sqlite-file"
         key = (place, settings.config_dir.resolve(), tuple(settings.installed_apps))
         with self._lock:
             if key in self._failures:
@@ -149,7 +143,7 @@ class TemporaryDatabases:
     def _make(self, url: URL, settings: Settings, source: str) -> TemporaryDatabase:
         family = url.get_backend_name()
         suffix = uuid.uuid4().hex[:8]
-        if family == "sqlite" and _in_memory(url):
+        if family == "sqlite" and _engines._in_memory(url):
             shared = {"mode": "memory", "cache": "shared", "uri": "true"}
             name = f"file:tausestack-test-{suffix}"
             return TemporaryDatabase(URL.create("sqlite", database=name, query=shared))
@@ -157,7 +151,8 @@ class TemporaryDatabases:
             path = self.folder / f"{settings.config_dir.resolve().name or 'test'}-{suffix}.db"
             return TemporaryDatabase(URL.create("sqlite", database=str(path)))
         if family == "postgresql":
-            return _make_postgres(url, suffix, source)
+            project = project_part(settings.config_dir.resolve().name)
+            return TemporaryDatabase(*make_database(url, project, source))
         raise TestDatabaseError(
             f"tausestack_database makes test databases on SQLite and PostgreSQL; {source} is "
             f"{_describe(url)}. Point the tausestack_database_url fixture at a PostgreSQL "
@@ -191,57 +186,3 @@ def _parse(text: str, source: str) -> URL:
 
 def _describe(url: URL) -> str:
     return url.render_as_string(hide_password=True)
-
-
-def _in_memory(url: URL) -> bool:
-    database = url.database or ""
-    return database in ("", ":memory:") or url.query.get("mode") == "memory"
-
-
-def _make_postgres(url: URL, suffix: str, source: str) -> TemporaryDatabase:
-    base = re.sub(r"[^a-z0-9_]+", "_", (url.database or "").lower()).strip("_") or "tausestack"
-    name = f"test_{base}"[: _MAX_NAME - len(suffix) - 1] + f"_{suffix}"
-    # The connections here are sync: psycopg, the driver database.url gets by default.
-    driver = url.drivername.partition("+")[2]
-    server = url.set(drivername="postgresql+psycopg") if driver in ("", "asyncpg") else url
-    with _server_connection(server, source) as connection:
-        connection.execute(text(f"CREATE DATABASE {_quoted(connection, name)}"))
-
-    def drop() -> None:
-        with _server_connection(server, source) as connection:
-            version = connection.dialect.server_version_info or (0,)
-            force = " WITH (FORCE)" if version >= (13,) else ""  # FORCE arrived in PostgreSQL 13
-            connection.execute(text(f"DROP DATABASE IF EXISTS {_quoted(connection, name)}{force}"))
-
-    return TemporaryDatabase(server.set(database=name), drop)
-
-
-def _quoted(connection: Connection, name: str) -> str:
-    return str(connection.dialect.identifier_preparer.quote(name))
-
-
-@contextmanager
-def _server_connection(url: URL, source: str) -> Iterator[Connection]:
-    """An autocommit connection (CREATE and DROP DATABASE run outside transactions) to the
-    server, through its ``postgres`` database, else the URL's own."""
-    failure: DBAPIError | None = None
-    for database in dict.fromkeys(["postgres", url.database]):
-        engine = _engines.create(url.set(database=database), create_engine, _SERVER, source)
-        try:
-            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except DBAPIError as exc:
-            engine.dispose()
-            failure = failure or exc
-            continue
-        try:
-            yield connection
-        finally:
-            connection.close()
-            engine.dispose()
-        return
-    reason = str(failure.orig if failure is not None else "").strip().splitlines() or ["?"]
-    raise TestDatabaseError(
-        f"Cannot connect to the PostgreSQL server of {_describe(url)} to make or drop a "
-        f"test database: {reason[0]}. Check {source}: the server must be running and the user "
-        "allowed to create databases."
-    )

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import event, text
 
 from tausestack import Settings
+from tausestack.di._keys import DependencyKey
 from tausestack.sdk.database import Database, DuplicateRecordError
 from tausestack.testing import (
     AsyncTestClient,
@@ -234,7 +235,7 @@ def test_temporary_postgres_databases_are_dropped_at_the_end(
     books(app).create({"title": "x"})
     made = postgres_server.databases() - before
     assert len(made) == 1
-    assert next(iter(made)).startswith("test_shop_")
+    assert next(iter(made)).startswith("tausestack_test_shelf")  # the project's folder
     database.close()
     databases.close()
     assert postgres_server.databases() == before
@@ -247,7 +248,7 @@ def test_database_url_from_the_settings_names_the_server(
     database = TestDatabase(databases)
     url = postgres_server.url("inventory")  # a database that does not exist: only the server
     app = database.create_app(**settings(shelf, database={"url": url, "pool_size": 2}))
-    assert app.settings.database.url.rsplit("/", 1)[1].startswith("test_inventory_")
+    assert app.settings.database.url.rsplit("/", 1)[1].startswith("tausestack_test_shelf")
     assert app.settings.database.pool_size == 2  # the other database settings are kept
     with TestClient(app) as client:  # the startup check connects to the temporary database
         assert client.post("/books/", json={"title": "x"}).status_code == 200
@@ -278,13 +279,13 @@ def test_a_server_that_cannot_be_reached_is_tried_once_per_session(
     shelf: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     attempts: list[str] = []
-    real = _temporary._make_postgres
+    real = _temporary.make_database
 
     def counted(*args: Any) -> Any:
         attempts.append("CREATE DATABASE")
         return real(*args)
 
-    monkeypatch.setattr(_temporary, "_make_postgres", counted)
+    monkeypatch.setattr(_temporary, "make_database", counted)
     databases = TemporaryDatabases(tmp_path)
     closed = f"postgresql://app@127.0.0.1:{free_port()}/app"
     for _ in range(3):  # three tests of one session
@@ -375,3 +376,54 @@ def test_in_memory_test_databases_stay_in_memory(
     database.close()
     assert file == ""  # SQLite names no file for a database in memory
     assert list(work.iterdir()) == []
+
+
+AUTH = {
+    "installed_apps": ["tausestack.contrib.auth"],
+    "auth": {"backend": "jwt", "jwt": {"secret": "0123456789abcdef" * 3}},
+}
+
+
+def login(client: TestClient, account: dict[str, str]) -> int:
+    form = {"username": account["email"], "password": account["password"]}
+    return int(client.post("/auth/login", data=form).status_code)
+
+
+def test_accounts_that_contrib_auth_writes_are_rolled_back_too(
+    tmp_path: Path, databases: TemporaryDatabases, server: str | None
+) -> None:
+    first = {"email": "dee@example.com", "password": "correct horse battery"}
+    test = TestDatabase(databases, server)
+    with TestClient(test.create_app(config_dir=tmp_path, **AUTH)) as client:
+        assert client.post("/auth/register", json=first).status_code == 201
+        assert login(client, first) == 200
+    test.close()
+
+    next_test = TestDatabase(databases, server)
+    with TestClient(next_test.create_app(config_dir=tmp_path, **AUTH)) as client:
+        assert login(client, first) == 401
+        second = {**first, "password": "another battery staple"}
+        registered = client.post("/auth/register", json=second)
+        assert registered.status_code == 201, registered.text  # not 409 user_exists
+        assert login(client, second) == 200
+    next_test.close()
+
+
+def test_an_app_without_a_database_is_built_as_it_is(
+    tmp_path: Path, databases: TemporaryDatabases
+) -> None:
+    from tausestack.errors import MissingProviderError
+
+    database = TestDatabase(databases)
+    app = database.create_app(config_dir=tmp_path)  # no installed app uses a database
+    assert app.container.graph.lookup(DependencyKey(Database)) is None
+    with TestClient(app) as client:
+        assert client.get("/nowhere").status_code == 404
+
+    class Mailer:
+        pass
+
+    with pytest.raises(MissingProviderError, match="Cannot override .*Mailer") as caught:
+        database.create_app(config_dir=tmp_path, overrides={Mailer: Mailer()})  # the user's
+    assert caught.value.__context__ is None  # the user's error alone, no other one around it
+    database.close()

@@ -5,7 +5,8 @@ docs/database.md writes them); its ``tests/conftest.py`` already has the one fix
 docs/testing.md tells a user to add. Its tests run in a pytest subprocess, each pair checking
 that the second test does not see what the first wrote, on SQLite (a file, in memory) and
 PostgreSQL (named by the settings, or by a fixture), with and without migrations, with a second
-set of installed apps in the same session.
+set of installed apps in the same session. The project also installs ``tausestack.contrib.auth``
+(the ``jwt`` backend): the accounts a test registers are rolled back like its own rows.
 """
 
 import os
@@ -131,6 +132,26 @@ LIBRARY = {
             migrated = inspect(engine).has_table("alembic_version")
             assert migrated == (os.environ["EXPECT_MIGRATIONS"] == "1")
         """,
+    "tests/test_accounts.py": """
+        ACCOUNT = {"email": "dee@example.com", "password": "correct horse battery"}
+
+
+        def login(client, account):
+            form = {"username": account["email"], "password": account["password"]}
+            return client.post("/auth/login", data=form).status_code
+
+
+        def test_register(client):
+            assert client.post("/auth/register", json=ACCOUNT).status_code == 201
+            assert login(client, ACCOUNT) == 200
+
+
+        def test_the_account_is_gone(client):
+            assert login(client, ACCOUNT) == 401
+            again = {**ACCOUNT, "password": "another battery staple"}
+            assert client.post("/auth/register", json=again).status_code == 201
+            assert login(client, again) == 200
+        """,
     "tests/second/application.yaml": "installed_apps: [apps.library]\n",
     "tests/test_second_app.py": """
         from pathlib import Path
@@ -155,8 +176,8 @@ LIBRARY = {
         """,
 }
 
-#: The starter app's 4 tests, test_library.py's 7, test_second_app.py's 2.
-TESTS = 13
+#: The starter app's 4 tests, test_library.py's 7, test_accounts.py's 2, test_second_app.py's 2.
+TESTS = 15
 
 
 def run(command: list[str], cwd: Path, **environment: str) -> str:
@@ -189,7 +210,8 @@ def run_tests_of(project: Path, **environment: str) -> str:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`tausestack init shop` without its migrations (tables from the models), a library app."""
+    """`tausestack init shop` without its migrations (tables from the models), a library app,
+    and contrib.auth's accounts."""
     folder = tmp_path_factory.mktemp("projects")
     run([sys.executable, "-m", "tausestack", "init", "shop", "--no-git"], folder)
     project = folder / "shop"
@@ -197,7 +219,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text(textwrap.dedent(content).lstrip(), encoding="utf-8")
     settings = yaml.safe_load((project / "application.yaml").read_text(encoding="utf-8"))
-    settings["installed_apps"].append("apps.library")
+    settings["installed_apps"] += ["apps.library", "tausestack.contrib.auth"]
+    settings["auth"] = {"backend": "jwt", "jwt": {"secret": "0123456789abcdef" * 3}}
     (project / "application.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     # The starter's conftest.py has the fixture docs/testing.md tells a user to add.
     assert documented_fixture() in (project / "tests" / "conftest.py").read_text(encoding="utf-8")
