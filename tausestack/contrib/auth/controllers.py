@@ -23,7 +23,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...sdk.auth import AbstractAuthBackend, CurrentUser, User
-from ...sdk.auth._integration import TICKET_PARAMETER, cross_site, forbidden, unauthorized
+from ...sdk.auth._integration import cross_site, forbidden, unauthorized
+from ...sdk.auth._tickets import TICKET_PARAMETER
 from ...sdk.auth.audit import audit
 from ...sdk.auth.errors import (
     AuthConfigurationError,
