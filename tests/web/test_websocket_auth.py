@@ -377,6 +377,26 @@ def test_a_cross_site_websocket_with_the_cookie_is_refused(
     assert denied(client, "/live/maybe", headers=headers)["reason"] == "cross_site_request"
 
 
+def test_origins_matching_the_cors_regex_may_use_the_cookie(tmp_path: Path) -> None:
+    """As the CORS preflight allows them: the whole Origin must match the regex."""
+    cors = {
+        "allow_origins": ["https://app.example.com"],
+        "allow_origin_regex": r"https://.*\.example\.com",
+    }
+    with TestClient(build(tmp_path, security={"cors": cors})) as client:
+        ana = account(client)
+        session_cookie(client)
+        for origin in ("https://app.example.com", "https://shop.example.com"):
+            preflight = client.options(
+                "/auth/me", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+            )
+            assert preflight.headers["access-control-allow-origin"] == origin
+            assert received(client, "/live/me", headers={"Origin": origin})["id"] == ana.id
+        for origin in ("https://shop.example.com.evil.net", "https://example.com"):
+            refused = denied(client, "/live/me", headers={"Origin": origin})
+            assert refused["reason"] == "cross_site_request"
+
+
 def test_a_revoked_session_cookie_is_refused_where_a_user_is_required(client: TestClient) -> None:
     account(client)
     session_cookie(client)

@@ -19,9 +19,10 @@ supports the ``websocket.http.response`` extension, else a close with code 1008.
 from __future__ import annotations
 
 import hmac
+import re
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException
@@ -37,6 +38,9 @@ from ._tickets import TICKET_KEY, TICKET_PARAMETER, take_ticket
 from .audit import audit
 from .base import AbstractAuthBackend, User
 from .errors import AuthenticationError, OperationNotSupportedError
+
+if TYPE_CHECKING:
+    from ...web.middleware.settings import CorsSettings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -262,7 +266,26 @@ async def _check_csrf(
         )
 
 
-def cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -> bool:
+class TrustedOrigins:
+    """The origins ``security.cors`` allows: those of ``allow_origins``, and those that
+    ``allow_origin_regex`` matches whole (as Starlette's CORSMiddleware, with ``fullmatch``)."""
+
+    def __init__(self, cors: CorsSettings) -> None:
+        self.origins = frozenset(cors.allow_origins)
+        regex = cors.allow_origin_regex
+        self.pattern = re.compile(regex) if regex is not None else None
+
+    def __contains__(self, origin: object) -> bool:
+        if origin in self.origins:
+            return True
+        return (
+            isinstance(origin, str)
+            and self.pattern is not None
+            and bool(self.pattern.fullmatch(origin))
+        )
+
+
+def cross_site(connection: HTTPConnection, trusted_origins: TrustedOrigins) -> bool:
     """Whether the browser says ``connection`` comes from another site's page: a
     ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is neither this site nor trusted."""
     if connection.headers.get("sec-fetch-site") == "cross-site":
@@ -281,14 +304,15 @@ def own_origin(connection: HTTPConnection) -> str:
 def _check_websocket_origin(connection: HTTPConnection, user: User) -> None:
     """A browser sends the cookie with a websocket opened by any site's page, and CSRF tokens
     cannot travel with it: the ``Origin`` (which browsers always send) must be this site's
-    or one of ``security.cors.allow_origins``."""
-    trusted = frozenset(connection.app.settings.security.cors.allow_origins)
+    or one that ``security.cors`` allows (``allow_origins``, ``allow_origin_regex``)."""
+    trusted = TrustedOrigins(connection.app.settings.security.cors)
     if "origin" not in connection.headers or cross_site(connection, trusted):
         audit("permission_denied", connection, reason="cross_site_request", user_id=user.id)
         raise forbidden(
             "cross_site_request",
             "A websocket authenticated by the session cookie must come from this site's own "
-            "pages (or an origin in security.cors.allow_origins), with an Origin header.",
+            "pages (or an origin that security.cors.allow_origins or allow_origin_regex allows), "
+            "with an Origin header.",
         )
 
 
