@@ -125,6 +125,23 @@ def test_an_unknown_profile_names_dotenv_keyword_and_application_yaml(project: P
         Settings()
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_profile_says_so_and_lists_the_known_ones(
+    project: Project, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    project.write("application-staging.yaml", "")
+    monkeypatch.setenv("TAUSESTACK_PROFILE", value)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert message.startswith(
+        "The profile is empty (from environment variable TAUSESTACK_PROFILE): set it to a "
+        "profile's name, or unset it for the default, dev."
+    )
+    assert "Known profiles: built in: dev, prod, test; with a file: staging." in message
+    assert "application-.yaml" not in message
+
+
 def test_config_dir_from_keyword_and_environment(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
