@@ -3,7 +3,6 @@ and the queries that read, change and lock an account's row."""
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from ...contrib.auth.models import AuthAccount
+from ._emails import checked_email
 from .base import User
 from .errors import InvalidUserDataError, PermissionDeniedError, UserNotFoundError
 
@@ -34,16 +34,14 @@ __all__ = [
 RESERVED_CLAIMS = frozenset(
     {"iss", "aud", "sub", "exp", "iat", "nbf", "jti", "email", "email_verified", "name", "roles"}
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 # -- fields -----------------------------------------------------------------------------------
 
 
 def valid_email(value: Any) -> str:
-    if not isinstance(value, str) or len(value) > 320 or not _EMAIL.match(value.strip()):
-        raise InvalidUserDataError(f"{value!r} is not an email address.")
-    return value.strip().lower()
+    """One email address (see ``_emails``), lowercase: an account's email is its login."""
+    return checked_email(value).lower()
 
 
 def valid_password(password: Any, minimum: int) -> str:
