@@ -29,6 +29,7 @@ from .errors import TauseStackError
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from starlette.types import ASGIApp
 
     from .app import TauseStackApp
     from .settings import Settings
@@ -106,6 +107,9 @@ class AutoConfiguration:
     routers: list[APIRouter] = field(default_factory=list)
     #: Checks of the modules in use, run by ``tausestack check`` and at startup.
     checks: list[Check] = field(default_factory=list)
+    #: Pure ASGI middleware (classes taking the app) that wrap the whole application, the
+    #: first outermost: they see each request before anything else does.
+    middleware: list[Callable[[ASGIApp], ASGIApp]] = field(default_factory=list)
 
 
 def autoconfigure(
@@ -121,7 +125,8 @@ def autoconfigure(
     it, or something from it, as a global) asks for that package's providers too. A
     configuration module has ``providers(wanted)`` and ``exception_handlers()``, and may have
     ``routers(settings)``, ``requires(settings)`` (the packages it needs too: the ``jwt``
-    auth backend needs the database) and ``checks(app, *, startup)`` (see :class:`Check`).
+    auth backend needs the database), ``checks(app, *, startup)`` (see :class:`Check`) and
+    ``middleware(settings)`` (see :attr:`AutoConfiguration.middleware`).
     """
     provided = {key.type for provider in providers for key in provider.keys}
     modules = [sys.modules[name] for name in app_modules if name in sys.modules]
@@ -155,6 +160,8 @@ def autoconfigure(
             result.routers += configuration.routers(settings)
         if hasattr(configuration, "checks"):
             result.checks.append(configuration.checks)
+        if hasattr(configuration, "middleware"):
+            result.middleware += configuration.middleware(settings)
     return result
 
 

@@ -208,6 +208,11 @@ def resolve_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str,
     (a typo would otherwise run the app with the base settings alone).
     """
     profile, origin = _find_profile(init_kwargs, config_dir)
+    if not profile.strip():
+        raise SettingsError(
+            f"The profile is empty (from {origin}): set it to a profile's name, or unset it for "
+            f"the default, dev. {_known_profiles(config_dir)}"
+        )
     if profile not in BUILT_IN_PROFILES and not (config_dir / profile_file(profile)).is_file():
         raise SettingsError(_unknown_profile(profile, origin, config_dir))
     return profile, origin
@@ -234,18 +239,29 @@ def _find_profile(init_kwargs: dict[str, Any], config_dir: Path) -> tuple[str, s
 
 
 def _unknown_profile(profile: str, origin: str, config_dir: Path) -> str:
-    prefix, suffix = profile_file("*").split("*")
-    with_file = sorted(
-        path.name.removeprefix(prefix).removesuffix(suffix)
-        for path in config_dir.glob(profile_file("*"))
-        if path.is_file()
-    )
     return (
         f"Unknown profile {profile!r} (from {origin}): there is no "
         f"{config_dir / profile_file(profile)}."
-        f"{did_you_mean(profile, [*BUILT_IN_PROFILES, *with_file])} Known profiles: built in: "
-        f"{', '.join(sorted(BUILT_IN_PROFILES))}; with a file: {', '.join(with_file) or 'none'}. "
-        f"Fix the name, or create {profile_file(profile)} (it may be empty) to add the profile."
+        f"{did_you_mean(profile, [*BUILT_IN_PROFILES, *_profiles_with_a_file(config_dir)])} "
+        f"{_known_profiles(config_dir)} Fix the name, or create {profile_file(profile)} (it may "
+        "be empty) to add the profile."
+    )
+
+
+def _known_profiles(config_dir: Path) -> str:
+    with_file = _profiles_with_a_file(config_dir)
+    return (
+        f"Known profiles: built in: {', '.join(sorted(BUILT_IN_PROFILES))}; with a file: "
+        f"{', '.join(with_file) or 'none'}."
+    )
+
+
+def _profiles_with_a_file(config_dir: Path) -> list[str]:
+    prefix, suffix = profile_file("*").split("*")
+    return sorted(
+        path.name.removeprefix(prefix).removesuffix(suffix)
+        for path in config_dir.glob(profile_file("*"))
+        if path.is_file() and path.name != profile_file("")
     )
 
 

@@ -50,6 +50,8 @@ class TauseStackApp(FastAPI):
     settings: Settings
     discovery: Discovery
     checks: list[Check]
+    #: The SDK modules' middleware that wraps the whole stack (auth's ticket redaction).
+    outer_middleware: Sequence[Callable[[ASGIApp], ASGIApp]] = ()
 
     def build_middleware_stack(self) -> ASGIApp:
         # Handled exceptions (HTTPException, validation errors, custom handlers) never reach
@@ -68,6 +70,8 @@ class TauseStackApp(FastAPI):
                 headers.https_only(),
                 docs_paths=[path for path in docs if path],
             )
+        for middleware in reversed(self.outer_middleware):
+            stack = middleware(stack)
         return stack
 
 
@@ -147,6 +151,7 @@ def create_app(
     app.settings = settings
     app.discovery = discovery
     app.checks = configuration.checks
+    app.outer_middleware = configuration.middleware
     app.state.container = container
     mount(app, container, plan, settle_sync=scoped)
     if scoped:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args, get_origin
 
@@ -39,6 +39,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from ._naming import describe_type, did_you_mean, snake_case
+from ._redaction import RedactedReprModel, redacted_repr_args
 from ._settings_sources import (
     ENV_PREFIX,
     LoadContext,
@@ -87,7 +88,7 @@ DEFAULT_DISCOVERY_MODULES = (
 )
 
 
-class AppSettings(BaseModel):
+class AppSettings(RedactedReprModel):
     """The FastAPI application's own options (``app:`` in application.yaml)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -102,7 +103,7 @@ class AppSettings(BaseModel):
     root_path: str = ""
 
 
-class DiscoverySettings(BaseModel):
+class DiscoverySettings(RedactedReprModel):
     """Which modules of each installed app discovery imports (``discovery:``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -110,7 +111,7 @@ class DiscoverySettings(BaseModel):
     modules: list[str] = Field(default_factory=lambda: list(DEFAULT_DISCOVERY_MODULES))
 
 
-class SettingsSection(BaseModel):
+class SettingsSection(RedactedReprModel):
     """Base class of an app's typed settings section.
 
     The section's key defaults to the class name in snake case without a ``Settings`` suffix
@@ -138,7 +139,12 @@ class SettingsSection(BaseModel):
 
 
 class Settings(BaseSettings):
-    """TauseStack's settings; see the module docstring for sources and priorities."""
+    """TauseStack's settings; see the module docstring for sources and priorities.
+
+    Its ``repr`` and ``str`` (and those of every section) mask secrets: ``SecretStr`` values,
+    passwords in URLs, fields named like secrets (``api_key``…); ``model_dump()`` and the
+    attributes give the real values.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -204,6 +210,9 @@ class Settings(BaseSettings):
         if context is None:  # pragma: no cover - __init__ always sets it
             context = LoadContext(Path.cwd(), "dev", {})
         return build_sources(settings_cls, context)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        return redacted_repr_args(self, super().__repr_args__())
 
     # -- sections -------------------------------------------------------------------------------
 

@@ -125,6 +125,23 @@ def test_an_unknown_profile_names_dotenv_keyword_and_application_yaml(project: P
         Settings()
 
 
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_profile_says_so_and_lists_the_known_ones(
+    project: Project, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    project.write("application-staging.yaml", "")
+    monkeypatch.setenv("TAUSESTACK_PROFILE", value)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert message.startswith(
+        "The profile is empty (from environment variable TAUSESTACK_PROFILE): set it to a "
+        "profile's name, or unset it for the default, dev."
+    )
+    assert "Known profiles: built in: dev, prod, test; with a file: staging." in message
+    assert "application-.yaml" not in message
+
+
 def test_config_dir_from_keyword_and_environment(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,3 +398,68 @@ def test_the_documented_core_keys_are_the_defaults() -> None:
     assert documented["discovery"] == DiscoverySettings().model_dump()
     assert documented["discovery"]["modules"] == list(DEFAULT_DISCOVERY_MODULES)
     assert documented["app"] == AppSettings().model_dump()
+
+
+# -- reprs ------------------------------------------------------------------------------------
+
+SECRETS_IN_SETTINGS = {
+    "database": {"url": "postgresql://app:db-url-pw@db.internal/app?sslpassword=db-query-pw"},
+    "cache": {"redis": {"url": "redis://:cache-url-pw@cache:6379/0"}},
+    "auth": {"jwt": {"secret": "jwt-secret-of-at-least-32-bytes-long"}},
+    "storage": {"s3": {"access_key_id": "s3-access-key", "secret_access_key": "s3-secret-key"}},
+    "notify": {"smtp": {"host": "smtp.example", "password": "smtp-pw"}},
+    "tasks": {"redis": {"url": "redis://:tasks-url-pw@cache:6379/1"}},
+    "security": {"rate_limit": {"storage": "redis://:limits-url-pw@cache:6379/2"}},
+}
+
+
+class PartnerSettings(SettingsSection, section="partner"):
+    api_key: str = "partner-api-key"
+    webhook_url: str = "https://hooks.example/in?token=partner-hook-token"
+    headers: dict[str, str] = {"Authorization": "Bearer partner-jwt"}
+    timeout: float = 5.0
+
+
+def test_reprs_of_settings_and_sections_hide_secrets_and_dumps_keep_them(
+    project: Project,
+) -> None:
+    settings = Settings(**SECRETS_IN_SETTINGS).with_sections([PartnerSettings])
+    leaks = [
+        "db-url-pw",
+        "db-query-pw",
+        "cache-url-pw",
+        "jwt-secret-of",
+        "s3-access-key",
+        "s3-secret-key",
+        "smtp-pw",
+        "tasks-url-pw",
+        "limits-url-pw",
+        "partner-api-key",
+        "partner-hook-token",
+        "partner-jwt",
+    ]
+    shown = [
+        repr(settings),
+        str(settings),
+        repr(settings.database),
+        repr(settings.cache),
+        repr(settings.cache.redis),
+        repr(settings.auth.jwt),
+        repr(settings.storage.s3),
+        str(settings.notify.smtp),
+        repr(settings.tasks),
+        repr(settings.security),
+        repr(settings.section(PartnerSettings)),
+    ]
+    for text in shown:
+        for leak in leaks:
+            assert leak not in text, f"{leak} in {text}"
+    assert "url='postgresql://app:********@db.internal/app?sslpassword=********'" in repr(
+        settings.database
+    )
+    assert "timeout=5.0" in repr(settings.section(PartnerSettings))
+    assert "cookie='tausestack_session'" in repr(settings.auth.sessions)
+    dumped = settings.model_dump()
+    assert dumped["database"]["url"] == SECRETS_IN_SETTINGS["database"]["url"]
+    assert dumped["partner"]["api_key"] == "partner-api-key"
+    assert settings.cache.redis.url == "redis://:cache-url-pw@cache:6379/0"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import platform
-import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +27,6 @@ if TYPE_CHECKING:
     from ..di._graph import Node
 
 DEFAULT = "main:app"
-#: Names of settings whose string values are secrets even when not declared ``SecretStr``.
-SECRET_NAME = re.compile(r"password|passwd|secret|token|api_?key|private_?key|credential", re.I)
-URL_PASSWORD = re.compile(r"(?P<prefix>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>[^@\s]+)@", re.I)
-REDACTED = "********"
 
 
 class GraphFormat(enum.StrEnum):
@@ -271,66 +266,35 @@ def _leaves(
     value: Any, prefix: tuple[str, ...] = (), secret: bool = False
 ) -> Iterator[tuple[tuple[str, ...], Any, bool]]:
     """Every setting that is not a section or a mapping, with its path and whether its name
-    (or the name of a mapping holding it: ``api_tokens.github``) says it is secret. A
-    section's name says nothing of its values (``secrets.backend``)."""
+    (or the name of a mapping holding it: ``api_tokens.github``) says it is secret (see
+    ``tausestack._redaction``). A section's name says nothing of its values
+    (``secrets.backend``)."""
     from pydantic import BaseModel
 
+    from .._redaction import public_fields, secret_name
+
     if isinstance(value, BaseModel):
+        public = public_fields(value)
         for name in [*type(value).model_fields, *(value.model_extra or {})]:
-            yield from _leaves(getattr(value, name), (*prefix, name), secret)
+            field = getattr(value, name)
+            named = name not in public and not isinstance(field, BaseModel)
+            yield from _leaves(
+                field, (*prefix, name), secret or (named and secret_name(name, field))
+            )
     elif isinstance(value, dict) and value:
-        secret = secret or bool(SECRET_NAME.search(prefix[-1]))
         for key, item in value.items():
-            yield from _leaves(item, (*prefix, str(key)), secret)
+            yield from _leaves(item, (*prefix, str(key)), secret or secret_name(str(key), item))
     else:
-        yield prefix, value, secret or bool(SECRET_NAME.search(prefix[-1]))
+        yield prefix, value, secret
 
 
 def _redact(value: Any, *, secret: bool) -> Any:
-    """``value`` as plain data to show, with secrets replaced by ``********``.
+    """``value`` as plain data to show, its secrets replaced by ``********`` (``SecretStr``
+    values, scalars under a secret name when ``secret`` says so, URL passwords and secret
+    query values everywhere); ``${secret:NAME}`` references are shown as written."""
+    from .._redaction import redacted_data
 
-    A value is secret when it is a ``SecretStr`` (how settings declare secrets), or a string
-    under a secret-sounding name (``api_token``, ``password``…) when ``secret`` says so;
-    passwords in URLs are secret everywhere. ``${secret:NAME}`` references are shown as
-    written: they hold no secret.
-    """
-    from pydantic import BaseModel, SecretStr
-    from pydantic_core import to_jsonable_python
-
-    if isinstance(value, SecretStr):
-        return _mask(value.get_secret_value())
-    if isinstance(value, str):
-        if secret:
-            return _mask(value)
-        return URL_PASSWORD.sub(
-            lambda match: match["prefix"] + _mask(match["password"]) + "@", value
-        )
-    if isinstance(value, BaseModel):
-        value = {name: getattr(value, name) for name in type(value).model_fields}
-    if isinstance(value, dict):
-        return {
-            key: _redact(item, secret=secret or bool(SECRET_NAME.search(str(key))))
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_redact(item, secret=secret) for item in value]
-    return to_jsonable_python(value)
-
-
-def _mask(text: str) -> str:
-    """``********`` in place of everything in ``text`` but its ``${secret:…}`` references."""
-    from ..sdk.secrets._references import REFERENCE
-
-    pieces: list[str] = []
-    end = 0
-    for match in REFERENCE.finditer(text):
-        if match.start() > end:
-            pieces.append(REDACTED)
-        pieces.append(match.group(0))
-        end = match.end()
-    if end < len(text):
-        pieces.append(REDACTED)
-    return "".join(pieces)
+    return redacted_data(value, secret=secret)
 
 
 def version() -> None:

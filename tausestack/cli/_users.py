@@ -73,12 +73,13 @@ def create(
     ] = False,
 ) -> None:
     """Create an account (the password is asked twice, hidden), with roles if given."""
+    email = _email(email)  # before the password is asked
     roles = sorted(set(role or ()))
     with _backend() as backend:
         if backend.get_user_by_email(email) is not None:
             raise BadInput(
-                f"An account with the email {email.strip().lower()} exists already; grant it "
-                f"roles with `tausestack users roles {email.strip().lower()} --add ROLE`."
+                f"An account with the email {email.lower()} exists already; grant it "
+                f"roles with `tausestack users roles {email.lower()} --add ROLE`."
             )
         password = _password(password_stdin)
         with _input_errors():
@@ -103,6 +104,7 @@ def roles(
     ] = None,
 ) -> None:
     """Show an account's roles; --add and --remove change them."""
+    email = _email(email)
     added, removed = set(add or ()), set(remove or ())
     both = sorted(added & removed)
     if both:
@@ -111,8 +113,8 @@ def roles(
         user = backend.get_user_by_email(email)
         if user is None:
             raise BadInput(
-                f"No account has the email {email.strip().lower()}; create it with "
-                f"`tausestack users create --email {email.strip().lower()}`."
+                f"No account has the email {email.lower()}; create it with "
+                f"`tausestack users create --email {email.lower()}`."
             )
         if added or removed:
             wanted = sorted((set(user.roles) | added) - removed)
@@ -138,6 +140,14 @@ def _password(from_stdin: bool) -> str:
         )
     password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     return password
+
+
+def _email(given: str) -> str:
+    """The email address as given, without surrounding spaces (BadInput if it is not one)."""
+    from ..sdk.auth._emails import checked_email
+
+    with _input_errors():
+        return checked_email(given)
 
 
 @contextmanager

@@ -1,16 +1,19 @@
 """Settings sections of the SDK modules (pure pydantic: loading them imports no backend library).
 
 They live here, outside the modules themselves, so ``tausestack.settings`` can declare them
-without importing SQLAlchemy, boto3 or redis.
+without importing SQLAlchemy, boto3 or redis. Their reprs mask secrets (``RedactedReprModel``):
+URL passwords, secret-named fields; ``model_dump()`` keeps the values.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from .._redaction import RedactedReprModel
 
 DEFAULT_URL = "sqlite:///app.db"
 #: The longest time-to-live the caches take, in seconds.
@@ -20,7 +23,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){_LABEL}(?:\.{_LABEL})*")
 
 
-class DatabaseSettings(BaseModel):
+class DatabaseSettings(RedactedReprModel):
     """Where the database is and how connections are pooled.
 
     ``url`` is a SQLAlchemy URL; a relative SQLite path is relative to the config folder (the
@@ -55,7 +58,7 @@ class DatabaseSettings(BaseModel):
         return driver in {"aiosqlite", "asyncpg", "aiomysql", "asyncmy"}
 
 
-class LocalStorageSettings(BaseModel):
+class LocalStorageSettings(RedactedReprModel):
     """The ``local`` storage backend: one folder on disk, keys as relative paths inside it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -67,7 +70,7 @@ class LocalStorageSettings(BaseModel):
     fsync: bool = False
 
 
-class S3StorageSettings(BaseModel):
+class S3StorageSettings(RedactedReprModel):
     """The ``s3`` storage backend (boto3): AWS S3 or any S3-compatible server.
 
     Credentials left empty come from boto3's usual chain (``AWS_ACCESS_KEY_ID``, the shared
@@ -95,7 +98,7 @@ class S3StorageSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
 
 
-class StorageSettings(BaseModel):
+class StorageSettings(RedactedReprModel):
     """Object storage (``tausestack.sdk.storage``): which backend, and how objects are written."""
 
     model_config = ConfigDict(extra="forbid")
@@ -118,7 +121,7 @@ class StorageSettings(BaseModel):
     check_on_startup: bool = True
 
 
-class MemoryCacheSettings(BaseModel):
+class MemoryCacheSettings(RedactedReprModel):
     """The ``memory`` cache backend: a bounded LRU in this process."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,7 +129,7 @@ class MemoryCacheSettings(BaseModel):
     max_items: int = Field(default=10_000, ge=1)
 
 
-class DiskCacheSettings(BaseModel):
+class DiskCacheSettings(RedactedReprModel):
     """The ``disk`` cache backend (diskcache): a SQLite-indexed folder shared by local processes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,7 +139,7 @@ class DiskCacheSettings(BaseModel):
     size_limit: int = Field(default=1024**3, ge=1024 * 1024)
 
 
-class RedisCacheSettings(BaseModel):
+class RedisCacheSettings(RedactedReprModel):
     """The ``redis`` cache backend (redis-py, sync and asyncio clients with connection pools)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -149,7 +152,7 @@ class RedisCacheSettings(BaseModel):
     lock_timeout: float = Field(default=30.0, gt=0, le=TEN_YEARS, allow_inf_nan=False)
 
 
-class CacheSettings(BaseModel):
+class CacheSettings(RedactedReprModel):
     """The cache (``tausestack.sdk.cache``) and ``@cached``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -179,7 +182,7 @@ class CacheSettings(BaseModel):
         return value
 
 
-class EnvSecretsSettings(BaseModel):
+class EnvSecretsSettings(RedactedReprModel):
     """The ``env`` secrets backend: environment variables, optionally under a prefix."""
 
     model_config = ConfigDict(extra="forbid")
@@ -188,7 +191,7 @@ class EnvSecretsSettings(BaseModel):
     prefix: str = ""
 
 
-class DotenvSecretsSettings(BaseModel):
+class DotenvSecretsSettings(RedactedReprModel):
     """The ``dotenv`` secrets backend: a ``KEY=value`` file, read again when it changes."""
 
     model_config = ConfigDict(extra="forbid")
@@ -197,7 +200,7 @@ class DotenvSecretsSettings(BaseModel):
     path: Path = Path(".env")
 
 
-class AwsSecretsSettings(BaseModel):
+class AwsSecretsSettings(RedactedReprModel):
     """The ``aws`` secrets backend: AWS Secrets Manager through boto3.
 
     Credentials left empty come from boto3's usual chain (environment, shared files, a role).
@@ -219,7 +222,7 @@ class AwsSecretsSettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
 
 
-class SecretsSettings(BaseModel):
+class SecretsSettings(RedactedReprModel):
     """Secrets (``tausestack.sdk.secrets``) and ``${secret:NAME}`` references in settings."""
 
     model_config = ConfigDict(extra="forbid")
@@ -231,7 +234,7 @@ class SecretsSettings(BaseModel):
     aws: AwsSecretsSettings = Field(default_factory=AwsSecretsSettings)
 
 
-class FileNotifySettings(BaseModel):
+class FileNotifySettings(RedactedReprModel):
     """The ``file`` notify backend: one ``.eml`` file per message in a folder."""
 
     model_config = ConfigDict(extra="forbid")
@@ -240,7 +243,7 @@ class FileNotifySettings(BaseModel):
     path: Path = Path(".tausestack_notifications")
 
 
-class SmtpNotifySettings(BaseModel):
+class SmtpNotifySettings(RedactedReprModel):
     """The ``smtp`` notify backend (smtplib): any SMTP server or relay."""
 
     model_config = ConfigDict(extra="forbid")
@@ -266,7 +269,7 @@ class SmtpNotifySettings(BaseModel):
     ca_file: Path | None = None
 
 
-class SesNotifySettings(BaseModel):
+class SesNotifySettings(RedactedReprModel):
     """The ``ses`` notify backend: Amazon SES through boto3's ``sesv2`` client.
 
     Credentials left empty come from boto3's usual chain (environment, shared files, a role).
@@ -286,7 +289,7 @@ class SesNotifySettings(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
 
 
-class NotifySettings(BaseModel):
+class NotifySettings(RedactedReprModel):
     """Email (``tausestack.sdk.notify``): which backend, the sender, templates and limits."""
 
     model_config = ConfigDict(extra="forbid")
@@ -335,7 +338,7 @@ def _rs256() -> list[AsymmetricAlgorithm]:
     return ["RS256"]
 
 
-class OidcSettings(BaseModel):
+class OidcSettings(RedactedReprModel):
     """The ``oidc`` auth backend: tokens from any provider that publishes a JWKS."""
 
     model_config = ConfigDict(extra="forbid")
@@ -363,7 +366,7 @@ class OidcSettings(BaseModel):
 JwtAlgorithm = Literal["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "EdDSA"]
 
 
-class JwtSettings(BaseModel):
+class JwtSettings(RedactedReprModel):
     """The built-in ``jwt`` auth backend: accounts in the app's database, tokens it signs.
 
     Keys usually come from secrets: ``secret: ${secret:JWT_SECRET}`` for HS256, or
@@ -399,7 +402,7 @@ class JwtSettings(BaseModel):
     verified_cache: int = Field(default=4096, ge=0)
 
 
-class FirebaseSettings(BaseModel):
+class FirebaseSettings(RedactedReprModel):
     """The ``firebase`` auth backend: Firebase Authentication through firebase-admin."""
 
     model_config = ConfigDict(extra="forbid")
@@ -419,11 +422,13 @@ class FirebaseSettings(BaseModel):
     emulator_profiles: list[str] = Field(default_factory=lambda: ["dev", "test"])
 
 
-class AuthSessionSettings(BaseModel):
+class AuthSessionSettings(RedactedReprModel):
     """Cookie sessions of ``tausestack.contrib.auth`` (the ``jwt`` backend), for
     server-rendered pages; unsafe methods must echo the CSRF token."""
 
     model_config = ConfigDict(extra="forbid")
+    #: Names of cookies, not their values: shown by reprs and ``config show``.
+    public_fields: ClassVar[frozenset[str]] = frozenset({"cookie", "csrf_cookie"})
 
     #: The HttpOnly cookie holding the session token.
     cookie: str = Field(default="tausestack_session", pattern=r"^[A-Za-z0-9_\-]+$")
@@ -447,7 +452,7 @@ class AuthSessionSettings(BaseModel):
         return self
 
 
-class AuthSettings(BaseModel):
+class AuthSettings(RedactedReprModel):
     """Authentication (``tausestack.sdk.auth``) and role-based access."""
 
     model_config = ConfigDict(extra="forbid")
@@ -466,7 +471,7 @@ class AuthSettings(BaseModel):
     permissions: dict[str, list[str]] = Field(default_factory=dict)
 
 
-class MemoryTasksSettings(BaseModel):
+class MemoryTasksSettings(RedactedReprModel):
     """The ``memory`` tasks backend: asyncio workers inside the application process."""
 
     model_config = ConfigDict(extra="forbid")
@@ -475,7 +480,7 @@ class MemoryTasksSettings(BaseModel):
     max_jobs: int = Field(default=10_000, ge=1)
 
 
-class RedisTasksSettings(BaseModel):
+class RedisTasksSettings(RedactedReprModel):
     """The ``redis`` tasks backend: taskiq on Redis streams (at-least-once delivery)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -493,7 +498,7 @@ class RedisTasksSettings(BaseModel):
     result_ttl: int = Field(default=86_400, ge=1)
 
 
-class TasksSettings(BaseModel):
+class TasksSettings(RedactedReprModel):
     """Background tasks (``tausestack.sdk.tasks``)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -356,6 +356,49 @@ def test_config_show_redacts_secret_values_and_shows_references_as_written(
         assert value not in result.output, f"the {name} secret was printed"
 
 
+NOTES_WITH_SECRETS = """  page_size: 50
+  headers:
+    Authorization: Bearer header-jwt-value
+    X-Api-Key: header-key-value
+    Accept: application/json
+  options:
+    api_key: 123456789
+    retries: 3
+  broker_url: redis://:p@ss-value@cache:6379/0
+  replica_url: postgresql://app@db/app?password=query-pw-value&sslmode=require
+"""
+
+
+def test_config_show_hides_numbers_headers_and_every_part_of_a_url_secret(
+    demo: Path, tausestack: Cli
+) -> None:
+    (demo / "apps" / "notes" / "settings.py").write_text(
+        "from typing import Any\n\nfrom tausestack import SettingsSection\n\n\n"
+        'class NotesSettings(SettingsSection, section="notes"):\n    page_size: int = 50\n'
+        "    headers: dict[str, str] = {}\n    options: dict[str, Any] = {}\n"
+        '    broker_url: str = ""\n    replica_url: str = ""\n'
+    )
+    config = demo / "application.yaml"
+    config.write_text(config.read_text().replace("  page_size: 50\n", NOTES_WITH_SECRETS))
+    result = tausestack("config", "show")
+    assert result.exit_code == 0, result.output
+    rows = config_rows(result.stdout)
+    assert rows["notes.headers.Authorization"][0] == "********"
+    assert rows["notes.headers.X-Api-Key"][0] == "********"
+    assert rows["notes.headers.Accept"][0] == "application/json"
+    assert rows["notes.options.api_key"][0] == "********"
+    assert rows["notes.options.retries"][0] == "3"
+    assert rows["notes.broker_url"][0] == "redis://:********@cache:6379/0"
+    assert rows["notes.replica_url"][0] == (
+        "postgresql://app@db/app?password=********&sslmode=require"
+    )
+    # Names that sound secret but hold none: a cookie's name, a length.
+    assert rows["auth.sessions.cookie"][0] == "tausestack_session"
+    assert rows["auth.jwt.min_password_length"][0] == "8"
+    for leak in ("header-jwt-value", "header-key-value", "123456789", "ss-value", "query-pw"):
+        assert leak not in result.output
+
+
 def test_version(tausestack: Cli) -> None:
     result = tausestack("version")
     assert result.exit_code == 0

@@ -92,7 +92,7 @@ def test_roles_are_listed_added_and_removed(project: Path, tausestack: Cli) -> N
 @pytest.mark.parametrize(
     ("arguments", "password", "message"),
     [
-        (("--email", "not an email"), PASSWORD, "is not an email address"),
+        (("--email", "not an email"), PASSWORD, "Invalid email address 'not an email'"),
         (("--email", "bo@example.com"), "short", "at least 8 characters"),
         (("--email", "bo@example.com"), "", "at least 8 characters"),
     ],
@@ -125,6 +125,32 @@ def test_an_unknown_user_and_contradictory_roles(project: Path, tausestack: Cli)
     both = tausestack("users", "roles", "x@example.com", "--add", "admin", "--remove", "admin")
     assert both.exit_code == 2
     assert "admin is both added and removed" in both.output
+
+
+def test_an_invalid_email_is_refused_before_the_password_is_asked(
+    project: Path, tausestack: Cli
+) -> None:
+    """No password prompt (there is no terminal here) and no account: the email is wrong, and
+    the message shows it as typed (markup in it is not interpreted)."""
+    result = tausestack("users", "create", "--email", "[red]x[/red]@example.com")
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "Invalid email address '[red]x[/red]@example.com'" in output
+    assert "password" not in output
+    with backend_of(project) as backend:
+        assert backend.get_user_by_email("x@example.com") is None
+        assert backend.get_user_by_email("[red]x[/red]@example.com") is None
+    roles = tausestack("users", "roles", "Ana <ana@example.com>")
+    assert roles.exit_code == 2, roles.output
+    assert "Invalid email address 'Ana <ana@example.com>'" in " ".join(roles.output.split())
+
+
+def test_markup_in_what_is_printed_stays_as_typed(project: Path, tausestack: Cli) -> None:
+    result = create(tausestack, "--email", "ana@example.com", "--role", "[bold]admin[/bold]")
+    assert result.exit_code == 0, result.output
+    assert "with the role(s) [bold]admin[/bold]." in result.output
+    listed = tausestack("users", "roles", "ana@example.com", "--add", "[/]")
+    assert "ana@example.com: [/], [bold]admin[/bold]" in listed.output
 
 
 def test_without_a_terminal_the_password_must_come_from_stdin(

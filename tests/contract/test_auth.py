@@ -438,6 +438,8 @@ def test_a_duplicate_email_is_refused_and_changes_nothing(managing: Case) -> Non
     ("email", "password", "fields"),
     [
         ("not-an-email", PASSWORD, {}),
+        ("[red]lee[/red]@example.com", PASSWORD, {}),
+        ("Lee <lee@example.com>", PASSWORD, {}),
         ("lee@example.com", "short", {}),
         ("lee@example.com", PASSWORD, {"favourite_colour": "blue"}),
     ],

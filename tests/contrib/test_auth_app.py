@@ -356,6 +356,27 @@ def test_trusted_cors_origins_may_open_sessions(tmp_path: Path) -> None:
         assert answer.status_code == 204
 
 
+def test_origins_matching_the_cors_regex_may_open_and_close_sessions(tmp_path: Path) -> None:
+    with TestClient(build(tmp_path)) as client:
+        register(client)
+    trusted = Settings(
+        config_dir=tmp_path,
+        installed_apps=["tausestack.contrib.auth"],
+        database={"url": f"sqlite:///{tmp_path / 'app.db'}"},
+        auth={"backend": "jwt", "jwt": {"secret": SECRET}},
+        security={"cors": {"allow_origin_regex": r"https://[a-z]+\.app\.example"}},
+    )
+    credentials = {"username": "ana@example.com", "password": PASSWORD}
+    with TestClient(create_app(trusted)) as client:
+        for origin in ("https://evil.example", "https://shop.app.example.evil.example"):
+            refused = client.post("/auth/session", data=credentials, headers={"Origin": origin})
+            assert refused.status_code == 403
+            assert refused.json()["detail"]["reason"] == "cross_site_request"
+        origin = {"Origin": "https://shop.app.example"}
+        assert client.post("/auth/session", data=credentials, headers=origin).status_code == 204
+        assert client.delete("/auth/session", headers=origin).status_code == 204
+
+
 def test_a_stale_session_cookie_is_anonymous_where_optional_and_can_be_cleared(
     tmp_path: Path,
 ) -> None:

@@ -1,7 +1,7 @@
 """Websockets authenticate at the handshake: bearer header, one-use ticket, session cookie
 from an allowed Origin; refusals are 403 denial responses (close 1008 without the extension).
 
-Over TestClient here; tests/e2e/test_websocket_uvicorn.py does the same against uvicorn with a
+Over TestClient here; tests/e2e/test_websocket_auth.py does the same against uvicorn with a
 real websocket client.
 """
 
@@ -17,9 +17,12 @@ import anyio
 import pytest
 from fastapi import Depends, Request, WebSocket
 from sqlmodel import SQLModel, update
+from starlette.testclient import TestClient as ServerClient
 from starlette.testclient import WebSocketDenialResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
-from tausestack import Controller, Settings, TauseStackApp, create_app, websocket
+from tausestack import Controller, Settings, TauseStackApp, create_app, get, websocket
 from tausestack.contrib.auth.models import AuthAccount, AuthToken
 from tausestack.errors import RouteError
 from tausestack.sdk.auth import (
@@ -41,7 +44,9 @@ class Live:
     @websocket("/me")
     async def me(self, socket: WebSocket, user: CurrentUser) -> None:
         await socket.accept()
-        await socket.send_json({"id": user.id, "query": socket.scope["query_string"].decode()})
+        query = socket.scope["query_string"].decode()
+        parameter = socket.query_params.get("ws_ticket")
+        await socket.send_json({"id": user.id, "query": query, "parameter": parameter})
         await socket.close()
 
     @websocket("/maybe")
@@ -78,6 +83,22 @@ class Members:
         await socket.close()
 
 
+@Controller("/open")
+class Open:
+    """Routes that never read a ticket: nothing authenticates them."""
+
+    @websocket("/feed")
+    async def feed(self, socket: WebSocket) -> None:
+        await socket.accept()
+        query = socket.scope["query_string"].decode()
+        await socket.send_json({"query": query, "parameter": socket.query_params.get("ws_ticket")})
+        await socket.close()
+
+    @get("/page")
+    async def page(self, request: Request) -> dict[str, Any]:
+        return {"query": request.url.query, "parameter": request.query_params.get("ws_ticket")}
+
+
 def build(tmp_path: Path, **settings: Any) -> TauseStackApp:
     app = create_app(
         Settings(
@@ -91,7 +112,7 @@ def build(tmp_path: Path, **settings: Any) -> TauseStackApp:
             },
             **settings,
         ),
-        components=[Live, Members],
+        components=[Live, Members, Open],
     )
     tables = [AuthAccount.__table__, AuthToken.__table__]
     SQLModel.metadata.create_all(app.container.get(Database).engine, tables=tables)  # type: ignore[arg-type]
@@ -244,6 +265,68 @@ def test_a_ticket_is_not_accepted_by_http_routes(client: TestClient) -> None:
     assert answer.json()["detail"]["reason"] == "missing_token"
 
 
+class ServerView:
+    """What an ASGI server keeps of each connection: the scope it handed the app, as it is
+    once the app has answered. uvicorn writes its access log line (HTTP and websocket) from
+    that scope's path and query string when the response starts or the handshake ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.scopes: list[Scope] = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            self.scopes.append(scope)
+        await self.app(scope, receive, send)
+
+
+def test_no_live_ticket_stays_in_the_scope_a_server_logs(app: TauseStackApp) -> None:
+    """Wherever a ticket is sent, read or not: guarded and open websockets, with a bearer
+    header too, unknown paths, HTTP routes."""
+    view = ServerView(app)
+    with ServerClient(view) as client:
+        app.container.get(AbstractAuthBackend).create_user("ana@example.com", PASSWORD)
+        headers = bearer(client)
+        tickets = [ticket_for(client) for _ in range(6)]
+        view.scopes.clear()
+        received(client, f"/live/me?ws_ticket={tickets[0]}")
+        received(client, f"/open/feed?room=1&ws_ticket={tickets[1]}")
+        received(client, f"/live/me?ws_ticket={tickets[2]}", headers=headers)
+        with (
+            pytest.raises((WebSocketDisconnect, WebSocketDenialResponse)),
+            client.websocket_connect(f"/nope?ws_ticket={tickets[3]}"),
+        ):
+            pass
+        assert client.get(f"/open/page?ws_ticket={tickets[4]}").status_code == 200
+        assert client.get(f"/nope?ws_ticket={tickets[5]}&x=1").status_code == 404
+    assert len(view.scopes) == 6
+    for scope, ticket in zip(view.scopes, tickets, strict=True):
+        logged = f"{scope['path']}?{scope['query_string'].decode()}"
+        assert "ws_ticket=REDACTED" in logged
+        assert ticket not in logged
+        assert ticket.split(".")[1] not in logged
+
+
+def test_handlers_do_not_see_the_ticket(client: TestClient) -> None:
+    ana = account(client)
+    answer = received(client, f"/live/me?ws_ticket={ticket_for(client)}")
+    assert (answer["id"], answer["parameter"]) == (ana.id, "REDACTED")
+    ticket = ticket_for(client)
+    answer = received(client, f"/open/feed?ws_ticket={ticket}&room=7")
+    assert answer == {"query": "ws_ticket=REDACTED&room=7", "parameter": "REDACTED"}
+    answer = client.get(f"/open/page?ws_ticket={ticket}").json()
+    assert answer == {"query": "ws_ticket=REDACTED", "parameter": "REDACTED"}
+
+
+def test_a_ticket_sent_with_a_bearer_header_is_not_used_up(client: TestClient) -> None:
+    """The bearer header wins; the ticket, masked, stays valid for its own websocket."""
+    ana = account(client)
+    ticket = ticket_for(client)
+    answer = received(client, f"/live/me?ws_ticket={ticket}", headers=bearer(client))
+    assert (answer["id"], answer["query"]) == (ana.id, "ws_ticket=REDACTED")
+    assert received(client, f"/live/me?ws_ticket={ticket}")["id"] == ana.id
+
+
 def test_refusals_are_audited_with_the_websocket_method(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -292,6 +375,26 @@ def test_a_cross_site_websocket_with_the_cookie_is_refused(
     session_cookie(client)
     assert denied(client, "/live/me", headers=headers)["reason"] == "cross_site_request"
     assert denied(client, "/live/maybe", headers=headers)["reason"] == "cross_site_request"
+
+
+def test_origins_matching_the_cors_regex_may_use_the_cookie(tmp_path: Path) -> None:
+    """As the CORS preflight allows them: the whole Origin must match the regex."""
+    cors = {
+        "allow_origins": ["https://app.example.com"],
+        "allow_origin_regex": r"https://.*\.example\.com",
+    }
+    with TestClient(build(tmp_path, security={"cors": cors})) as client:
+        ana = account(client)
+        session_cookie(client)
+        for origin in ("https://app.example.com", "https://shop.example.com"):
+            preflight = client.options(
+                "/auth/me", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+            )
+            assert preflight.headers["access-control-allow-origin"] == origin
+            assert received(client, "/live/me", headers={"Origin": origin})["id"] == ana.id
+        for origin in ("https://shop.example.com.evil.net", "https://example.com"):
+            refused = denied(client, "/live/me", headers={"Origin": origin})
+            assert refused["reason"] == "cross_site_request"
 
 
 def test_a_revoked_session_cookie_is_refused_where_a_user_is_required(client: TestClient) -> None:

@@ -23,7 +23,8 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...sdk.auth import AbstractAuthBackend, CurrentUser, User
-from ...sdk.auth._integration import TICKET_PARAMETER, cross_site, forbidden, unauthorized
+from ...sdk.auth._integration import TrustedOrigins, cross_site, forbidden, unauthorized
+from ...sdk.auth._tickets import TICKET_PARAMETER
 from ...sdk.auth.audit import audit
 from ...sdk.auth.errors import (
     AuthConfigurationError,
@@ -139,7 +140,7 @@ class AuthController:
         self.backend = backend
         self.settings = settings.auth
         self.profile = settings.profile
-        self.trusted_origins = frozenset(settings.security.cors.allow_origins)
+        self.trusted_origins = TrustedOrigins(settings.security.cors)
 
     @post("/register", status_code=201, responses={409: {"description": "Email taken"}})
     async def register(self, request: Request, registration: Registration) -> AccountOut:
@@ -296,7 +297,7 @@ class AuthController:
             raise forbidden(
                 "cross_site_request",
                 "Cookie sessions can only be opened or closed from this site's own pages "
-                "(or an origin in security.cors.allow_origins).",
+                "(or an origin that security.cors.allow_origins or allow_origin_regex allows).",
             )
 
     async def _authenticate(self, request: Request, email: str, call: Any, *args: Any) -> Any:

@@ -10,18 +10,19 @@ checks roles itself), not a chain: a chain of three dependencies cost an authent
 twice the framework time of the check itself.
 
 The same dependencies guard websockets at the handshake: a bearer header, a one-use ticket in
-the ``ws_ticket`` query parameter (browsers cannot set headers on a websocket), or the session
-cookie sent from an allowed ``Origin``. A refusal is a 403 denial response where the server
+the ``ws_ticket`` query parameter (browsers cannot set headers on a websocket; ``_tickets``
+takes it out of the URL before anything sees the request), or the session cookie sent from an
+allowed ``Origin``. A refusal is a 403 denial response where the server
 supports the ``websocket.http.response`` extension, else a close with code 1008.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
-from urllib.parse import unquote_plus
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException
@@ -33,15 +34,17 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from ...di._container import Container
 from ...settings import Settings
 from .._context import component_of
+from ._tickets import TICKET_KEY, TICKET_PARAMETER, take_ticket
 from .audit import audit
 from .base import AbstractAuthBackend, User
 from .errors import AuthenticationError, OperationNotSupportedError
 
+if TYPE_CHECKING:
+    from ...web.middleware.settings import CorsSettings
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SCHEME_NAME = "HTTPBearer"
-#: The query parameter of a websocket handshake that carries a ticket (``POST /auth/ws-ticket``).
-TICKET_PARAMETER = "ws_ticket"
 DENIAL_EXTENSION = "websocket.http.response"
 
 #: Each application's backend, looked up once (and again when its singletons change).
@@ -171,8 +174,9 @@ async def _user_of(connection: HTTPConnection) -> User | None:
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:  # none, or another scheme: not ours to judge
-        if connection.scope["type"] == "websocket" and TICKET_PARAMETER in connection.query_params:
-            return await _ticket_user(connection)
+        ticket = _ticket_of(connection) if connection.scope["type"] == "websocket" else None
+        if ticket is not None:
+            return await _ticket_user(connection, ticket)
         return await _session_user(connection)
     try:
         user = await backend_of(connection).averify_token(token)
@@ -190,11 +194,18 @@ def _accepted(connection: HTTPConnection, user: User) -> User:
     return user
 
 
-async def _ticket_user(connection: HTTPConnection) -> User:
-    """The user of a websocket ticket, which is used up. The ticket is masked in the scope's
-    query string at once, so a server that logs the handshake's URL logs no live ticket."""
-    ticket = connection.query_params[TICKET_PARAMETER]
-    _mask_ticket(connection)
+def _ticket_of(connection: HTTPConnection) -> str | None:
+    """The websocket's ticket, which ``TicketRedactionMiddleware`` took out of the URL (an app
+    whose backend issues no tickets has no such middleware: taken out here)."""
+    scope = connection.scope
+    if TICKET_KEY not in scope:
+        take_ticket(scope)
+    ticket: str | None = scope.get(TICKET_KEY)
+    return ticket
+
+
+async def _ticket_user(connection: HTTPConnection, ticket: str) -> User:
+    """The user of a websocket ticket, which is used up."""
     try:
         user = await backend_of(connection).aredeem_ticket(ticket)
     except OperationNotSupportedError as exc:
@@ -204,17 +215,6 @@ async def _ticket_user(connection: HTTPConnection) -> User:
         audit("authentication_failed", connection, reason=exc.reason)
         raise unauthorized(exc.reason, str(exc)) from None
     return _accepted(connection, user)
-
-
-def _mask_ticket(connection: HTTPConnection) -> None:
-    query: bytes = connection.scope.get("query_string", b"")
-    parts = [
-        f"{TICKET_PARAMETER}=REDACTED".encode()
-        if unquote_plus(part.split(b"=", 1)[0].decode("latin-1")) == TICKET_PARAMETER
-        else part
-        for part in query.split(b"&")
-    ]
-    connection.scope["query_string"] = b"&".join(parts)
 
 
 async def _session_user(connection: HTTPConnection) -> User | None:
@@ -266,7 +266,26 @@ async def _check_csrf(
         )
 
 
-def cross_site(connection: HTTPConnection, trusted_origins: frozenset[str]) -> bool:
+class TrustedOrigins:
+    """The origins ``security.cors`` allows: those of ``allow_origins``, and those that
+    ``allow_origin_regex`` matches whole (as Starlette's CORSMiddleware, with ``fullmatch``)."""
+
+    def __init__(self, cors: CorsSettings) -> None:
+        self.origins = frozenset(cors.allow_origins)
+        regex = cors.allow_origin_regex
+        self.pattern = re.compile(regex) if regex is not None else None
+
+    def __contains__(self, origin: object) -> bool:
+        if origin in self.origins:
+            return True
+        return (
+            isinstance(origin, str)
+            and self.pattern is not None
+            and bool(self.pattern.fullmatch(origin))
+        )
+
+
+def cross_site(connection: HTTPConnection, trusted_origins: TrustedOrigins) -> bool:
     """Whether the browser says ``connection`` comes from another site's page: a
     ``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is neither this site nor trusted."""
     if connection.headers.get("sec-fetch-site") == "cross-site":
@@ -285,14 +304,15 @@ def own_origin(connection: HTTPConnection) -> str:
 def _check_websocket_origin(connection: HTTPConnection, user: User) -> None:
     """A browser sends the cookie with a websocket opened by any site's page, and CSRF tokens
     cannot travel with it: the ``Origin`` (which browsers always send) must be this site's
-    or one of ``security.cors.allow_origins``."""
-    trusted = frozenset(connection.app.settings.security.cors.allow_origins)
+    or one that ``security.cors`` allows (``allow_origins``, ``allow_origin_regex``)."""
+    trusted = TrustedOrigins(connection.app.settings.security.cors)
     if "origin" not in connection.headers or cross_site(connection, trusted):
         audit("permission_denied", connection, reason="cross_site_request", user_id=user.id)
         raise forbidden(
             "cross_site_request",
             "A websocket authenticated by the session cookie must come from this site's own "
-            "pages (or an origin in security.cors.allow_origins), with an Origin header.",
+            "pages (or an origin that security.cors.allow_origins or allow_origin_regex allows), "
+            "with an Origin header.",
         )
 
 

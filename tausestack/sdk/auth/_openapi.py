@@ -5,8 +5,9 @@ and its ``HTTPBearer`` scheme gives Swagger's Authorize button nothing to log in
 document is generated this adds, from the routes' own dependencies (nothing runs twice per
 request: the document is generated once):
 
-- a ``401`` response (and ``403`` where roles or permissions apply) with the refusal's body,
-  ``AuthRefusal``, to every operation that authenticates;
+- a ``401`` and a ``403`` response with the refusal's body, ``AuthRefusal``, to every
+  operation that authenticates: any of them answers 403 to a disabled account
+  (``user_disabled``), and those with roles or permissions to a user without them;
 - ``security: [{}, {...}]`` (anonymous allowed) where the user is optional;
 - with ``tausestack.contrib.auth``, an OAuth2 password flow whose ``tokenUrl`` is its login
   route in place of the bearer scheme, so Authorize logs in with an email and a password.
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
-from ._integration import SCHEME_NAME, Authenticate
+from ._integration import SAFE_METHODS, SCHEME_NAME, Authenticate
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -37,10 +38,9 @@ UNAUTHORIZED = (
     "Not authenticated: the token is missing, malformed, expired or revoked (`detail.reason` "
     "says which: `missing_token`, `token_expired`…)."
 )
-FORBIDDEN = (
-    "Authenticated, but not allowed: a role or permission is missing (`missing_role`, "
-    "`missing_permission`) or the account is disabled (`user_disabled`)."
-)
+MISSING_GRANT = "a role or permission is missing (`missing_role`, `missing_permission`)"
+DISABLED = "the account is disabled (`user_disabled`)"
+NO_CSRF_TOKEN = "the session cookie came without its CSRF token (`csrf_failed`)"
 
 
 class AuthRefusalDetail(BaseModel):
@@ -91,7 +91,7 @@ def document(app: FastAPI, schema: dict[str, Any]) -> None:
             operation = operations.get(method.lower())
             if operation is not None and guard.authenticates:
                 guarded = True
-                _document_operation(operation, guard)
+                _document_operation(operation, guard, method)
     if not guarded:
         return
     components = schema.setdefault("components", {})
@@ -111,12 +111,17 @@ def _collect(dependant: Dependant, guard: Guard) -> None:
         _collect(sub_dependant, guard)
 
 
-def _document_operation(operation: dict[str, Any], guard: Guard) -> None:
+def _document_operation(operation: dict[str, Any], guard: Guard, method: str) -> None:
     responses = operation.setdefault("responses", {})
     body = {"application/json": {"schema": {"$ref": "#/components/schemas/AuthRefusal"}}}
     responses.setdefault("401", {"description": UNAUTHORIZED, "content": body})
-    if guard.restricted:
-        responses.setdefault("403", {"description": FORBIDDEN, "content": body})
+    reasons = [MISSING_GRANT] if guard.restricted else []
+    reasons.append(DISABLED)
+    if method.upper() not in SAFE_METHODS:
+        reasons.append(NO_CSRF_TOKEN)
+    listed = reasons[0] if len(reasons) == 1 else f"{', '.join(reasons[:-1])}, or {reasons[-1]}"
+    forbidden = f"Authenticated, but refused: {listed}."
+    responses.setdefault("403", {"description": forbidden, "content": body})
     security: list[dict[str, Any]] = operation.get("security", [])
     if not guard.required and {} not in security:
         operation["security"] = [{}, *security]  # anonymous, or with a token

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ...di._container import Container
 from ...di._markers import ComponentSpec
@@ -12,8 +14,16 @@ from .._plugins import load_backend
 from .base import AbstractAuthBackend
 from .errors import AuthConfigurationError
 
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
 APP = "tausestack.sdk.auth"
 BUILT_IN_BACKENDS = ("jwt", "firebase", "oidc")
+_BUILT_IN_CLASSES = {
+    "jwt": "tausestack.sdk.auth.jwt_backend:JwtBackend",
+    "firebase": "tausestack.sdk.auth.firebase:FirebaseBackend",
+    "oidc": "tausestack.sdk.auth.oidc:OidcBackend",
+}
 
 
 def auth_backend(settings: Settings, container: Container | None = None) -> AbstractAuthBackend:
@@ -71,6 +81,34 @@ def providers(wanted: set[Any]) -> list[Provider]:
     backend = function_provider(application_auth_backend, ComponentSpec(kind="provider"), app=APP)
     backend.hooks = ("start", "stop")
     return [backend]
+
+
+def middleware(settings: Settings) -> list[Callable[[ASGIApp], ASGIApp]]:
+    """Where the backend can issue websocket tickets, the middleware that takes them out of
+    every URL before anything (the server's access log included) sees it."""
+    if not _issues_tickets(settings.auth.backend):
+        return []
+    from ._tickets import TicketRedactionMiddleware
+
+    return [TicketRedactionMiddleware]
+
+
+def _issues_tickets(backend: str | None) -> bool:
+    """Whether the backend class ``auth.backend`` names implements ``issue_ticket``; unknown
+    (no backend set, as when a test overrides it; a path that does not import, which the
+    provider reports) counts as yes."""
+    if backend is None:
+        return True
+    path = _BUILT_IN_CLASSES.get(backend, backend)
+    module_name, _, attribute = path.replace(":", ".").rpartition(".")
+    try:
+        backend_class = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError):
+        return True
+    issues = getattr(backend_class, "issue_ticket", None)
+    return issues is not AbstractAuthBackend.issue_ticket or (
+        getattr(backend_class, "aissue_ticket", None) is not AbstractAuthBackend.aissue_ticket
+    )
 
 
 def exception_handlers() -> dict[type[Exception], Any]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio.to_thread
 import jwt
 
+from ._emails import checked_email
 from .base import AbstractAuthBackend, User, user_from_claims
 from .errors import (
     AuthConfigurationError,
@@ -65,7 +65,6 @@ CUSTOM_TOKEN_AUDIENCE = (
 #: What update_user may change (roles go through set_roles, never a generic update).
 UPDATABLE_FIELDS = ("email", "password", "display_name", "email_verified", "disabled")
 MIN_PASSWORD_LENGTH = 6  # Firebase's own minimum
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _T = TypeVar("_T")
 
 
@@ -276,7 +275,7 @@ class FirebaseBackend(AbstractAuthBackend):
         return self._record_user(record)
 
     def get_user_by_email(self, email: str) -> User | None:
-        address = _checked_email(email)
+        address = checked_email(email)
         try:
             record = self._call(
                 "look up a user",
@@ -513,12 +512,6 @@ def _checked_uid(user_id: Any) -> str:
     return user_id
 
 
-def _checked_email(email: Any) -> str:
-    if not isinstance(email, str) or not _EMAIL.fullmatch(email):
-        raise InvalidUserDataError(f"{email!r} is not an email address.")
-    return email
-
-
 def _checked_roles(roles: Any) -> list[str]:
     if isinstance(roles, str) or not isinstance(roles, Sequence):
         raise InvalidUserDataError("Roles are a list of role names, like ['admin'].")
@@ -532,7 +525,7 @@ def _checked_fields(**fields: Any) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     for name, value in fields.items():
         if name == "email":
-            checked[name] = _checked_email(value)
+            checked[name] = checked_email(value)
         elif name == "password":
             if not isinstance(value, str) or len(value) < MIN_PASSWORD_LENGTH:
                 raise InvalidUserDataError(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from ..._redaction import RedactedReprModel
 
 DEFAULT_CONTENT_SECURITY_POLICY = (
     "default-src 'self'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -12,7 +14,7 @@ DEFAULT_CONTENT_SECURITY_POLICY = (
 )
 
 
-class SecurityHeadersSettings(BaseModel):
+class SecurityHeadersSettings(RedactedReprModel):
     """Headers added to every response that does not set them itself; ``null`` leaves one out."""
 
     model_config = ConfigDict(extra="forbid")
@@ -53,7 +55,7 @@ class SecurityHeadersSettings(BaseModel):
         return [("Strict-Transport-Security", value)]
 
 
-class CorsSettings(BaseModel):
+class CorsSettings(RedactedReprModel):
     """Cross-origin requests (Starlette's CORSMiddleware); off until origins are listed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -82,7 +84,7 @@ class CorsSettings(BaseModel):
         return self
 
 
-class RateLimitSettings(BaseModel):
+class RateLimitSettings(RedactedReprModel):
     """Rate limits (``limits`` notation: ``"100/minute"``, ``"5/second;1000/day"`` is not one)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -130,7 +132,7 @@ class RateLimitSettings(BaseModel):
         return self
 
 
-class SecuritySettings(BaseModel):
+class SecuritySettings(RedactedReprModel):
     """HTTP security: headers, CORS and the request body limit (``security:``)."""
 
     model_config = ConfigDict(extra="forbid")

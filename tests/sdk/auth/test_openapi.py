@@ -77,16 +77,23 @@ def operation(document: dict[str, Any], path: str, method: str = "get") -> dict[
 
 
 def test_guarded_operations_list_their_refusals(tmp_path: Path) -> None:
+    """Any authenticated operation can answer 403 (a disabled account, ``user_disabled``);
+    those with roles or permissions say so in the 403's description."""
     document = with_accounts(tmp_path).openapi()
     refusal = {"application/json": {"schema": {"$ref": "#/components/schemas/AuthRefusal"}}}
-    for path in ("/desk/me", "/desk/maybe", "/auth/me"):
-        responses = operation(document, path)["responses"]
+    guarded = [("/desk/me", "get"), ("/desk/maybe", "get"), ("/auth/me", "get")]
+    guarded += [("/auth/me", "patch"), ("/auth/ws-ticket", "post")]
+    for path, method in guarded:
+        responses = operation(document, path, method)["responses"]
         assert responses["401"]["content"] == refusal
-        assert "403" not in responses
+        assert responses["403"]["content"] == refusal
+        assert "user_disabled" in responses["403"]["description"]
+        assert "missing_role" not in responses["403"]["description"]
     for path in ("/desk/admin", "/desk/write"):
         responses = operation(document, path)["responses"]
         assert responses["401"]["content"] == refusal
         assert responses["403"]["content"] == refusal
+        assert "missing_role" in responses["403"]["description"]
     assert set(operation(document, "/desk/open")["responses"]) == {"200"}
     assert operation(document, "/desk/teapot")["responses"]["401"] == {"description": "Mine"}
     schemas = document["components"]["schemas"]

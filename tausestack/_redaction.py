@@ -1,0 +1,200 @@
+"""Secrets kept out of what people read: ``tausestack config show`` and the reprs of settings.
+
+What counts as a secret:
+
+- a ``SecretStr`` (how settings declare secrets);
+- a string, or a mapping or list of them, under a name that says secret (``password``,
+  ``api_token``, ``api-key``, ``Authorization``, ``Cookie``, ``dsn``…; :data:`SECRET_NAME`);
+- a number under a name that ends with a secret word (``api_key: 123456789``), not under one
+  that only mentions it (``min_password_length``, ``token_ttl``);
+- inside any string: the password of a URL (``scheme://user:PASSWORD@host``, up to the last
+  ``@`` before the host, so an unencoded ``@`` in it does not show its end) and the values of
+  secret-named query parameters (``?password=…``, ``&sslpassword=…``, ``?api_key=…``).
+
+``${secret:NAME}`` references are shown as written: they hold no secret. A settings model lists
+the fields whose names sound secret but whose values are not in ``public_fields`` (a cookie's
+*name*: ``auth.sessions.cookie``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote_plus
+
+from pydantic import BaseModel, SecretStr
+
+__all__ = [
+    "REDACTED",
+    "SECRET_NAME",
+    "RedactedReprModel",
+    "mask",
+    "mask_url_secrets",
+    "public_fields",
+    "redacted_data",
+    "redacted_repr_args",
+    "secret_name",
+]
+
+REDACTED = "********"
+_WORDS = (
+    r"password|passwd|secret|token|api[-_]?key|private[-_]?key|credential|authorization|cookie"
+    r"|dsn"
+)
+#: Names whose values are secrets (anywhere in the name: ``db_password``, ``X-Api-Key``).
+SECRET_NAME = re.compile(_WORDS, re.I)
+_SECRET_NAME_END = re.compile(rf"(?:{_WORDS})s?$", re.I)
+#: Query parameters whose values are secrets: those of :data:`SECRET_NAME`, and a few short
+#: names that services use for keys and signatures.
+_SECRET_QUERY_NAME = re.compile(rf"{_WORDS}|^(?:key|sig|signature|pwd|pass|auth)$", re.I)
+#: ``scheme://user:password@host``: the password runs to the ``@`` after which comes a host
+#: (no ``@`` up to the path, query, fragment or end), so ``redis://:p@ss@host`` hides ``p@ss``.
+_URL_PASSWORD = re.compile(
+    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>\S*?)@(?=[^@\s/?#]*(?:[/?#\s]|$))",
+    re.I,
+)
+_QUERY_PARAMETER = re.compile(r"(?P<name>[?&;](?P<key>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
+
+
+def secret_name(name: str, value: Any) -> bool:
+    """Whether ``name`` says that ``value`` is a secret (see the module docstring)."""
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return bool(_SECRET_NAME_END.search(name))
+    return bool(SECRET_NAME.search(name))
+
+
+def public_fields(model: BaseModel) -> frozenset[str]:
+    """The fields of ``model`` whose names sound secret but whose values are not."""
+    fields: frozenset[str] = getattr(type(model), "public_fields", frozenset())
+    return fields
+
+
+def mask(text: str) -> str:
+    """``********`` in place of everything in ``text`` but its ``${secret:…}`` references."""
+    from .sdk.secrets._references import REFERENCE
+
+    pieces: list[str] = []
+    end = 0
+    for match in REFERENCE.finditer(text):
+        if match.start() > end:
+            pieces.append(REDACTED)
+        pieces.append(match.group(0))
+        end = match.end()
+    if end < len(text):
+        pieces.append(REDACTED)
+    return "".join(pieces)
+
+
+def mask_url_secrets(text: str) -> str:
+    """``text`` with the passwords of its URLs and their secret-named query values masked."""
+    if "://" not in text:
+        return text
+    text = _URL_PASSWORD.sub(lambda match: match["prefix"] + mask(match["password"]) + "@", text)
+    if "?" not in text:
+        return text
+    start = text.index("?")
+    return text[:start] + _QUERY_PARAMETER.sub(_query_value, text[start:])
+
+
+def _query_value(match: re.Match[str]) -> str:
+    if not match["value"] or not _SECRET_QUERY_NAME.search(unquote_plus(match["key"])):
+        return match.group(0)
+    return match["name"] + mask(match["value"])
+
+
+def redacted_data(value: Any, *, secret: bool) -> Any:
+    """``value`` as plain data to show (JSON types), its secrets masked; ``secret`` says its
+    name (or the name of what holds it) is secret."""
+    from pydantic_core import to_jsonable_python
+
+    if isinstance(value, SecretStr):
+        return mask(value.get_secret_value())
+    if isinstance(value, BaseModel):
+        public = public_fields(value)
+        return {
+            name: redacted_data(field, secret=secret or _named_secret(name, field, public))
+            for name, field in _fields(value)
+        }
+    if isinstance(value, dict):
+        return {
+            key: redacted_data(item, secret=secret or secret_name(str(key), item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redacted_data(item, secret=secret) for item in value]
+    return to_jsonable_python(_masked_scalar(value, secret))
+
+
+def _fields(model: BaseModel) -> Iterator[tuple[str, Any]]:
+    for name in [*type(model).model_fields, *(model.model_extra or {})]:
+        yield name, getattr(model, name)
+
+
+def _named_secret(name: str, value: Any, public: frozenset[str]) -> bool:
+    """Whether a model's field is secret by its name; a section's name says nothing of its
+    values (``secrets.backend``)."""
+    if name in public or isinstance(value, BaseModel):
+        return False
+    return secret_name(name, value)
+
+
+def _masked_scalar(value: Any, secret: bool) -> Any:
+    if isinstance(value, str):
+        return mask(value) if secret else mask_url_secrets(value)
+    if secret and isinstance(value, int | float) and not isinstance(value, bool):
+        return REDACTED
+    return value
+
+
+# -- reprs ------------------------------------------------------------------------------------
+
+
+def redacted_repr_args(
+    model: BaseModel, arguments: Iterable[tuple[str | None, Any]], *, secret: bool = False
+) -> Iterator[tuple[str | None, Any]]:
+    """``model``'s repr arguments (pydantic's ``__repr_args__``) with secrets masked;
+    ``secret`` says the name of what holds the model is secret."""
+    public = public_fields(model)
+    for name, value in arguments:
+        named = name is not None and _named_secret(name, value, public)
+        yield name, _redacted_for_repr(value, secret or named)
+
+
+def _redacted_for_repr(value: Any, secret: bool) -> Any:
+    if isinstance(value, SecretStr):
+        return value  # its repr is masked already
+    if isinstance(value, BaseModel):
+        return value if isinstance(value, RedactedReprModel) else _ReprView(value, secret)
+    if isinstance(value, dict):
+        return {
+            key: _redacted_for_repr(item, secret or secret_name(str(key), item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return type(value)(_redacted_for_repr(item, secret) for item in value)
+    if isinstance(value, set | frozenset):
+        return [_redacted_for_repr(item, secret) for item in value]
+    return _masked_scalar(value, secret)
+
+
+class _ReprView:
+    """The repr of a model that does not mask its own secrets, masked."""
+
+    def __init__(self, model: BaseModel, secret: bool) -> None:
+        self.model, self.secret = model, secret
+
+    def __repr__(self) -> str:
+        arguments = redacted_repr_args(self.model, _fields(self.model), secret=self.secret)
+        shown = ", ".join(f"{name}={value!r}" for name, value in arguments)
+        return f"{type(self.model).__name__}({shown})"
+
+
+class RedactedReprModel(BaseModel):
+    """A pydantic model whose ``repr`` and ``str`` mask its secrets (see the module
+    docstring); ``model_dump`` and attribute access give the real values."""
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        return redacted_repr_args(self, super().__repr_args__())
