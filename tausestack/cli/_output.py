@@ -6,11 +6,15 @@ nothing; exit status 1 means the project itself has a problem (``check`` lists t
 
 from __future__ import annotations
 
-from typing import NoReturn
+import functools
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from ..errors import TauseStackError
 
 # Markup and emoji codes are off: project names, paths and setting values are printed as given.
 
@@ -29,6 +33,8 @@ errors = plain_console(stderr=True)
 BAD_INPUT = 2
 PROJECT_PROBLEM = 1
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class BadInput(Exception):
     """The command cannot run as asked; the message says what to do instead."""
@@ -43,3 +49,23 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     """Print ``Error: message`` on one line to stderr and exit with ``code``."""
     report(message)
     raise typer.Exit(code)
+
+
+def guarded(command: F) -> F:
+    """Turn a command's expected errors into one-line messages and exit statuses, not
+    tracebacks: bad input exits 2, a problem of the project (a TauseStackError) exits 1."""
+
+    @functools.wraps(command)
+    def guarded_command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except BadInput as exc:
+            fail(str(exc), BAD_INPUT)
+        except TauseStackError as exc:
+            errors.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True)
+            raise typer.Exit(PROJECT_PROBLEM) from None
+        except OSError as exc:  # a path that cannot be written, a name too long for the disk
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.", BAD_INPUT)
+
+    return guarded_command  # type: ignore[return-value]
