@@ -19,7 +19,8 @@ import typer.core
 import typer.main
 
 from . import _db, _users
-from ._create import generate, init, new_app
+from ._create import init
+from ._generate import generate, new_app
 from ._inspect import check, config_show, inspect, routes, version, version_line
 from ._output import BAD_INPUT, PROJECT_PROBLEM, console, guarded, report
 from ._serve import run, shell

@@ -1,5 +1,6 @@
 """`tausestack generate`: each kind of component, where it goes, and refusals."""
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,7 @@ def test_generate_model_writes_a_table_and_its_schemas(demo: Path, tausestack: C
     made = tausestack("db", "makemigrations", "-m", "create invoice")
     assert made.exit_code == 0, made.output
     assert made.stdout.count("Detected") == 1
-    assert "Detected added table 'invoice'" in made.stdout
+    assert "Detected added table 'notes_invoice'" in made.stdout
 
 
 def test_generate_repository_is_typed_by_its_model(demo: Path, tausestack: Cli) -> None:
@@ -190,3 +191,83 @@ def test_singular(plural: str, singular_form: str) -> None:
     from tausestack.cli._names import singular
 
     assert singular(plural) == singular_form
+
+
+# -- table names -------------------------------------------------------------------------------
+
+
+def tables_of(folder: Path) -> set[str]:
+    connection = sqlite3.connect(folder / "app.db")
+    try:
+        rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {name for (name,) in rows}
+    finally:
+        connection.close()
+
+
+def test_the_same_model_name_in_two_apps(demo: Path, tausestack: Cli) -> None:
+    """Generated tables are named <app>_<name>, as Django names them, so names may repeat."""
+    for app in ("billing", "store"):
+        assert tausestack("new-app", app).exit_code == 0
+        generated = tausestack("generate", "model", "item", "--app", app)
+        assert generated.exit_code == 0, generated.output
+        source = (demo / "apps" / app / "models" / "item.py").read_text()
+        assert f'__tablename__ = "{app}_item"' in source
+    assert tausestack("db", "upgrade").exit_code == 0
+    made = tausestack("db", "makemigrations", "-m", "create items")
+    assert made.exit_code == 0, made.output
+    assert tausestack("db", "upgrade").exit_code == 0
+    assert {"billing_item", "store_item", "billing", "store", "notes"} <= tables_of(demo)
+    checked = tausestack("check")
+    assert checked.exit_code == 0, checked.output
+
+
+def test_an_app_and_a_model_of_the_same_name_do_not_clash(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("new-app", "items").exit_code == 0  # the table `items`
+    generated = tausestack("generate", "model", "items", "--app", "notes")  # `notes_items`
+    assert generated.exit_code == 0, generated.output
+    assert tausestack("db", "upgrade").exit_code == 0
+    assert tausestack("db", "makemigrations", "-m", "more").exit_code == 0
+    assert tausestack("check").exit_code == 1  # pending revision, but the models load
+    assert tausestack("db", "upgrade").exit_code == 0
+    assert {"items", "notes_items"} <= tables_of(demo)
+
+
+def test_a_table_name_the_apps_define_already_is_refused(demo: Path, tausestack: Cli) -> None:
+    models = demo / "apps" / "notes" / "models"
+    (models / "mine.py").write_text(
+        "from sqlmodel import Field, SQLModel\n\n\n"
+        "class Archive(SQLModel, table=True):\n"
+        "    id: int | None = Field(default=None, primary_key=True)\n\n\n"
+        "class Ledger(SQLModel, table=True):\n"
+        '    __tablename__ = "notes_ledger"\n\n'
+        "    id: int | None = Field(default=None, primary_key=True)\n"
+    )
+    assert tausestack("generate", "model", "invoice", "--app", "notes").exit_code == 0
+    before = tree(demo), (demo / "application.yaml").read_text()
+    cases = [
+        (["generate", "model", "ledger", "--app", "notes"], "notes_ledger", "models/mine.py"),
+        (["new-app", "archive"], "archive", "models/mine.py"),  # SQLModel's default name
+        (["new-app", "notes_invoice"], "notes_invoice", "models/invoice.py"),
+        (["new-app", "notes"], None, "already exists"),
+    ]
+    for arguments, table, where in cases:
+        result = tausestack(*arguments)
+        assert result.exit_code == 2, (arguments, result.output)
+        if table is not None:
+            assert f"The table {table} is defined already, in apps/notes/{where}" in result.stderr
+        assert where in result.stderr
+        assert (tree(demo), (demo / "application.yaml").read_text()) == before
+    # Generating the same model again, over its own file, is no clash.
+    forced = tausestack("generate", "model", "invoice", "--app", "notes", "--force")
+    assert forced.exit_code == 0, forced.output
+
+
+def test_a_table_name_longer_than_postgresql_allows_is_refused(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("new-app", "a" * 40).exit_code == 0
+    before = tree(demo)
+    result = tausestack("generate", "model", "b" * 23, "--app", "a" * 40)
+    assert result.exit_code == 2
+    assert "is 64 characters long; PostgreSQL keeps 63" in result.stderr
+    assert tree(demo) == before
+    assert tausestack("generate", "model", "b" * 22, "--app", "a" * 40).exit_code == 0
