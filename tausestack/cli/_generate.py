@@ -13,7 +13,7 @@ import typer
 
 from ._create import MIGRATIONS, app_context
 from ._names import app_name, component_names, snake
-from ._output import BadInput, console
+from ._output import BadInput, cli_command, console
 from ._project import CONFIG_FILE, Project
 from ._scaffold import (
     add_files,
@@ -93,9 +93,10 @@ def new_app(
 def _print_migration_steps(root: Path, message: str) -> None:
     console.print("Create its table in the database:")
     if not (root / MIGRATIONS / "env.py").is_file():
-        console.print("  tausestack db init")
-    console.print(f'  tausestack db makemigrations -m "{message}"')
-    console.print("  tausestack db upgrade")
+        console.print(f"  {cli_command('db init')}")
+    makemigrations = cli_command(f'db makemigrations -m "{message}"')
+    console.print(f"  {makemigrations}")
+    console.print(f"  {cli_command('db upgrade')}")
 
 
 def _refuse_clashes(files: dict[Path, str], who: str) -> None:

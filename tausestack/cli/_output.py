@@ -6,8 +6,14 @@ nothing; exit status 1 means the project itself has a problem (``check`` lists t
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -69,3 +75,44 @@ def guarded(command: F) -> F:
             fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.", BAD_INPUT)
 
     return guarded_command  # type: ignore[return-value]
+
+
+def cli_command(arguments: str) -> str:
+    """``tausestack arguments`` as the user can type it here: the printed next steps work even
+    when ``tausestack`` is not on PATH (``.venv/bin/tausestack init`` in a venv not activated).
+
+    The plain name when ``tausestack`` on PATH is the running one, otherwise the path this
+    command was run by (as typed, or relative to the working folder), or ``python -m``.
+    """
+    return f"{_invoked_as()} {arguments}"
+
+
+def _invoked_as() -> str:
+    run_by = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("tausestack")
+    on_path = shutil.which("tausestack")
+    if run_by.name == "__main__.py":  # python -m tausestack
+        here = Path(sys.executable).parent
+        if on_path and _same(Path(on_path).parent, here):
+            return "tausestack"
+        return f"{_typed(Path(sys.executable))} -m tausestack"
+    if run_by.stem != "tausestack" or run_by.parent == Path():  # a test runner; the plain name
+        return "tausestack"
+    if on_path and _same(Path(on_path), run_by):
+        return "tausestack"
+    return _typed(run_by)
+
+
+def _same(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
+
+
+def _typed(path: Path) -> str:
+    """``path`` as a shell takes it: relative to the working folder when inside it."""
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):  # outside: the full path
+            path = path.relative_to(Path.cwd())
+    shown = str(path) if path.is_absolute() or path.parent != Path() else f".{os.sep}{path}"
+    return shlex.quote(shown) if os.name != "nt" else (f'"{shown}"' if " " in shown else shown)

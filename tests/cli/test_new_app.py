@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,40 @@ def test_installed_apps_edits_refuse_bad_files(tmp_path: Path, content: str, mes
     path.write_text(content)
     with pytest.raises(BadInput, match=message):
         with_installed_app(path, "apps.b")
+
+
+def run_script(script: str, project: Path, *arguments: str, path: str) -> str:
+    """Run the ``tausestack`` script as ``script`` (a path as a user types it) in ``project``."""
+    result = subprocess.run(
+        [script, *arguments],
+        cwd=project,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(os.name == "nt", reason="a POSIX symlink stands in for the project's venv")
+def test_the_printed_steps_run_the_command_as_it_was_run(demo: Path) -> None:
+    # The project's own .venv/bin/tausestack, with no `tausestack` on PATH (not activated).
+    script = Path(sys.executable).with_name("tausestack")
+    (demo / ".venv" / "bin").mkdir(parents=True)
+    (demo / ".venv" / "bin" / "tausestack").symlink_to(script)
+    without = os.pathsep.join(
+        folder
+        for folder in os.environ["PATH"].split(os.pathsep)
+        if not (Path(folder) / "tausestack").exists()
+    )
+    output = run_script(".venv/bin/tausestack", demo, "new-app", "billing", path=without)
+    assert '\n  .venv/bin/tausestack db makemigrations -m "create billing"\n' in output
+    # Run by its full path from elsewhere: the full path.
+    output = run_script(
+        str(script), demo, "generate", "model", "invoice", "--app", "billing", path=without
+    )
+    assert f"\n  {script} db upgrade\n" in output
+    # With the same command on PATH, its plain name.
+    output = run_script(str(script), demo, "new-app", "store", path=str(script.parent))
+    assert '\n  tausestack db makemigrations -m "create store"\n' in output
