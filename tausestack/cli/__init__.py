@@ -22,7 +22,7 @@ from . import _db, _users
 from ._create import init
 from ._generate import generate, new_app
 from ._inspect import check, config_show, inspect, routes, version, version_line
-from ._output import BAD_INPUT, PROJECT_PROBLEM, console, guarded, report
+from ._output import BAD_INPUT, PROJECT_PROBLEM, console, fail, guarded, report
 from ._serve import run, shell
 from ._worker import worker
 
@@ -34,7 +34,32 @@ class _Group(typer.core.TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         _hide_flag_types(self)
+        for parameter in self.params:
+            if parameter.name in ("install_completion", "show_completion"):
+                parameter.callback = _shell_detected_first(parameter.callback)
         return super().main(*args, **kwargs)
+
+
+def _shell_detected_first(callback: Any) -> Any:
+    """Typer's completion option, with a one-line error (exit 2) when no shell is found above
+    the command (a script, an IDE); Typer would print ``Shell None is not supported``."""
+
+    def detect_then_call(context: typer.Context, parameter: Any, value: Any) -> Any:
+        if value is True and not context.resilient_parsing:  # a flag: the shell is detected
+            import shellingham  # type: ignore[import-untyped]  # Typer's dependency
+
+            try:
+                shellingham.detect_shell()
+            except shellingham.ShellDetectionFailure:
+                fail(
+                    "Cannot tell which shell this is: no bash, zsh, fish or PowerShell runs "
+                    "this command. Run it from your shell, or name the shell: "
+                    "`_TAUSESTACK_COMPLETE=source_bash tausestack >> ~/.bashrc` "
+                    "(source_zsh, source_fish, source_powershell)."
+                )
+        return callback(context, parameter, value)
+
+    return detect_then_call
 
 
 def _hide_flag_types(command: Any, parent: typer.Context | None = None) -> None:
