@@ -116,6 +116,7 @@ def _project_files(name: str, origin: Path | None) -> dict[Path, str]:
         # JSON strings are TOML basic strings.
         "tausestack_dependency": json.dumps(requirement(origin)),
         "tausestack_postgres": json.dumps(requirement(origin, "postgres")),
+        "tausestack_auth": json.dumps(requirement(origin, "auth")),
         "tausestack_origin": str(origin or ""),
         "tausestack_requirement": requirement(origin),
         "tausestack_range": requirement(None),

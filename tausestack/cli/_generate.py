@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ._create import MIGRATIONS, app_context
-from ._names import app_name, component_names, snake
+from ._names import app_name, component_names, snake, with_article
 from ._output import BadInput, cli_command, console
 from ._project import CONFIG_FILE, Project
 from ._scaffold import (
@@ -228,7 +228,9 @@ def _tasks_module(root: Path, app_folder: Path, context: dict[str, Any]) -> dict
         ) from None
     name = context["name"]
     if name in set(top_level_names(module)):
-        raise BadInput(f"{relative} already has a {name}; choose another name for the task.")
+        raise BadInput(
+            f"{relative} already has {with_article(name)}; choose another name for the task."
+        )
     lines = source.rstrip("\n").splitlines()
     if "task" not in set(top_level_names(module)):
         # After the last top-level import or the docstring (`ruff check --fix` sorts it).

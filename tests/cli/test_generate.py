@@ -124,7 +124,7 @@ def test_the_starter_list_answers_at_its_prefix_without_a_redirect(
         assert created.status_code == 201
         listed = client.get("/notes", follow_redirects=False)
         assert listed.status_code == 200
-        assert listed.json() == [created.json()]
+        assert listed.json()["items"] == [created.json()]
         # FastAPI's own semantics for the other spelling: a redirect to the route's path.
         slash = client.get("/notes/", follow_redirects=False)
         assert slash.status_code == 307
@@ -271,3 +271,24 @@ def test_a_table_name_longer_than_postgresql_allows_is_refused(demo: Path, tause
     assert "is 64 characters long; PostgreSQL keeps 63" in result.stderr
     assert tree(demo) == before
     assert tausestack("generate", "model", "b" * 22, "--app", "a" * 40).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "article"),
+    [("item", "an"), ("order_line", "an"), ("invoice", "an"), ("user", "a"), ("hour", "an")],
+)
+def test_the_generated_docstrings_take_the_right_article(
+    demo: Path, tausestack: Cli, name: str, article: str
+) -> None:
+    assert tausestack("generate", "model", name, "--app", "notes").exit_code == 0
+    source = (demo / "apps" / "notes" / "models" / f"{name}.py").read_text()
+    words = name.replace("_", " ")
+    assert f"creates {article} {words}." in source
+    assert f'"""{article.capitalize()} {words} as clients get it back.' in source
+
+
+def test_a_task_name_taken_is_refused_with_the_right_article(demo: Path, tausestack: Cli) -> None:
+    assert tausestack("generate", "task", "import_rows", "--app", "notes").exit_code == 0
+    refused = tausestack("generate", "task", "import_rows", "--app", "notes")
+    assert refused.exit_code == 2
+    assert "already has an import_rows;" in refused.stderr

@@ -89,4 +89,4 @@ def test_scaffolded_and_generated_code_passes_the_projects_own_checks(
     run_in(demo, "ruff", "format", "--check", ".")
     run_in(demo, "mypy")
     tests = run_in(demo, "pytest", "-q", "-p", "no:cacheprovider")
-    assert "15 passed" in tests
+    assert "18 passed" in tests

@@ -105,10 +105,12 @@ def test_a_project_made_from_a_local_copy_depends_on_that_copy(
     assert pyproject["project"]["dependencies"] == [f"tausestack @ {CHECKOUT.as_uri()}"]
     extras = pyproject["project"]["optional-dependencies"]
     assert extras["postgres"] == [f"tausestack[postgres] @ {CHECKOUT.as_uri()}"]
+    assert extras["auth"] == [f"tausestack[auth] @ {CHECKOUT.as_uri()}"]
     assert pyproject["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
     readme = (project / "README.md").read_text()
     assert f"TauseStack is installed from `{CHECKOUT}`" in readme
     assert f'write `"tausestack>={__version__}"` for the\ndependency' in readme
+    assert f'`"tausestack[auth]>={__version__}"` in the `auth` extra' in " ".join(readme.split())
 
 
 class IndexInstall(metadata.Distribution):
@@ -133,6 +135,7 @@ def test_a_project_made_from_an_index_install_depends_on_a_version_range(
     assert pyproject["project"]["dependencies"] == [f"tausestack>={__version__}"]
     extras = pyproject["project"]["optional-dependencies"]
     assert extras["postgres"] == [f"tausestack[postgres]>={__version__}"]
+    assert extras["auth"] == [f"tausestack[auth]>={__version__}"]
     assert "hatch" not in pyproject["tool"] or "metadata" not in pyproject["tool"]["hatch"]
     assert "Where TauseStack comes from" not in (project / "README.md").read_text()
 

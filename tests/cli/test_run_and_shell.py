@@ -33,7 +33,7 @@ def test_run_serves_the_project(demo: Path, tausestack: Cli) -> None:
 def test_run_reloads_by_default_in_dev(demo: Path, tausestack: Cli) -> None:
     assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
     with serve(demo) as base:
-        assert httpx2.get(f"{base}/notes").json() == []
+        assert httpx2.get(f"{base}/notes").json()["items"] == []
     log = next(demo.glob("run-*.log")).read_text()
     assert "reloading on changes" in log
     assert "Started reloader process" in log
@@ -81,7 +81,7 @@ def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path, tauses
         while "Application startup complete" not in log.read_text().rpartition("Reloading")[2]:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
-        assert httpx2.get(f"{base}/notes").json() == []
+        assert httpx2.get(f"{base}/notes").json()["items"] == []
     changes = [line for line in log.read_text().splitlines() if "detected changes" in line]
     assert len(changes) == 3, changes
     for path in ignored:
