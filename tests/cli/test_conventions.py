@@ -54,7 +54,7 @@ def test_help_keeps_the_types_of_options_that_take_a_value(workdir: Path) -> Non
     result = tausestack("run", "--help", cwd=workdir)
     # A type (`<int range>`, or `INTEGER RANGE` before Typer 0.29) between the option and its help.
     assert re.search(r"--port\s+(?!Port)\S", result.stdout), result.stdout
-    assert re.search(r"--reload\s+--no-reload\s+Restart on code changes", result.stdout)
+    assert re.search(r"--reload\s+--no-reload\s+Restart when a", result.stdout)
 
 
 def test_version_flag_prints_what_the_version_command_prints(workdir: Path) -> None:
@@ -158,6 +158,29 @@ def test_no_shell_to_detect_is_a_one_line_error(workdir: Path, option: str) -> N
     assert "Cannot tell which shell" in result.stderr
     assert "_TAUSESTACK_COMPLETE=source_bash tausestack" in result.stderr  # names the shell
     assert not list(home.iterdir())  # nothing installed
+
+
+def test_each_command_is_one_short_line_in_the_command_list() -> None:
+    commands = get_command(cli).commands  # type: ignore[attr-defined]
+    for name, command in commands.items():
+        summary = (command.help or "").split("\n\n")[0]
+        assert len(" ".join(summary.split())) <= 90, (name, summary)
+
+
+def test_the_run_help_says_what_restarts_the_server(workdir: Path) -> None:
+    result = tausestack("run", "--help", cwd=workdir, COLUMNS="200")
+    assert result.returncode == 0, result.stderr
+    help_text = " ".join(result.stdout.split())
+    for watched in ("*.py", "application*.yaml", ".env"):
+        assert watched in help_text
+    assert "--workers needs --no-reload" in help_text
+
+
+def test_the_check_help_says_what_it_checks_and_its_exit_status(workdir: Path) -> None:
+    result = tausestack("check", "--help", cwd=workdir, COLUMNS="200")
+    help_text = " ".join(result.stdout.split())
+    for checked in ("settings", "routes", "unapplied migrations", "exit status 1"):
+        assert checked in help_text
 
 
 def test_in_process_runner_sees_the_same_conventions(workdir: Path, tausestack: Cli) -> None:

@@ -70,6 +70,8 @@ def test_app_names_are_snake_cased_as_generate_does(demo: Path, tausestack: Cli)
         ("Import", "App name 'Import' (package 'import') is a Python keyword"),
         ("x" * 41, "is longer than 40 characters"),
         ("email", "App name 'email' is a standard-library module"),
+        ("json", "App name 'json' is a standard-library module"),
+        ("JSON", "App name 'JSON' (package 'json') is a standard-library module"),
         ("_x", "App name '_x' must not start or end with '_'"),
         ("app", "App name 'app' is a key of TauseStack's own settings"),
         ("installed_apps", "App name 'installed_apps' is a key of TauseStack's own settings"),
