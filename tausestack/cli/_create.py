@@ -13,7 +13,7 @@ import uuid
 from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import typer
 
@@ -58,7 +58,9 @@ def tausestack_origin() -> Path | None:
         return None
     if not isinstance(url, str) or urlparse(url).scheme != "file":
         return None
-    return Path(unquote(urlparse(url).path))
+    from urllib.request import url2pathname  # http.client and email: only when init runs
+
+    return Path(url2pathname(urlparse(url).path))  # file:///C:/x is C:\x on Windows
 
 
 def requirement(origin: Path | None, extras: str = "") -> str:

@@ -219,7 +219,8 @@ def _tasks_module(root: Path, app_folder: Path, context: dict[str, Any]) -> dict
     relative = path.relative_to(root)
     if not path.exists():
         return {relative: render_file("generate/task.py.jinja", context)}
-    source = path.read_text(encoding="utf-8")
+    source = path.read_bytes().decode("utf-8")  # the line endings as they are (CRLF too)
+    newline = "\r\n" if "\r\n" in source else "\n"
     try:
         module = ast.parse(source)
     except SyntaxError as exc:
@@ -231,7 +232,7 @@ def _tasks_module(root: Path, app_folder: Path, context: dict[str, Any]) -> dict
         raise BadInput(
             f"{relative} already has {with_article(name)}; choose another name for the task."
         )
-    lines = source.rstrip("\n").splitlines()
+    lines = source.rstrip("\r\n").splitlines()
     if "task" not in set(top_level_names(module)):
         # After the last top-level import or the docstring (`ruff check --fix` sorts it).
         imports = [node for node in module.body if isinstance(node, ast.Import | ast.ImportFrom)]
@@ -247,4 +248,5 @@ def _tasks_module(root: Path, app_folder: Path, context: dict[str, Any]) -> dict
             ]
         )
     function = render_file("generate/task_function.py.jinja", context)
-    return {relative: "\n".join(lines).strip("\n") + "\n\n\n" + function}
+    appended = "\n".join(lines).strip("\n") + "\n\n\n" + function
+    return {relative: appended.replace("\n", newline)}

@@ -94,6 +94,19 @@ def test_generate_task_adds_the_import_a_tasks_module_lacks(demo: Path, tausesta
     assert "apps/notes/tasks.py does not parse" in refused.stderr
 
 
+def test_generate_task_keeps_the_line_endings_of_a_windows_tasks_module(
+    demo: Path, tausestack: Cli
+) -> None:
+    tasks = demo / "apps" / "notes" / "tasks.py"
+    original = b'"""My tasks."""\r\n\r\nfrom tausestack.sdk.tasks import task\r\n\r\nLIMIT = 3\r\n'
+    tasks.write_bytes(original)
+    assert tausestack("generate", "task", "purge", "--app", "notes").exit_code == 0
+    written = tasks.read_bytes()
+    assert written.startswith(original)  # every line as it was
+    assert b"async def purge() -> None:\r\n" in written
+    assert written.count(b"\n") == written.count(b"\r\n")  # the new lines end as the file's do
+
+
 def test_generate_task_into_a_tasks_package(demo: Path, tausestack: Cli) -> None:
     package = demo / "apps" / "notes" / "tasks"
     package.mkdir()
