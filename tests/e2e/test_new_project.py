@@ -109,7 +109,7 @@ def test_from_a_clone_to_a_served_project_and_its_first_migration(
     activated = environment(PATH=f"{clone / '.venv' / 'bin'}{os.pathsep}{environment()['PATH']}")
     activated["VIRTUAL_ENV"] = str(clone / ".venv")
     output = bash("\n".join(before_serving), cwd=tmp_path, env=activated)
-    assert re.search(r"\b4 passed\b", output), output  # the project's own tests
+    assert re.search(r"\b5 passed\b", output), output  # the project's own tests
     assert ": create notes" in output  # db upgrade
     project_env = dict(activated)
 
