@@ -20,16 +20,19 @@ The public API is what this module exports; see ``docs/`` for guides::
 
     app = create_app(components=[Greeter, HelloController])
 
-Each name is imported on first use (PEP 562), so ``import tausestack`` (and the command line's
-``--help``) does not pay for FastAPI until something asks for it.
+Each name, and the SDK (``tausestack.sdk.storage``), is imported on first use (PEP 562), so
+``import tausestack`` (and the command line's ``--help``) does not pay for FastAPI until
+something asks for it.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_names as _lazy_names  # private: not a public name of the package
 
 if TYPE_CHECKING:
+    from . import sdk as sdk
     from .app import TauseStackApp, create_app
     from .di import Container, Qualifier, Repository, RequestScope, Scope, Service, provider
     from .errors import TauseStackError
@@ -83,25 +86,6 @@ _MODULES = {
         "websocket",
     ),
 }
-_LOCATIONS = {name: module for module, names in _MODULES.items() for name in names}
-
-
-# Hidden from type checkers, which would otherwise accept any name (a typo) as Any.
-if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        if name == "__version__":
-            value: Any = _installed_version()
-        elif name in _LOCATIONS:
-            value = getattr(importlib.import_module(_LOCATIONS[name], __name__), name)
-        else:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        globals()[name] = value  # the next look-up is an ordinary attribute
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
 
 
 def _installed_version() -> str:
@@ -111,3 +95,10 @@ def _installed_version() -> str:
         return version("tausestack")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
         return "0.0.0"
+
+
+# Hidden from type checkers, which read the imports above (and would take a typo for Any).
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_names(
+        __name__, _MODULES, submodules=("sdk",), computed={"__version__": _installed_version}
+    )

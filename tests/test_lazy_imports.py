@@ -38,6 +38,32 @@ def test_importing_the_package_imports_nothing_heavy() -> None:
     assert imported_after("import tausestack, tausestack.web, tausestack.sdk") == []
 
 
+def test_the_sdk_is_an_attribute_of_the_package_without_importing_fastapi() -> None:
+    code = "import tausestack\nassert tausestack.sdk.__name__ == 'tausestack.sdk'"
+    assert imported_after(code) == []
+    assert "sdk" in dir(tausestack)
+
+
+def test_an_sdk_module_is_reachable_through_the_package() -> None:
+    code = "import tausestack\nassert tausestack.sdk.cache.__name__ == 'tausestack.sdk.cache'"
+    assert "fastapi" not in imported_after(code)
+
+
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("tausestack.testing", "TestDatabase"),
+        ("tausestack.web.middleware", "RateLimitMiddleware"),
+        ("tausestack.sdk", "current_container"),
+    ],
+)
+def test_a_lazy_name_is_kept_after_its_first_use(module: str, name: str) -> None:
+    package = importlib.import_module(module)
+    value = getattr(package, name)
+    assert vars(package)[name] is value  # an ordinary attribute from now on
+    assert name in dir(package)
+
+
 def test_reading_settings_imports_no_web_framework() -> None:
     code = "from tausestack import Settings\nSettings(installed_apps=[]).profile"
     assert imported_after(code) == ["pydantic_settings"]

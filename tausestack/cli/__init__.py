@@ -11,46 +11,22 @@ app, so ``--help``, ``version``, shell completion and the scaffolding commands s
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import typer.core
 import typer.main
-from rich.markup import escape
 
-from ..errors import TauseStackError
 from . import _db, _users
-from ._create import generate, init, new_app
+from ._create import init
+from ._generate import generate, new_app
 from ._inspect import check, config_show, inspect, routes, version, version_line
-from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, console, errors, fail, report
+from ._output import BAD_INPUT, PROJECT_PROBLEM, console, fail, guarded, report
 from ._serve import run, shell
 from ._worker import worker
 
 __all__ = ["cli", "main"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _guarded(command: F) -> F:
-    """Turn the CLI's expected errors into messages and exit statuses, not tracebacks."""
-
-    @functools.wraps(command)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except BadInput as exc:
-            fail(str(exc), BAD_INPUT)
-        except TauseStackError as exc:
-            errors.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True)
-            raise typer.Exit(PROJECT_PROBLEM) from None
-        except OSError as exc:  # a path that cannot be written, a name too long for the disk
-            where = f" {exc.filename}" if exc.filename else ""
-            fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.", BAD_INPUT)
-
-    return guarded  # type: ignore[return-value]
 
 
 class _Group(typer.core.TyperGroup):
@@ -58,7 +34,32 @@ class _Group(typer.core.TyperGroup):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         _hide_flag_types(self)
+        for parameter in self.params:
+            if parameter.name in ("install_completion", "show_completion"):
+                parameter.callback = _shell_detected_first(parameter.callback)
         return super().main(*args, **kwargs)
+
+
+def _shell_detected_first(callback: Any) -> Any:
+    """Typer's completion option, with a one-line error (exit 2) when no shell is found above
+    the command (a script, an IDE); Typer would print ``Shell None is not supported``."""
+
+    def detect_then_call(context: typer.Context, parameter: Any, value: Any) -> Any:
+        if value is True and not context.resilient_parsing:  # a flag: the shell is detected
+            import shellingham  # type: ignore[import-untyped]  # Typer's dependency
+
+            try:
+                shellingham.detect_shell()
+            except shellingham.ShellDetectionFailure:
+                fail(
+                    "Cannot tell which shell this is: no bash, zsh, fish or PowerShell runs "
+                    "this command. Run it from your shell, or name the shell: "
+                    "`_TAUSESTACK_COMPLETE=source_bash tausestack >> ~/.bashrc` "
+                    "(source_zsh, source_fish, source_powershell)."
+                )
+        return callback(context, parameter, value)
+
+    return detect_then_call
 
 
 def _hide_flag_types(command: Any, parent: typer.Context | None = None) -> None:
@@ -109,24 +110,24 @@ db = typer.Typer(help="Create and apply database migrations (Alembic).", no_args
 # `downgrade -1` and `upgrade +1`: a negative revision is an argument, not an unknown option.
 _RELATIVE_REVISIONS = {"ignore_unknown_options": True}
 
-cli.command("init")(_guarded(init))
-cli.command("new-app")(_guarded(new_app))
-cli.command("run")(_guarded(run))
-cli.command("routes")(_guarded(routes))
-cli.command("inspect")(_guarded(inspect))
-cli.command("generate")(_guarded(generate))
-cli.command("shell")(_guarded(shell))
-cli.command("worker")(_guarded(worker))
-cli.command("check")(_guarded(check))
-cli.command("version")(_guarded(version))
-config.command("show")(_guarded(config_show))
+cli.command("init")(guarded(init))
+cli.command("new-app")(guarded(new_app))
+cli.command("run")(guarded(run))
+cli.command("routes")(guarded(routes))
+cli.command("inspect")(guarded(inspect))
+cli.command("generate")(guarded(generate))
+cli.command("shell")(guarded(shell))
+cli.command("worker")(guarded(worker))
+cli.command("check")(guarded(check))
+cli.command("version")(guarded(version))
+config.command("show")(guarded(config_show))
 cli.add_typer(config, name="config")
-db.command("init")(_guarded(_db.init))
-db.command("makemigrations")(_guarded(_db.makemigrations))
-db.command("upgrade", context_settings=_RELATIVE_REVISIONS)(_guarded(_db.upgrade))
-db.command("downgrade", context_settings=_RELATIVE_REVISIONS)(_guarded(_db.downgrade))
-db.command("current")(_guarded(_db.current))
-db.command("history")(_guarded(_db.history))
+db.command("init")(guarded(_db.init))
+db.command("makemigrations")(guarded(_db.makemigrations))
+db.command("upgrade", context_settings=_RELATIVE_REVISIONS)(guarded(_db.upgrade))
+db.command("downgrade", context_settings=_RELATIVE_REVISIONS)(guarded(_db.downgrade))
+db.command("current")(guarded(_db.current))
+db.command("history")(guarded(_db.history))
 cli.add_typer(db, name="db")
 cli.add_typer(_users.users, name="users")
 

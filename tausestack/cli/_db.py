@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from ._output import BadInput, console
+from ._output import BadInput, cli_command, console
 from ._project import Project
 from ._scaffold import add_files, render_tree
 
@@ -122,7 +122,7 @@ def makemigrations(
         )
         for change in changes:
             console.print(f"  {change}")
-    console.print("Review it, then apply it with `tausestack db upgrade`.")
+    console.print(f"Review it, then apply it with `{cli_command('db upgrade')}`.")
 
 
 def _merge(project: Project, config: Config, message: str) -> None:
@@ -144,7 +144,7 @@ def _merge(project: Project, config: Config, message: str) -> None:
     console.print(
         f"Created merge revision {script.revision} of {merged} in {_written(script, project)}."
     )
-    console.print("Apply it with `tausestack db upgrade`.")
+    console.print(f"Apply it with `{cli_command('db upgrade')}`.")
 
 
 def _written(script: Script, project: Project) -> str:
@@ -207,11 +207,15 @@ def current() -> None:
         pending = len(list(script.iterate_revisions("heads", revisions or "base")))
     console.print(f"Database {_database(config)} is at {_describe(script, revisions)}.")
     if pending:
-        console.print(f"{pending} revision(s) pending: apply them with `tausestack db upgrade`.")
+        upgrade = cli_command("db upgrade")
+        console.print(f"{pending} revision(s) pending: apply them with `{upgrade}`.")
     elif revisions:
         console.print("Up to date.")
     else:
-        console.print('No revisions yet: create one with `tausestack db makemigrations -m "..."`.')
+        console.print(f"No revisions yet: create one with `{cli_command(_MAKEMIGRATIONS)}`.")
+
+
+_MAKEMIGRATIONS = 'db makemigrations -m "..."'
 
 
 def history() -> None:
@@ -223,7 +227,7 @@ def history() -> None:
     with _alembic_errors():
         revisions = list(script.walk_revisions())
     if not revisions:
-        console.print('No revisions yet: create one with `tausestack db makemigrations -m "..."`.')
+        console.print(f"No revisions yet: create one with `{cli_command(_MAKEMIGRATIONS)}`.")
         return
     table = Table("revision", "parent", "message", title="Migrations (newest first)")
     for revision in revisions:

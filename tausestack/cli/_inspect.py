@@ -196,8 +196,12 @@ def _dot(nodes: list[Node]) -> str:
 
 
 def check(app: AppOption = DEFAULT) -> None:
-    """Validate settings, discovery, the container and the routes, and run the checks of the
-    SDK modules in use (the database: unapplied migrations, missing tables), without serving."""
+    """Check the project without serving it: settings, apps, wiring, routes, database.
+
+    Loads the app as `run` would (settings, discovery, the container, the routes), then runs
+    the checks of the SDK modules it uses: for the database, unapplied migrations and missing
+    tables or columns. Lists every problem found, with exit status 1; or prints a summary.
+    """
     import asyncio
 
     from .._autoconfig import run_checks

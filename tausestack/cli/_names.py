@@ -102,7 +102,22 @@ def component_names(raw: str) -> dict[str, str]:
         "Name": pascal(snake_name),
         "route": snake_name.replace("_", "-"),
         "words": snake_name.replace("_", " "),
+        "a_words": with_article(snake_name.replace("_", " ")),
     }
+
+
+def with_article(words: str) -> str:
+    """``an item``, ``a user``, ``an hour``: "a" or "an" by how the first word usually sounds."""
+    first = words.lower()
+    if first.startswith(_VOWEL_SOUNDING_CONSONANTS):
+        return f"an {words}"
+    vowel = first[:1] in "aeiou" and not first.startswith(_CONSONANT_SOUNDING_VOWELS)
+    return f"an {words}" if vowel else f"a {words}"
+
+
+#: Words whose first letter misleads: "a user", "a one-off", "an hour", "an honest".
+_CONSONANT_SOUNDING_VOWELS = ("uni", "use", "usu", "uti", "ura", "eu", "one", "once")
+_VOWEL_SOUNDING_CONSONANTS = ("hour", "honest", "honor", "honour", "heir")
 
 
 def pascal(snake: str) -> str:

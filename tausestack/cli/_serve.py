@@ -19,17 +19,25 @@ def run(
     app: AppOption = DEFAULT_APP,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes; more than one needs --no-reload.")
+    ] = 1,
     reload: Annotated[
         bool | None,
         typer.Option(
             "--reload/--no-reload",
-            help="Restart on code changes (default: on in the dev profile, off otherwise).",
+            help="Restart when a *.py, application*.yaml or .env* file changes (default: on in "
+            "the dev profile, off otherwise).",
             show_default=False,
         ),
     ] = None,
 ) -> None:
-    """Serve the project with uvicorn (main:app by default)."""
+    """Serve the project's app with uvicorn, restarting on changes in the dev profile.
+
+    The app is loaded before serving, so a broken project stops here with its error; a database
+    behind its migrations is logged as a warning. In the dev profile the server restarts when
+    code or settings change (--workers needs --no-reload there).
+    """
     import uvicorn
 
     project = Project.find()

@@ -9,17 +9,14 @@ FastAPI, SQLAlchemy and the backends are imported when a command runs.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from ..errors import TauseStackError
-from ._output import BAD_INPUT, PROJECT_PROBLEM, BadInput, console, errors, fail
+from ._output import BadInput, console, guarded
 
 if TYPE_CHECKING:
     from ..sdk.auth import AbstractAuthBackend
@@ -27,7 +24,6 @@ if TYPE_CHECKING:
 
 __all__ = ["users"]
 
-F = TypeVar("F", bound=Callable[..., Any])
 CONTRIB_AUTH = "tausestack.contrib.auth"
 
 users = typer.Typer(
@@ -36,24 +32,8 @@ users = typer.Typer(
 )
 
 
-def _guarded(command: F) -> F:
-    """Expected errors as one line: bad input exits 2, a problem of the project exits 1."""
-
-    @functools.wraps(command)
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except BadInput as exc:
-            fail(str(exc), BAD_INPUT)
-        except TauseStackError as exc:
-            errors.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True)
-            raise typer.Exit(PROJECT_PROBLEM) from None
-
-    return guarded  # type: ignore[return-value]
-
-
 @users.command("create")
-@_guarded
+@guarded
 def create(
     email: Annotated[
         str, typer.Option("--email", help="The account's email address.", show_default=False)
@@ -91,7 +71,7 @@ def create(
 
 
 @users.command("roles")
-@_guarded
+@guarded
 def roles(
     email: Annotated[str, typer.Argument(help="The account's email address.", show_default=False)],
     add: Annotated[
@@ -129,10 +109,10 @@ def roles(
 
 
 def _password(from_stdin: bool) -> str:
-    """The password from standard input (its first line) or a hidden prompt, asked twice."""
+    """The password from standard input (its first line, without its line ending, LF or CRLF,
+    as ``docker login --password-stdin`` reads it) or a hidden prompt, asked twice."""
     if from_stdin:
-        line = sys.stdin.readline()
-        return line[:-1] if line.endswith("\n") else line
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     if not sys.stdin.isatty():
         raise BadInput(
             "There is no terminal to ask for the password: pipe it to the command with "
@@ -179,7 +159,7 @@ def _backend() -> Iterator[AbstractAuthBackend]:
     backend = auth_backend(settings)
     try:
         anyio.run(backend.start)
-        _check_tables(backend)
+        _check_database(backend)
         yield backend  # an oidc backend's OperationNotSupportedError says who owns the users
     finally:
         anyio.run(backend.stop)
@@ -203,8 +183,10 @@ def _check_configuration(settings: Settings) -> None:
         )
 
 
-def _check_tables(backend: AbstractAuthBackend) -> None:
-    """The jwt backend's accounts table must exist (a database never migrated has none)."""
+def _check_database(backend: AbstractAuthBackend) -> None:
+    """The jwt backend's database must answer (else the error names its URL, password hidden,
+    as ``db current`` does) and have the accounts table (a database never migrated has none)."""
+    import anyio
     from sqlalchemy import inspect
 
     from ..contrib.auth.models import AuthAccount, AuthToken
@@ -212,6 +194,7 @@ def _check_tables(backend: AbstractAuthBackend) -> None:
 
     if not isinstance(backend, JwtBackend):
         return
+    anyio.run(backend.database.check_connections)
     engine = backend.database.engine
     tables: Sequence[str] = (AuthAccount.__tablename__, AuthToken.__tablename__)
     missing = [name for name in tables if not inspect(engine).has_table(name)]

@@ -7,8 +7,9 @@ chosen by settings, injectable types for DI, and module-level functions for code
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from . import auth, cache, database, notify, secrets, storage, tasks
@@ -26,12 +27,11 @@ __all__ = [
     "use",
 ]
 
-_MODULES = frozenset({"auth", "cache", "database", "notify", "secrets", "storage", "tasks"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in ("current_container", "use"):  # the container (Starlette): not for the settings
-        return getattr(importlib.import_module(f"{__name__}._context"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# Hidden from type checkers, which read the imports above (and would take a typo for Any).
+if not TYPE_CHECKING:
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        # the container (Starlette): not for the settings, which import sdk's subpackages
+        {"._context": ("current_container", "use")},
+        submodules=("auth", "cache", "database", "notify", "secrets", "storage", "tasks"),
+    )

@@ -23,8 +23,9 @@ project where TauseStack is installed does not import FastAPI or SQLAlchemy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from ._clients import AsyncTestClient, TestClient, create_test_app
@@ -33,27 +34,12 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncTestClient", "TestClient", "TestDatabase", "TestDatabaseError", "create_test_app"]
 
-_WHERE = {
-    "AsyncTestClient": "._clients",
-    "TestClient": "._clients",
-    "create_test_app": "._clients",
-    "TestDatabase": "._database",
-    "TestDatabaseError": ".errors",
+_MODULES = {
+    "._clients": ("AsyncTestClient", "TestClient", "create_test_app"),
+    "._database": ("TestDatabase",),
+    ".errors": ("TestDatabaseError",),
 }
 
-
-# Hidden from type checkers, which would otherwise accept any name (a typo) as Any; they see
-# the real imports above.
+# Hidden from type checkers, which read the imports above (and would take a typo for Any).
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        module = _WHERE.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, __name__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+    __getattr__, __dir__ = lazy_names(__name__, _MODULES)

@@ -6,8 +6,9 @@ reading settings (``tausestack new-app``, ``generate``) must not import FastAPI.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from ._controller import Controller, ControllerOptions, controller_routes
@@ -61,19 +62,7 @@ _MODULES = {
         "websocket",
     ),
 }
-_LOCATIONS = {name: module for module, names in _MODULES.items() for name in names}
 
-
-# Hidden from type checkers, which would otherwise accept any name (a typo) as Any.
+# Hidden from type checkers, which read the imports above (and would take a typo for Any).
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> Any:
-        if name not in _LOCATIONS:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(_LOCATIONS[name], __name__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_names(__name__, _MODULES)

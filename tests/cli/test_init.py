@@ -1,5 +1,6 @@
 """`tausestack init`: what a new project holds, name checks, and all-or-nothing rendering."""
 
+import json
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ import yaml
 import tausestack
 from tausestack import __version__
 from tausestack.cli import _scaffold
+from tausestack.cli._create import tausestack_origin
 from tests.cli.conftest import Cli, tree
 
 EXPECTED_FILES = {
@@ -105,10 +107,12 @@ def test_a_project_made_from_a_local_copy_depends_on_that_copy(
     assert pyproject["project"]["dependencies"] == [f"tausestack @ {CHECKOUT.as_uri()}"]
     extras = pyproject["project"]["optional-dependencies"]
     assert extras["postgres"] == [f"tausestack[postgres] @ {CHECKOUT.as_uri()}"]
+    assert extras["auth"] == [f"tausestack[auth] @ {CHECKOUT.as_uri()}"]
     assert pyproject["tool"]["hatch"]["metadata"]["allow-direct-references"] is True
     readme = (project / "README.md").read_text()
     assert f"TauseStack is installed from `{CHECKOUT}`" in readme
     assert f'write `"tausestack>={__version__}"` for the\ndependency' in readme
+    assert f'`"tausestack[auth]>={__version__}"` in the `auth` extra' in " ".join(readme.split())
 
 
 class IndexInstall(metadata.Distribution):
@@ -133,8 +137,46 @@ def test_a_project_made_from_an_index_install_depends_on_a_version_range(
     assert pyproject["project"]["dependencies"] == [f"tausestack>={__version__}"]
     extras = pyproject["project"]["optional-dependencies"]
     assert extras["postgres"] == [f"tausestack[postgres]>={__version__}"]
+    assert extras["auth"] == [f"tausestack[auth]>={__version__}"]
     assert "hatch" not in pyproject["tool"] or "metadata" not in pyproject["tool"]["hatch"]
     assert "Where TauseStack comes from" not in (project / "README.md").read_text()
+
+
+class LocalInstall(metadata.Distribution):
+    """TauseStack as pip installs it from a local folder: direct_url.json holds a file URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def read_text(self, filename: str) -> str | None:
+        return (
+            json.dumps({"url": self.url, "dir_info": {}}) if filename == "direct_url.json" else None
+        )
+
+    def locate_file(self, path: str | os.PathLike[str]) -> Path:
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize(
+    ("url", "path"),
+    [
+        pytest.param(
+            "file:///home/ana/my%20code/tausestack",
+            "/home/ana/my code/tausestack",
+            marks=pytest.mark.skipif(os.name == "nt", reason="a POSIX path"),
+        ),
+        pytest.param(
+            "file:///C:/Users/Ana/my%20code/tausestack",
+            "C:\\Users\\Ana\\my code\\tausestack",
+            marks=pytest.mark.skipif(os.name != "nt", reason="a Windows path"),
+        ),
+    ],
+)
+def test_the_local_copy_is_read_from_pips_file_url(
+    monkeypatch: pytest.MonkeyPatch, url: str, path: str
+) -> None:
+    monkeypatch.setattr(metadata, "distribution", lambda name: LocalInstall(url))
+    assert tausestack_origin() == Path(path)
 
 
 def test_project_names_with_underscores_make_valid_distributions(

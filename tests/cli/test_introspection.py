@@ -232,12 +232,12 @@ def test_check_lists_every_problem(demo: Path, tausestack: Cli) -> None:
 def test_check_lists_every_invalid_setting(demo: Path, tausestack: Cli) -> None:
     config = demo / "application.yaml"
     config.write_text(
-        config.read_text().replace("page_size: 50", "page_size: many") + "debugg: true\n"
+        config.read_text().replace("max_page_size: 50", "max_page_size: many") + "debugg: true\n"
     )
     result = tausestack("check")
     assert result.exit_code == 1
     assert "2 problem(s)" in result.stderr
-    assert "notes.page_size: Input should be a valid integer" in result.stderr
+    assert "notes.max_page_size: Input should be a valid integer" in result.stderr
     assert "debugg: unknown setting" in result.stderr
 
 
@@ -246,7 +246,7 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
 ) -> None:
     (demo / "apps" / "notes" / "settings.py").write_text(
         "from tausestack import SettingsSection\n\n\nclass NotesSettings(SettingsSection, "
-        'section="notes"):\n    page_size: int = 50\n    api_token: str = "tok-123"\n'
+        'section="notes"):\n    max_page_size: int = 50\n    api_token: str = "tok-123"\n'
         '    database_url: str = "postgresql://app:hunter2@db.internal/notes"\n'
         '    cache_url: str = "redis://:s3cret@cache:6379/0"\n'
         '    motto: str = "[bold]loud[/bold] :cat:"\n'
@@ -263,7 +263,7 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
             if line.startswith("│")
         )
     }
-    assert rows["notes.page_size"] == ["50", f"{demo / 'application.yaml'}:13"]
+    assert rows["notes.max_page_size"] == ["50", f"{demo / 'application.yaml'}:13"]
     assert rows["app.debug"] == ["True", f"{demo / '.env'} (TAUSESTACK_APP__DEBUG)"]
     assert rows["app.docs_url"] == ["/docs", "defaults"]
     assert rows["profile"] == ["dev", "defaults"]

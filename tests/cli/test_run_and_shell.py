@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def test_run_serves_the_project(demo: Path, tausestack: Cli) -> None:
 def test_run_reloads_by_default_in_dev(demo: Path, tausestack: Cli) -> None:
     assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
     with serve(demo) as base:
-        assert httpx2.get(f"{base}/notes").json() == []
+        assert httpx2.get(f"{base}/notes").json()["items"] == []
     log = next(demo.glob("run-*.log")).read_text()
     assert "reloading on changes" in log
     assert "Started reloader process" in log
@@ -77,15 +78,40 @@ def test_reload_follows_code_and_settings_but_not_virtualenvs(demo: Path, tauses
         wait_for_line(log, r"detected changes in '\.env'\. Reloading")
         (demo / "apps/notes/services/note.py").touch()
         wait_for_line(log, r"detected changes in 'apps/notes/services/note\.py'\. Reloading")
-        deadline = time.monotonic() + 30
-        while "Application startup complete" not in log.read_text().rpartition("Reloading")[2]:
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        assert httpx2.get(f"{base}/notes").json() == []
+        wait_for_startup_after_the_last_reload(log)
+        assert httpx2.get(f"{base}/notes").json()["items"] == []
     changes = [line for line in log.read_text().splitlines() if "detected changes" in line]
     assert len(changes) == 3, changes
     for path in ignored:
         assert path.name not in log.read_text(), path
+
+
+def wait_for_startup_after_the_last_reload(log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while "Application startup complete" not in log.read_text().rpartition("Reloading")[2]:
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def test_a_change_that_breaks_the_app_stops_the_server_until_the_next_change(
+    demo: Path, tausestack: Cli
+) -> None:
+    """What docs/cli.md says: the error in the console, requests wait, answered once fixed."""
+    assert tausestack("db", "upgrade").exit_code == 0  # the starter's table
+    service = demo / "apps/notes/services/note.py"
+    source = service.read_text()
+    with serve(demo) as base:
+        log = next(demo.glob("run-*.log"))
+        service.write_text(source + "\ndef broken(:\n")
+        wait_for_line(log, r"^SyntaxError: ")
+        with ThreadPoolExecutor(1) as pool:
+            # The last good server was stopped: the port takes the request and nothing answers.
+            waiting = pool.submit(httpx2.get, f"{base}/notes", timeout=60)
+            assert not waiting.done()
+            service.write_text(source)
+            assert waiting.result().status_code == 200  # answered by the next server
+        wait_for_startup_after_the_last_reload(log)
+        assert httpx2.get(f"{base}/notes").status_code == 200
 
 
 def test_run_refuses_reload_with_several_workers(demo: Path, tausestack: Cli) -> None:

@@ -21,6 +21,7 @@ from tausestack.cli import cli
 from tausestack.contrib.auth.models import AuthAccount, AuthToken
 from tausestack.sdk.auth._providers import auth_backend
 from tests.cli.conftest import Cli
+from tests.processes import free_port
 
 SECRET = "users-command-secret-of-at-least-32-bytes"
 PASSWORD = "correct horse battery"
@@ -189,6 +190,56 @@ def test_a_database_never_migrated_is_explained(workdir: Path, tausestack: Cli) 
     output = " ".join(result.output.split())
     assert "no tausestack_auth_account or tausestack_auth_token table" in output
     assert "tausestack db upgrade" in output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["users", "roles", "ana@example.com"],
+        ["users", "create", "--email", "ana@example.com", "--password-stdin"],
+    ],
+)
+def test_an_unreachable_server_is_one_line_without_the_password(
+    workdir: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    (workdir / "application.yaml").write_text(CONFIG, encoding="utf-8")
+    url = f"postgresql://app:hunter2@127.0.0.1:{free_port()}/app"
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
+    result = tausestack.runner.invoke(cli, command, input=PASSWORD + "\n")
+    assert result.exit_code == 1, result.output
+    assert "Cannot connect to postgresql+psycopg://app:***@127.0.0.1" in result.stderr
+    assert "TAUSESTACK_DATABASE__URL" in result.stderr
+    assert "hunter2" not in result.output
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_missing_sqlite_folder_is_one_line(
+    workdir: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (workdir / "application.yaml").write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", "sqlite:///nope/dir/app.db")
+    result = create(tausestack, "--email", "ana@example.com")
+    assert result.exit_code == 1, result.output
+    assert f"Cannot open sqlite+pysqlite:///{workdir}/nope/dir/app.db" in result.stderr
+    assert "the folder" in result.stderr
+    assert not (workdir / "nope").exists()
+
+
+def test_a_password_piped_with_a_windows_line_ending(project: Path) -> None:
+    """A real process: its stdin keeps the carriage return (CliRunner's would translate it)."""
+    command = [sys.executable, "-m", "tausestack", "users", "create", "--email", "ana@example.com"]
+    result = subprocess.run(
+        [*command, "--password-stdin"],
+        cwd=project,
+        input=(PASSWORD + "\r\n").encode(),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    with backend_of(project) as backend:
+        assert backend.login("ana@example.com", PASSWORD).user_id  # not PASSWORD + "\r"
 
 
 def test_the_password_is_asked_twice_without_echo(project: Path) -> None:

@@ -1,12 +1,13 @@
 """TauseStack works with the lowest versions of its dependencies that pyproject.toml allows.
 
-A fresh virtual environment gets this checkout and its ``auth`` and ``postgres`` extras with
-every direct dependency pinned to the floor pyproject.toml declares for it (a pip constraints
-file made from ``[project.dependencies]``, those extras and pytest's floor in ``dev``); their
-own dependencies are the newest they allow, as in a user's fresh install. The core tests then
-run there: settings, discovery, the container, controllers, the command line, and token
-signatures (cryptography through PyJWT). A floor that cannot be installed with the others, or
-that one of these tests fails on, fails this test: raise it in pyproject.toml.
+A fresh virtual environment gets this checkout and its ``auth``, ``postgres``, ``redis`` and
+``diskcache`` extras with every direct dependency pinned to the floor pyproject.toml declares
+for it (a pip constraints file made from ``[project.dependencies]``, those extras and pytest's
+floor in ``dev``); their own dependencies are the newest they allow, as in a user's fresh
+install. The core tests then run there: settings, discovery, the container, controllers, the
+command line, token signatures (cryptography through PyJWT), and the cache contract on its
+three backends (a real Redis). A floor that cannot be installed with the others, or that one of
+these tests fails on, fails this test: raise it in pyproject.toml.
 """
 
 import os
@@ -34,19 +35,25 @@ CORE_TESTS = [
     "tests/sdk/auth/test_jwt.py::test_asymmetric_keys_sign_and_verify",
     "tests/sdk/auth/test_jwt.py::test_rs256_public_key_used_as_an_hmac_secret_is_refused",
     "tests/sdk/auth/test_jwt.py::test_previous_keys_verify_old_tokens_after_a_rotation",
+    # The cache contract on memory, disk (diskcache) and a real Redis (redis-py).
+    "tests/contract/test_cache.py",
+    "tests/contract/test_cache_cached.py",
+    "tests/contract/test_cache_expiry.py",
+    "tests/contract/test_cache_serialization.py",
 ]
 #: End-to-end tests (they need the dev tools), tests that need a server this environment does
-#: not start, and the docs harness's plugin
-#: (sybil is a dev dependency, not installed here).
+#: not start (Redis it does: the suite's fixture runs the installed redis-server), and the docs
+#: harness's plugin (sybil is a dev dependency, not installed here).
 LEFT_OUT = [
     "-p",
     "no:tests.docs.plugin",
     "-m",
-    "not e2e and not redis and not postgres and not s3 and not firebase and not smtp",
+    "not e2e and not postgres and not s3 and not firebase and not smtp",
 ]
 #: ``auth`` for the token tests; ``postgres`` because the CLI tests of database errors name the
-#: psycopg driver (without a server).
-EXTRAS = ["auth", "postgres"]
+#: psycopg driver (without a server); ``redis`` and ``diskcache`` for the cache contract. Not
+#: ``tasks``: taskiq-redis's floor asks for redis 7.0, above the ``redis`` extra's.
+EXTRAS = ["auth", "postgres", "redis", "diskcache"]
 
 
 def floors() -> dict[str, str]:

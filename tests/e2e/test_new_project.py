@@ -109,7 +109,7 @@ def test_from_a_clone_to_a_served_project_and_its_first_migration(
     activated = environment(PATH=f"{clone / '.venv' / 'bin'}{os.pathsep}{environment()['PATH']}")
     activated["VIRTUAL_ENV"] = str(clone / ".venv")
     output = bash("\n".join(before_serving), cwd=tmp_path, env=activated)
-    assert re.search(r"\b4 passed\b", output), output  # the project's own tests
+    assert re.search(r"\b5 passed\b", output), output  # the project's own tests
     assert ": create notes" in output  # db upgrade
     project_env = dict(activated)
 
@@ -120,10 +120,10 @@ def test_from_a_clone_to_a_served_project_and_its_first_migration(
         return serving(["bash", "-c", command], project, port, tmp_path / log, env=env)
 
     with served(project_env, "first.log") as base:
-        assert httpx2.get(f"{base}/notes", follow_redirects=False).json() == []
+        assert httpx2.get(f"{base}/notes", follow_redirects=False).json()["items"] == []
         first = httpx2.post(f"{base}/notes", json={"text": "first"})
         assert first.status_code == 201, first.text
-        assert httpx2.get(f"{base}/notes").json() == [first.json()]
+        assert httpx2.get(f"{base}/notes").json()["items"] == [first.json()]
 
     # A field with a default on the starter model, and its migration.
     model = project / "apps" / "notes" / "models" / "note.py"
@@ -141,7 +141,7 @@ def test_from_a_clone_to_a_served_project_and_its_first_migration(
         second = httpx2.post(f"{base}/notes", json={"text": "second", "done": True})
         assert second.status_code == 201, second.text
         assert second.json()["done"] is True
-        listed = httpx2.get(f"{base}/notes").json()
+        listed = httpx2.get(f"{base}/notes").json()["items"]
         assert [(note["text"], note["done"]) for note in listed] == [
             ("first", False),
             ("second", True),
@@ -161,7 +161,7 @@ def test_from_a_clone_to_a_served_project_and_its_first_migration(
     with served(on_postgres, "postgres.log") as base:
         created_on_postgres = httpx2.post(f"{base}/notes", json={"text": "after", "done": True})
         assert created_on_postgres.status_code == 201, created_on_postgres.text
-        listed = httpx2.get(f"{base}/notes").json()
+        listed = httpx2.get(f"{base}/notes").json()["items"]
         assert [(note["text"], note["done"]) for note in listed] == [
             ("made before", False),
             ("after", True),

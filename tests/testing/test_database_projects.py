@@ -176,8 +176,8 @@ LIBRARY = {
         """,
 }
 
-#: The starter app's 4 tests, test_library.py's 7, test_accounts.py's 2, test_second_app.py's 2.
-TESTS = 15
+#: The starter app's 5 tests, test_library.py's 7, test_accounts.py's 2, test_second_app.py's 2.
+TESTS = 16
 
 
 def run(command: list[str], cwd: Path, **environment: str) -> str:

@@ -22,8 +22,9 @@ dropped silently or sent through another backend. See ``docs/notify.md``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..._lazy import lazy_names
 from ...settings import Settings
 from .._context import current_component
 from ..settings import NotifySettings
@@ -128,11 +129,9 @@ def render(template: str, context: Mapping[str, Any] | None = None) -> RenderedE
     return current().render(template, context)
 
 
-def __getattr__(name: str) -> object:
-    # ``SesEmailBackend`` (tausestack.sdk.notify.ses) imports boto3, so it is loaded on first
-    # use and left out of __all__: ``from tausestack.sdk.notify import *`` works without boto3.
-    if name == "SesEmailBackend":
-        from .ses import SesEmailBackend
-
-        return SesEmailBackend
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``SesEmailBackend`` (tausestack.sdk.notify.ses) imports boto3, so it is loaded on first
+# use and left out of __all__: ``from tausestack.sdk.notify import *`` works without boto3.
+if TYPE_CHECKING:
+    from .ses import SesEmailBackend as SesEmailBackend
+else:
+    __getattr__, __dir__ = lazy_names(__name__, {".ses": ("SesEmailBackend",)})

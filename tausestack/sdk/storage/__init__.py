@@ -15,6 +15,9 @@ async twins (``aput``, ``aget``…). See ``docs/storage.md``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_names
 from ...settings import Settings
 from .._context import current_component
 from ..settings import StorageSettings
@@ -92,11 +95,9 @@ dataframe = DataFrames(_CURRENT)
 """DataFrames in the current application's storage."""
 
 
-def __getattr__(name: str) -> object:
-    # ``S3Storage`` (tausestack.sdk.storage.s3) imports boto3, so it is loaded on first use and
-    # left out of __all__: ``from tausestack.sdk.storage import *`` works without boto3.
-    if name == "S3Storage":
-        from .s3 import S3Storage
-
-        return S3Storage
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# ``S3Storage`` (tausestack.sdk.storage.s3) imports boto3, so it is loaded on first use and
+# left out of __all__: ``from tausestack.sdk.storage import *`` works without boto3.
+if TYPE_CHECKING:
+    from .s3 import S3Storage as S3Storage
+else:
+    __getattr__, __dir__ = lazy_names(__name__, {".s3": ("S3Storage",)})

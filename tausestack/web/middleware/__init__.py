@@ -9,8 +9,9 @@ CORS uses Starlette's ``CORSMiddleware``, configured from ``security.cors``.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from ..._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .body_limit import BodySizeLimitMiddleware
@@ -20,16 +21,14 @@ if TYPE_CHECKING:
 __all__ = ["BodySizeLimitMiddleware", "RateLimitMiddleware", "SecurityHeadersMiddleware"]
 
 
-#: Imported on first use: the settings import ``middleware.settings`` without Starlette, and
-#: ``limits`` takes ~80 ms to import, so only apps with rate limits turned on pay for it.
-_MODULES = {
-    "BodySizeLimitMiddleware": ".body_limit",
-    "RateLimitMiddleware": ".rate_limit",
-    "SecurityHeadersMiddleware": ".security_headers",
-}
-
-
-def __getattr__(name: str) -> object:
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_MODULES[name], __name__), name)
+# Imported on first use: the settings import ``middleware.settings`` without Starlette, and
+# ``limits`` takes ~80 ms to import, so only apps with rate limits turned on pay for it.
+if not TYPE_CHECKING:  # type checkers read the imports above
+    __getattr__, __dir__ = lazy_names(
+        __name__,
+        {
+            ".body_limit": ("BodySizeLimitMiddleware",),
+            ".rate_limit": ("RateLimitMiddleware",),
+            ".security_headers": ("SecurityHeadersMiddleware",),
+        },
+    )
