@@ -41,6 +41,12 @@ def checked_email(value: Any) -> str:
         )
     if len(address) > MAX_LENGTH:
         raise InvalidUserDataError(f"{shown}: it is longer than {MAX_LENGTH} characters.")
+    if " " in address and address.isprintable():
+        # notify's message suggests a name before the address, which an account cannot have.
+        raise InvalidUserDataError(
+            f"{shown}: it holds a space, which an address cannot; give it alone, like "
+            "ana@example.com."
+        )
     try:
         parse_address(address, "email")
     except InvalidMessageError as exc:

@@ -21,6 +21,7 @@ NOT_EMAILS = [
     ("<ana@example.com>", "without a name or <>"),
     ("ana@example.com\nBcc: eve@example.com", "control character"),
     ("ana lee@example.com", "space"),
+    ("ana@ex ample.com", "space"),
     ("ana@@example.com", "part before @"),
     ("ana@exa_mple.com", "not a valid domain"),
     ("ana@localhost", "no dot"),
@@ -44,6 +45,8 @@ def test_what_is_not_one_address_is_refused_with_the_reason(email: str, reason: 
     message = str(caught.value)
     assert message.startswith(f"Invalid email address {email[:200]!r}: "), message
     assert reason in message
+    # An account's email is never a name and an address: no advice to write one.
+    assert "a name goes before it" not in message
 
 
 def test_an_email_that_is_not_a_string_is_refused() -> None:
