@@ -110,12 +110,12 @@ db = typer.Typer(help="Create and apply database migrations (Alembic).", no_args
 # `downgrade -1` and `upgrade +1`: a negative revision is an argument, not an unknown option.
 _RELATIVE_REVISIONS = {"ignore_unknown_options": True}
 
-cli.command("init")(guarded(init))
-cli.command("new-app")(guarded(new_app))
+cli.command("init")(guarded(init, writes=True))
+cli.command("new-app")(guarded(new_app, writes=True))
 cli.command("run")(guarded(run))
 cli.command("routes")(guarded(routes))
 cli.command("inspect")(guarded(inspect))
-cli.command("generate")(guarded(generate))
+cli.command("generate")(guarded(generate, writes=True))
 cli.command("shell")(guarded(shell))
 cli.command("worker")(guarded(worker))
 cli.command("check")(guarded(check))

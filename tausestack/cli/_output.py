@@ -57,9 +57,13 @@ def fail(message: str, code: int = BAD_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def guarded(command: F) -> F:
+def guarded(command: F, *, writes: bool = False) -> F:
     """Turn a command's expected errors into one-line messages and exit statuses, not
-    tracebacks: bad input exits 2, a problem of the project (a TauseStackError) exits 1."""
+    tracebacks: bad input exits 2, a problem of the project (a TauseStackError) exits 1.
+
+    ``writes`` marks the commands that write files all at once or not at all (``init``,
+    ``new-app``, ``generate``): their OS errors say that nothing was changed.
+    """
 
     @functools.wraps(command)
     def guarded_command(*args: Any, **kwargs: Any) -> Any:
@@ -70,9 +74,11 @@ def guarded(command: F) -> F:
         except TauseStackError as exc:
             errors.print(f"[bold red]Error:[/] {escape(str(exc))}", markup=True)
             raise typer.Exit(PROJECT_PROBLEM) from None
-        except OSError as exc:  # a path that cannot be written, a name too long for the disk
+        except OSError as exc:  # a path that cannot be written, a port in use, a full disk
             where = f" {exc.filename}" if exc.filename else ""
-            fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.", BAD_INPUT)
+            if writes:
+                fail(f"Cannot write{where}: {exc.strerror or exc}. Nothing was changed.")
+            fail(f"{where.strip() + ': ' if where else ''}{exc.strerror or exc}.")
 
     return guarded_command  # type: ignore[return-value]
 

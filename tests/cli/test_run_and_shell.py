@@ -1,5 +1,6 @@
 """`tausestack run` and `tausestack shell` as real processes, the way a user starts them."""
 
+import errno
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.cli.conftest import Cli
 from tests.processes import free_port, serving
@@ -119,6 +121,20 @@ def test_run_refuses_reload_with_several_workers(demo: Path, tausestack: Cli) ->
     assert result.exit_code == 2
     assert "--reload runs a single worker; pass --no-reload to run several" in result.stderr
     assert tausestack("run", "--port", "70000").exit_code == 2
+
+
+def test_an_os_error_of_a_command_that_writes_nothing_is_not_called_a_write(
+    demo: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    def address_in_use(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EADDRINUSE, "Address already in use")
+
+    monkeypatch.setattr(uvicorn, "run", address_in_use)
+    result = tausestack("run", "--no-reload")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "Error: Address already in use."
 
 
 def test_shell_preloads_app_container_and_settings(demo: Path) -> None:
