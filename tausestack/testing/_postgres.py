@@ -9,6 +9,11 @@ connection of its own. The server releases the lock when that connection goes, h
 process ended. Before making a database for a project, a session drops the project's databases
 whose lock nobody holds: only names of exactly that pattern, owned by the same user, that no
 live session (on any machine) holds.
+
+An advisory lock belongs to the database its connection is in, and sessions may take theirs in
+different ones (``postgres``, or the URL's own when the user may not connect to ``postgres``):
+so a lock counts as held when any connection to the server holds it, whatever its database, as
+``pg_locks`` (which shows every database's locks to every user) says.
 """
 
 from __future__ import annotations
@@ -100,17 +105,43 @@ def make_database(url: URL, project: str, source: str) -> tuple[URL, Callable[[]
 def _locked_name(keeper: Connection, project: str) -> str:
     for _ in range(_ATTEMPTS):
         name = f"{PREFIX}{project}_{secrets.token_hex(_SUFFIX // 2)}"
-        if _try_lock(keeper, name):
+        if _claim(keeper, name):
             return name
     raise TestDatabaseError(  # pragma: no cover - 5 random numbers taken by live sessions
         "Could not pick a test database name that no other test session uses; run the tests again."
     )
 
 
+def _claim(connection: Connection, name: str) -> bool:
+    """Take the lock of ``name`` unless another connection to the server holds it, in any
+    database. Taken first, then checked: of two sessions claiming one name at once, in
+    different databases, neither gets it (never both)."""
+    if not _try_lock(connection, name):
+        return False  # held in this connection's database
+    if _held_elsewhere(connection, name):
+        _unlock(connection, name)
+        return False
+    return True
+
+
 def _try_lock(connection: Connection, name: str) -> bool:
     statement = text("SELECT pg_try_advisory_lock(:class, :key)")
     locked = connection.execute(statement, {"class": LOCK_CLASS, "key": lock_key(name)})
     return bool(locked.scalar_one())
+
+
+def _held_elsewhere(connection: Connection, name: str) -> bool:
+    """Whether another connection to the server, in any database, holds the lock of ``name``.
+
+    ``pg_locks`` shows a two-key advisory lock as ``classid`` (the first key), ``objid`` (the
+    second) and ``objsubid`` 2, its keys as unsigned oids."""
+    statement = text(
+        "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND classid::bigint = :class AND objid::bigint = :key AND objsubid = 2 "
+        "AND pid <> pg_backend_pid())"
+    )
+    held = connection.execute(statement, {"class": LOCK_CLASS, "key": lock_key(name) % 2**32})
+    return bool(held.scalar_one())
 
 
 def _unlock(connection: Connection, name: str) -> None:
@@ -130,7 +161,7 @@ def _drop_stale(connection: Connection, project: str) -> None:
         )
     ).scalars()
     for name in [name for name in owned if pattern.fullmatch(name)]:
-        if not _try_lock(connection, name):
+        if not _claim(connection, name):
             continue  # a live session's
         try:
             _drop(connection, name)
@@ -187,8 +218,8 @@ def _describe(url: URL) -> str:
 
 def _connect(url: URL, source: str, shown: str) -> tuple[Engine, Connection]:
     """An autocommit connection (CREATE and DROP DATABASE run outside transactions) to the
-    server, through its ``postgres`` database, else the URL's own; advisory locks are per
-    database, so every session takes them in the same one."""
+    server, through its ``postgres`` database, else the URL's own (the locks taken on it are
+    looked for in every database: see :func:`_held_elsewhere`)."""
     failure: DBAPIError | None = None
     for database in dict.fromkeys(["postgres", url.database]):
         engine = _engines.create(url.set(database=database), create_engine, _SERVER, source)

@@ -183,3 +183,66 @@ def test_nothing_else_is_ever_dropped(
     assert {*others, someone_elses, in_use} <= postgres_server.databases()
     for name in [*others, someone_elses, in_use]:
         postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def walled_role(postgres_server: PostgresServer) -> Iterator[tuple[str, list[str]]]:
+    """A user who may create databases, with two databases of its own, but may not connect to
+    ``postgres`` (as on a shared server): its sessions keep their locks in their URL's database."""
+    name = f"walled_{uuid.uuid4().hex[:8]}"
+    databases = [f"{name}_app1", f"{name}_app2"]
+    with postgres_server.connect() as connection:
+        connection.execute(f'CREATE ROLE "{name}" LOGIN CREATEDB')
+        for database in databases:
+            connection.execute(f'CREATE DATABASE "{database}" OWNER "{name}"')
+        connection.execute("REVOKE CONNECT ON DATABASE postgres FROM PUBLIC")
+    try:
+        yield name, databases
+    finally:
+        with postgres_server.connect() as connection:
+            connection.execute("GRANT CONNECT ON DATABASE postgres TO PUBLIC")
+            owned = connection.execute(  # its own, and any test database a failure left
+                "SELECT datname FROM pg_database WHERE pg_get_userbyid(datdba) = %s", (name,)
+            ).fetchall()
+            for (database,) in owned:
+                connection.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+            connection.execute(f'DROP ROLE "{name}"')
+
+
+def test_a_live_session_s_database_is_kept_whatever_database_its_lock_is_taken_in(
+    shop: Path, tmp_path: Path, postgres_server: PostgresServer, walled_role: tuple[str, list[str]]
+) -> None:
+    user, (app1, app2) = walled_role
+    address = f"postgresql://{user}@{postgres_server.host}:{postgres_server.port}"
+    first = session(tmp_path / "first")
+    alive = database_of(first, shop, f"{address}/{app1}")  # its lock is in app1
+    assert marked_alive(postgres_server, alive)
+    second = session(tmp_path / "second")  # at the same time, its lock in app2
+    made = database_of(second, shop, f"{address}/{app2}")
+    assert {alive, made} <= postgres_server.databases()  # it left the live session's alone
+    first.close()
+    second.close()
+    assert not {alive, made} & postgres_server.databases()
+
+
+def test_a_name_whose_lock_is_held_in_another_database_is_not_taken(
+    shop: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    walled_role: tuple[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user, (app1, app2) = walled_role
+    taken, free = "tausestack_test_shop_0123abcd", "tausestack_test_shop_89abcdef"
+    suffixes = iter([taken[-8:], free[-8:]])
+    monkeypatch.setattr(_postgres.secrets, "token_hex", lambda _: next(suffixes))
+    with postgres_server.connect(app2) as other:  # another session's keeper, in app2
+        other.execute(
+            "SELECT pg_advisory_lock(%s, %s)", (_postgres.LOCK_CLASS, _postgres.lock_key(taken))
+        )
+        databases = session(tmp_path / "session")
+        address = f"postgresql://{user}@{postgres_server.host}:{postgres_server.port}"
+        assert database_of(databases, shop, f"{address}/{app1}") == free
+        assert marked_alive(postgres_server, taken)  # the other session still holds it
+        databases.close()
+    assert not {taken, free} & postgres_server.databases()
