@@ -432,3 +432,38 @@ async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
     with pytest.raises(DuplicateRecordError, match=r"contract_hero \(name\)"):
         await heroes.aupdate(bob.id, {"name": "ada-the-first"})
     assert sorted(names(await heroes.alist())) == ["ada-the-first", "bob"]  # nothing written
+
+
+@pytest.mark.anyio
+async def test_a_caught_duplicate_leaves_the_enclosing_transaction_usable(
+    app: TauseStackApp,
+) -> None:
+    """Only the refused write rolls back: earlier writes of the same transaction stay, and the
+    session goes on working (get-or-create: catch the conflict, then read the existing row)."""
+    heroes = app.container.get(HeroRepository)
+    database = app.container.get(Database)
+    bob = heroes.create({"name": "bob"})
+    heroes.create({"name": "taken"})
+    with database.transaction():
+        heroes.create({"name": "sync-earlier"})
+        with pytest.raises(DuplicateRecordError):
+            heroes.create({"name": "taken"})
+        with pytest.raises(DuplicateRecordError):
+            heroes.bulk_create([{"name": "fine"}, {"name": "taken"}])
+        with pytest.raises(DuplicateRecordError):
+            heroes.update(bob.id, {"name": "taken", "age": 7})
+        assert names(heroes.list(name="taken")) == ["taken"]
+        assert heroes.get_or_404(bob.id).name == "bob"
+    async with database.transaction():
+        await heroes.acreate({"name": "async-earlier"})
+        with pytest.raises(DuplicateRecordError):
+            await heroes.acreate({"name": "taken"})
+        with pytest.raises(DuplicateRecordError):
+            await heroes.abulk_create([{"name": "fine"}, {"name": "taken"}])
+        with pytest.raises(DuplicateRecordError):
+            await heroes.aupdate(bob.id, {"name": "taken", "age": 7})
+        assert names(await heroes.alist(name="taken")) == ["taken"]
+        assert (await heroes.aget(bob.id)).age is None  # type: ignore[union-attr]
+    rows = sorted(names(heroes.list()))
+    assert rows == ["async-earlier", "bob", "sync-earlier", "taken"]
+    assert heroes.get_or_404(bob.id).age is None

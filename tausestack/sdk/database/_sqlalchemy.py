@@ -27,7 +27,12 @@ _async_execute = AsyncSession.execute
 
 
 class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
-    """Runs each operation in the session :class:`Database` says the caller should use."""
+    """Runs each operation in the session :class:`Database` says the caller should use.
+
+    Each write is flushed in a savepoint of that session: when the database refuses it (a
+    duplicate), only that write is rolled back, and a request or transaction that catches the
+    error goes on with its earlier writes kept.
+    """
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -119,9 +124,10 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     def create(self, model: type[M], data: M | Data) -> M:
         statements.check_model(model)
         row: M = rows_.instance(model, data, self._family(sync=True))
-        with self.database.session() as session, rows_.duplicates(model):
-            session.add(row)
-            session.flush()
+        with self.database.session() as session:
+            with rows_.duplicates(model), session.begin_nested():
+                session.add(row)
+                session.flush()
             session.refresh(row)
         return row
 
@@ -129,19 +135,24 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         statements.check_model(model)
         family = self._family(sync=True)
         created = [rows_.instance(model, data, family) for data in rows]
-        with self.database.session() as session, rows_.duplicates(model):
+        with (
+            self.database.session() as session,
+            rows_.duplicates(model),
+            session.begin_nested(),
+        ):
             session.add_all(created)
             session.flush()
         return created
 
     def update(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
-        with self.database.session() as session, rows_.duplicates(model):
+        with self.database.session() as session:
             row = session.get(model, statements.ident_of(model, ident))
             if row is None:
                 raise _not_found(model, ident)
-            rows_.apply(model, row, data, self._family(sync=True))
-            session.flush()
+            with rows_.duplicates(model), session.begin_nested():
+                rows_.apply(model, row, data, self._family(sync=True))
+                session.flush()
             session.refresh(row)
             return row
 
@@ -255,8 +266,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         row: M = rows_.instance(model, data, self._family(sync=False))
         async with self.database.async_session() as session:
             with rows_.duplicates(model):
-                session.add(row)
-                await session.flush()
+                async with session.begin_nested():
+                    session.add(row)
+                    await session.flush()
             await session.refresh(row)
         return row
 
@@ -266,8 +278,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         created = [rows_.instance(model, data, family) for data in rows]
         async with self.database.async_session() as session:
             with rows_.duplicates(model):
-                session.add_all(created)
-                await session.flush()
+                async with session.begin_nested():
+                    session.add_all(created)
+                    await session.flush()
         return created
 
     async def aupdate(self, model: type[M], ident: Any, data: Data) -> M:
@@ -276,9 +289,10 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
             row = await session.get(model, statements.ident_of(model, ident))
             if row is None:
                 raise _not_found(model, ident)
-            rows_.apply(model, row, data, self._family(sync=False))
             with rows_.duplicates(model):
-                await session.flush()
+                async with session.begin_nested():
+                    rows_.apply(model, row, data, self._family(sync=False))
+                    await session.flush()
             await session.refresh(row)
             return row
 
