@@ -25,6 +25,12 @@ from tausestack._redaction import (
         ("redis://:p@ss@host", "redis://:********@host"),
         ("postgresql://u:pa/ss@host/db", "postgresql://u:********@host/db"),
         ("postgresql://u:p?ss@host/db", "postgresql://u:********@host/db"),
+        ("postgresql://app:pa ss@db/app", "postgresql://app:********@db/app"),
+        ("postgresql://app: pass word @db", "postgresql://app:********@db"),
+        (
+            "redis://:a b@c@cache:6379/0 then redis://:x@y/1",
+            "redis://:********@cache:6379/0 then redis://:********@y/1",
+        ),
         (
             "postgresql://u:pw@host/db?email=a@b.example",
             "postgresql://u:********@host/db?email=a@b.example",
@@ -86,6 +92,7 @@ def test_names_that_say_secret(name: str, value: Any, secret: bool) -> None:
         ({"Authorization": "Bearer eyJ.secretjwt"}, False, "secretjwt"),
         ({"X-Api-Key": "k-123"}, False, "k-123"),
         ("redis://:p@ss@host:6379/0", False, "ss@"),
+        ("postgresql://app:pa ss@db/app", False, "pa ss"),
         ({"headers": {"Cookie": "session=c00kie"}}, False, "c00kie"),
         (SecretStr("s3cret"), False, "s3cret"),
     ],
@@ -95,6 +102,7 @@ def test_names_that_say_secret(name: str, value: Any, secret: bool) -> None:
         "authorization header",
         "x-api-key",
         "@ in password",
+        "space in password",
         "cookie header",
         "SecretStr",
     ],
