@@ -50,10 +50,11 @@ _SECRET_NAME_END = re.compile(rf"(?:{_WORDS})s?$", re.I)
 #: Query parameters whose values are secrets: those of :data:`SECRET_NAME`, and a few short
 #: names that services use for keys and signatures.
 _SECRET_QUERY_NAME = re.compile(rf"{_WORDS}|^(?:key|sig|signature|pwd|pass|auth)$", re.I)
-#: ``scheme://user:password@host``: the password runs to the ``@`` after which comes a host
-#: (no ``@`` up to the path, query, fragment or end), so ``redis://:p@ss@host`` hides ``p@ss``.
+#: ``scheme://user:password@host``: the password runs to the first ``@`` followed by no other
+#: before the query (or the end), so ``redis://:p@ss@host`` hides ``p@ss`` and a password
+#: holding ``/``, ``#`` or ``?`` (as SQLAlchemy reads one) is hidden whole.
 _SCHEME_AND_USER = r"[a-z][a-z0-9+.-]*://[^:/@\s]*:"
-_HOST_AFTER = r"@(?=[^@\s/?#]*(?:[/?#\s]|$))"
+_HOST_AFTER = r"@(?=[^@?\s]*(?:[?\s]|$))"
 _URL_PASSWORD = re.compile(
     rf"(?P<prefix>\b{_SCHEME_AND_USER})(?P<password>\S*?){_HOST_AFTER}", re.I
 )

@@ -26,6 +26,7 @@ from tausestack._redaction import (
         ("postgresql://u:pa/ss@host/db", "postgresql://u:********@host/db"),
         ("postgresql://u:p?ss@host/db", "postgresql://u:********@host/db"),
         ("postgresql://app:pa ss@db/app", "postgresql://app:********@db/app"),
+        ("postgresql://app:x@y:z/w@db:5432/shop", "postgresql://app:********@db:5432/shop"),
         ("postgresql://app: pass word @db", "postgresql://app:********@db"),
         (
             "redis://:a b@c@cache:6379/0 then redis://:x@y/1",

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..._naming import did_you_mean
+from ..._redaction import URL_PASSWORD_AT_START
 from .errors import DatabaseConfigurationError
 
 if TYPE_CHECKING:
@@ -224,18 +225,12 @@ _QUERY_SECRET = re.compile(
 
 
 def redact_text(text: str) -> str:
-    """Hide the password of a URL given as text, even one too broken to parse, and the
-    secret-looking values of its query."""
-    text = _QUERY_SECRET.sub(lambda match: match.group(1) + HIDDEN, text)
-    scheme, separator, rest = text.partition("://")
-    if not separator or "@" not in rest.partition("?")[0]:
-        return text
-    address, mark, query = rest.partition("?")
-    credentials, _, location = address.rpartition("@")
-    user = credentials.partition(":")[0]
-    if ":" not in credentials:
-        return text
-    return f"{scheme}://{user}:{HIDDEN}@{location}{mark}{query}"
+    """Hide the password of a URL given as text, even one too broken to parse (up to the last
+    ``@`` before the host, so a ``?``, ``#``, ``/`` or ``@`` in it does not show its end), and
+    the secret-looking values of its query."""
+    # The password first: it may hold a '?' or '#' (SQLAlchemy reads it up to the '@').
+    text = URL_PASSWORD_AT_START.sub(lambda match: f"{match['prefix']}{HIDDEN}@", text)
+    return _QUERY_SECRET.sub(lambda match: match.group(1) + HIDDEN, text)
 
 
 #: How to install the drivers other than TauseStack's defaults (whose extra installs them).
