@@ -462,3 +462,22 @@ def test_a_password_holding_a_question_mark_is_hidden(text: str, shown: str) -> 
     with pytest.raises(DatabaseConfigurationError) as caught:
         urls(text)
     assert f"database.url {shown!r} names the database dialect 'postgresq'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:p?a@b@db/app",
+        "postgresql://app:p#a@b@db/app",
+        "postgresql://a@b:pw@db/app",
+    ],
+    ids=["question-mark", "hash", "user"],
+)
+def test_an_at_sign_after_a_question_mark_in_the_password_is_refused(url: str) -> None:
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls(url)
+    message = str(caught.value)
+    assert "Percent-encode it as %40" in message
+    assert "database.url 'postgresql://" in message
+    for part in ("p?a", "p#a", "a@b:pw", "@b@"):
+        assert part not in message

@@ -62,15 +62,15 @@ class DatabaseUrls:
 def parse(text: str, key: str, source: str) -> URL:
     """Parse a URL from the setting ``key``, set in ``source`` (``Settings.source_of``); the
     error shows it with the password hidden, and where it was set."""
-    # Two '@' before the path: the user or password holds one, and the parts after it read as
-    # host and port (an error that would quote a piece of the password).
-    if text.partition("://")[2].partition("?")[0].count("@") > 1:
-        raise DatabaseConfigurationError(
-            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
-            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and "
-            "any : / ? # % in the password too: urllib.parse.quote(password, safe=''); "
-            f"{key} is set in {source}."
-        )
+    # Two '@' before the host: the user or password holds one, and the parts after it read as
+    # host and port (an error that would quote a piece of the password). The password may hold
+    # a '?' too, so the '@' are counted before the query and in the password as redaction reads
+    # it; a host with an '@' (however it came) is the same mistake.
+    password = URL_PASSWORD_AT_START.match(text)
+    if text.partition("://")[2].partition("?")[0].count("@") > 1 or (
+        password is not None and "@" in password["password"]
+    ):
+        raise _at_sign_inside(text, key, source)
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
@@ -80,12 +80,31 @@ def parse(text: str, key: str, source: str) -> URL:
             "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db, with the "
             f"password percent-encoded; {key} is set in {source}."
         ) from None
+    if url.host is not None and "@" in url.host:
+        raise _at_sign_inside(text, key, source)
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
     if backend != given_backend:
         url = url.set(drivername=f"{backend}{plus}{driver}")
     _check_dialect(url, text, key, source)
     return url
+
+
+#: Everything between the scheme and the '@' before the host: the user and the password.
+_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://).*?@(?=[^@?\s]*(?:[?\s]|$))", re.I | re.S)
+
+
+def _at_sign_inside(text: str, key: str, source: str) -> DatabaseConfigurationError:
+    """The error for an unencoded '@' in the user or password of ``text``; the password is
+    hidden, and the user too when it holds the '@' (its end cannot be told)."""
+    if URL_PASSWORD_AT_START.match(text) is None:  # no user:password@ with the '@' in the user
+        text = _CREDENTIALS.sub(rf"\1{HIDDEN}@", text)
+    return DatabaseConfigurationError(
+        f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
+        "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and any "
+        ": / ? # % in the password too: urllib.parse.quote(password, safe=''); "
+        f"{key} is set in {source}."
+    )
 
 
 def _check_dialect(url: URL, text: str, key: str, source: str) -> None:
