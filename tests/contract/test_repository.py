@@ -467,3 +467,25 @@ async def test_a_caught_duplicate_leaves_the_enclosing_transaction_usable(
     rows = sorted(names(heroes.list()))
     assert rows == ["async-earlier", "bob", "sync-earlier", "taken"]
     assert heroes.get_or_404(bob.id).age is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("key", [2**31, 2**40, 2**70, -(2**70)], ids=str)
+async def test_a_key_beyond_the_columns_range_is_a_missing_row(
+    app: TauseStackApp, key: int
+) -> None:
+    """No row can have it: reads find nothing, updates are a 404, deletes delete nothing."""
+    heroes = app.container.get(HeroRepository)
+    heroes.create({"name": "ada"})
+    assert heroes.get(key) is None
+    assert await heroes.aget(key) is None
+    with pytest.raises(HTTPException) as caught:
+        await heroes.aget_or_404(key)
+    assert caught.value.status_code == 404
+    with pytest.raises(RecordNotFoundError, match=f"No Hero with primary key {key}"):
+        heroes.update(key, {"age": 1})
+    with pytest.raises(RecordNotFoundError):
+        await heroes.aupdate(key, {"age": 1})
+    assert heroes.delete(key) is False
+    assert await heroes.adelete(key) is False
+    assert names(heroes.list()) == ["ada"]

@@ -259,3 +259,11 @@ def test_a_caught_duplicate_keeps_the_request_going(client: TestClient, suffix: 
     assert [hero["name"] for hero in listing if hero["name"].startswith("claimed")] == [
         f"claimed{suffix.replace('/', '-')}-c"  # the request's earlier write was kept
     ]
+
+
+@pytest.mark.parametrize("suffix", ["", "/sync", "/any"], ids=["async", "sync", "raw"])
+def test_patching_a_key_no_column_can_hold_is_a_404(client: TestClient, suffix: str) -> None:
+    for key in (2**40, 2**70):
+        response = client.patch(f"/heroes/{key}{suffix}", json={"age": 3})
+        assert response.status_code == 404, response.text
+        assert response.json() == {"detail": f"No Hero with primary key {key}."}

@@ -42,13 +42,29 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         urls = self.database.urls
         return (urls.sync if sync else urls.asynchronous).get_backend_name()
 
+    def _stored(self, session: Session, model: type[M], ident: Any) -> M | None:
+        """The row with key ``ident``; None for a key its column cannot hold (no row has it)."""
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=True)):
+            return None
+        return session.get(model, key)
+
+    async def _astored(self, session: AsyncSession, model: type[M], ident: Any) -> M | None:
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=False)):
+            return None
+        return await session.get(model, key)
+
     # -- sync -----------------------------------------------------------------------------------
 
     def get(self, model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
         statements.check_model(model)
         options = statements.loading(model, load)
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=True)):
+            return None
         with self.database.session(writes=False) as session:
-            row: M | None = session.get(model, statements.ident_of(model, ident), options=options)
+            row: M | None = session.get(model, key, options=options)
             return row
 
     def list(
@@ -147,7 +163,7 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     def update(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
         with self.database.session() as session:
-            row = session.get(model, statements.ident_of(model, ident))
+            row = self._stored(session, model, ident)
             if row is None:
                 raise _not_found(model, ident)
             with rows_.duplicates(model), session.begin_nested():
@@ -159,7 +175,7 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     def delete(self, model: type[Any], ident: Any) -> bool:
         statements.check_model(model)
         with self.database.session() as session:
-            row = session.get(model, statements.ident_of(model, ident))
+            row = self._stored(session, model, ident)
             if row is None:
                 return False
             session.delete(row)
@@ -178,10 +194,11 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     async def aget(self, model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
         statements.check_model(model)
         options = statements.loading(model, load)
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=False)):
+            return None
         async with self.database.async_session(writes=False) as session:
-            row: M | None = await session.get(
-                model, statements.ident_of(model, ident), options=options
-            )
+            row: M | None = await session.get(model, key, options=options)
             return row
 
     async def alist(
@@ -286,7 +303,7 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     async def aupdate(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
         async with self.database.async_session() as session:
-            row = await session.get(model, statements.ident_of(model, ident))
+            row = await self._astored(session, model, ident)
             if row is None:
                 raise _not_found(model, ident)
             with rows_.duplicates(model):
@@ -299,7 +316,7 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     async def adelete(self, model: type[Any], ident: Any) -> bool:
         statements.check_model(model)
         async with self.database.async_session() as session:
-            row = await session.get(model, statements.ident_of(model, ident))
+            row = await self._astored(session, model, ident)
             if row is None:
                 return False
             await session.delete(row)
