@@ -8,8 +8,9 @@ What counts as a secret:
 - a number under a name that ends with a secret word (``api_key: 123456789``), not under one
   that only mentions it (``min_password_length``, ``token_ttl``);
 - inside any string: the password of a URL (``scheme://user:PASSWORD@host``, up to the last
-  ``@`` before the host, so an unencoded ``@`` in it does not show its end) and the values of
-  secret-named query parameters (``?password=…``, ``&sslpassword=…``, ``?api_key=…``).
+  ``@`` before the host, so an unencoded ``@`` in it does not show its end; with spaces too in
+  the URL a string starts with) and the values of secret-named query parameters
+  (``?password=…``, ``&sslpassword=…``, ``?api_key=…``).
 
 ``${secret:NAME}`` references are shown as written: they hold no secret. A settings model lists
 the fields whose names sound secret but whose values are not in ``public_fields`` (a cookie's
@@ -28,6 +29,7 @@ from pydantic import BaseModel, SecretStr
 __all__ = [
     "REDACTED",
     "SECRET_NAME",
+    "URL_PASSWORD_AT_START",
     "RedactedReprModel",
     "mask",
     "mask_url_secrets",
@@ -48,11 +50,18 @@ _SECRET_NAME_END = re.compile(rf"(?:{_WORDS})s?$", re.I)
 #: Query parameters whose values are secrets: those of :data:`SECRET_NAME`, and a few short
 #: names that services use for keys and signatures.
 _SECRET_QUERY_NAME = re.compile(rf"{_WORDS}|^(?:key|sig|signature|pwd|pass|auth)$", re.I)
-#: ``scheme://user:password@host``: the password runs to the ``@`` after which comes a host
-#: (no ``@`` up to the path, query, fragment or end), so ``redis://:p@ss@host`` hides ``p@ss``.
+#: ``scheme://user:password@host``: the password runs to the first ``@`` followed by no other
+#: before the query (or the end), so ``redis://:p@ss@host`` hides ``p@ss`` and a password
+#: holding ``/``, ``#`` or ``?`` (as SQLAlchemy reads one) is hidden whole.
+_SCHEME_AND_USER = r"[a-z][a-z0-9+.-]*://[^:/@\s]*:"
+_HOST_AFTER = r"@(?=[^@?\s]*(?:[?\s]|$))"
 _URL_PASSWORD = re.compile(
-    r"(?P<prefix>\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<password>\S*?)@(?=[^@\s/?#]*(?:[/?#\s]|$))",
-    re.I,
+    rf"(?P<prefix>\b{_SCHEME_AND_USER})(?P<password>\S*?){_HOST_AFTER}", re.I
+)
+#: The same for a string that starts with a URL (a setting's whole value): its password may
+#: hold spaces too (``postgresql://app:pa ss@db/app``), as it cannot be part of a sentence.
+URL_PASSWORD_AT_START = re.compile(
+    rf"^(?P<prefix>{_SCHEME_AND_USER})(?P<password>.*?){_HOST_AFTER}", re.I | re.S
 )
 _QUERY_PARAMETER = re.compile(r"(?P<name>[?&;](?P<key>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
 
@@ -92,7 +101,8 @@ def mask_url_secrets(text: str) -> str:
     """``text`` with the passwords of its URLs and their secret-named query values masked."""
     if "://" not in text:
         return text
-    text = _URL_PASSWORD.sub(lambda match: match["prefix"] + mask(match["password"]) + "@", text)
+    for pattern in (URL_PASSWORD_AT_START, _URL_PASSWORD):
+        text = pattern.sub(lambda match: match["prefix"] + mask(match["password"]) + "@", text)
     if "?" not in text:
         return text
     start = text.index("?")

@@ -432,3 +432,60 @@ async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
     with pytest.raises(DuplicateRecordError, match=r"contract_hero \(name\)"):
         await heroes.aupdate(bob.id, {"name": "ada-the-first"})
     assert sorted(names(await heroes.alist())) == ["ada-the-first", "bob"]  # nothing written
+
+
+@pytest.mark.anyio
+async def test_a_caught_duplicate_leaves_the_enclosing_transaction_usable(
+    app: TauseStackApp,
+) -> None:
+    """Only the refused write rolls back: earlier writes of the same transaction stay, and the
+    session goes on working (get-or-create: catch the conflict, then read the existing row)."""
+    heroes = app.container.get(HeroRepository)
+    database = app.container.get(Database)
+    bob = heroes.create({"name": "bob"})
+    heroes.create({"name": "taken"})
+    with database.transaction():
+        heroes.create({"name": "sync-earlier"})
+        with pytest.raises(DuplicateRecordError):
+            heroes.create({"name": "taken"})
+        with pytest.raises(DuplicateRecordError):
+            heroes.bulk_create([{"name": "fine"}, {"name": "taken"}])
+        with pytest.raises(DuplicateRecordError):
+            heroes.update(bob.id, {"name": "taken", "age": 7})
+        assert names(heroes.list(name="taken")) == ["taken"]
+        assert heroes.get_or_404(bob.id).name == "bob"
+    async with database.transaction():
+        await heroes.acreate({"name": "async-earlier"})
+        with pytest.raises(DuplicateRecordError):
+            await heroes.acreate({"name": "taken"})
+        with pytest.raises(DuplicateRecordError):
+            await heroes.abulk_create([{"name": "fine"}, {"name": "taken"}])
+        with pytest.raises(DuplicateRecordError):
+            await heroes.aupdate(bob.id, {"name": "taken", "age": 7})
+        assert names(await heroes.alist(name="taken")) == ["taken"]
+        assert (await heroes.aget(bob.id)).age is None  # type: ignore[union-attr]
+    rows = sorted(names(heroes.list()))
+    assert rows == ["async-earlier", "bob", "sync-earlier", "taken"]
+    assert heroes.get_or_404(bob.id).age is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("key", [2**31, 2**40, 2**70, -(2**70)], ids=str)
+async def test_a_key_beyond_the_columns_range_is_a_missing_row(
+    app: TauseStackApp, key: int
+) -> None:
+    """No row can have it: reads find nothing, updates are a 404, deletes delete nothing."""
+    heroes = app.container.get(HeroRepository)
+    heroes.create({"name": "ada"})
+    assert heroes.get(key) is None
+    assert await heroes.aget(key) is None
+    with pytest.raises(HTTPException) as caught:
+        await heroes.aget_or_404(key)
+    assert caught.value.status_code == 404
+    with pytest.raises(RecordNotFoundError, match=f"No Hero with primary key {key}"):
+        heroes.update(key, {"age": 1})
+    with pytest.raises(RecordNotFoundError):
+        await heroes.aupdate(key, {"age": 1})
+    assert heroes.delete(key) is False
+    assert await heroes.adelete(key) is False
+    assert names(heroes.list()) == ["ada"]

@@ -14,6 +14,7 @@ from tausestack import Controller, TauseStackApp, get, patch, post
 from tausestack.sdk.database import (
     CursorPage,
     Database,
+    DuplicateRecordError,
     Page,
     PageParams,
     PageQuery,
@@ -77,6 +78,25 @@ class HeroPages:
     @post("/any")
     def create_any(self, body: dict[str, Any]) -> HeroRead:
         return self.heroes.create(body)  # type: ignore[return-value]
+
+    @post("/claim")
+    async def claim(self, body: dict[str, Any]) -> HeroRead:
+        """Get-or-create in one request, after an earlier write that must be kept."""
+        await self.heroes.acreate({"name": f"claimed-{body['name']}"})
+        try:
+            return await self.heroes.acreate(body)  # type: ignore[return-value]
+        except DuplicateRecordError:
+            [found] = await self.heroes.alist(name=body["name"])
+            return found  # type: ignore[return-value]
+
+    @post("/claim/sync")
+    def claim_sync(self, body: dict[str, Any]) -> HeroRead:
+        self.heroes.create({"name": f"claimed-sync-{body['name']}"})
+        try:
+            return self.heroes.create(body)  # type: ignore[return-value]
+        except DuplicateRecordError:
+            [found] = self.heroes.list(name=body["name"])
+            return found  # type: ignore[return-value]
 
     @post("/computed")
     async def computed(self) -> HeroRead:
@@ -228,3 +248,22 @@ def test_invalid_data_from_server_code_is_logged_without_values(
     assert "name" in message
     assert "1234567" not in message
     assert "POST /heroes/computed" in message
+
+
+@pytest.mark.parametrize("suffix", ["", "/sync"], ids=["async", "sync"])
+def test_a_caught_duplicate_keeps_the_request_going(client: TestClient, suffix: str) -> None:
+    response = client.post(f"/heroes/claim{suffix}", json={"name": "c"})
+    assert response.status_code == 200, response.text
+    assert response.json()["age"] == 22  # the existing row, found after the conflict
+    listing = client.get("/heroes/list?limit=20").json()
+    assert [hero["name"] for hero in listing if hero["name"].startswith("claimed")] == [
+        f"claimed{suffix.replace('/', '-')}-c"  # the request's earlier write was kept
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["", "/sync", "/any"], ids=["async", "sync", "raw"])
+def test_patching_a_key_no_column_can_hold_is_a_404(client: TestClient, suffix: str) -> None:
+    for key in (2**40, 2**70):
+        response = client.patch(f"/heroes/{key}{suffix}", json={"age": 3})
+        assert response.status_code == 404, response.text
+        assert response.json() == {"detail": f"No Hero with primary key {key}."}

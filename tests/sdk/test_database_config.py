@@ -442,3 +442,42 @@ def test_a_query_password_is_hidden_when_the_server_is_unreachable(tmp_path: Pat
     assert "application_name=shop" in message
     assert "TopSecretQ" not in message
     assert "TopSecretQ" not in repr(app.container.get(Database))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresq://app:s3cr?et@db/app", "postgresq://app:***@db/app"),
+        (
+            "postgresq://app:s3#cr?et@db/app?sslmode=require",
+            "postgresq://app:***@db/app?sslmode=require",
+        ),
+        ("postgresq://app:s3 cr?et@db/app", "postgresq://app:***@db/app"),
+        ("postgresq://app:p?token=x@db/app?password=q", "postgresq://app:***@db/app?password=***"),
+        ("postgresq://app@db/app?email=a@b.example", "postgresq://app@db/app?email=a@b.example"),
+    ],
+)
+def test_a_password_holding_a_question_mark_is_hidden(text: str, shown: str) -> None:
+    assert redact_text(text) == shown
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls(text)
+    assert f"database.url {shown!r} names the database dialect 'postgresq'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://app:p?a@b@db/app",
+        "postgresql://app:p#a@b@db/app",
+        "postgresql://a@b:pw@db/app",
+    ],
+    ids=["question-mark", "hash", "user"],
+)
+def test_an_at_sign_after_a_question_mark_in_the_password_is_refused(url: str) -> None:
+    with pytest.raises(DatabaseConfigurationError) as caught:
+        urls(url)
+    message = str(caught.value)
+    assert "Percent-encode it as %40" in message
+    assert "database.url 'postgresql://" in message
+    for part in ("p?a", "p#a", "a@b:pw", "@b@"):
+        assert part not in message

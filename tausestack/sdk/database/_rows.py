@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..._naming import did_you_mean
 from .errors import DuplicateRecordError, InvalidDataError
 
-__all__ = ["apply", "duplicates", "instance"]
+__all__ = ["apply", "duplicates", "instance", "unstorable_key"]
 
 
 def instance(model: type[Any], data: Any, family: str) -> Any:
@@ -188,6 +188,25 @@ def _check_ranges(model: type[Any], values: Mapping[str, Any], family: str) -> N
             errors.append(_beyond(name, value, low, high))
     if errors:
         raise InvalidDataError(model.__name__, errors)
+
+
+def unstorable_key(model: type[Any], ident: Any, family: str) -> bool:
+    """Whether the primary key ``ident`` (a value, a tuple or a mapping of the key's parts)
+    holds an integer its column cannot hold on ``family``: no row has it, and the database
+    would fail on it (a 500) rather than find nothing."""
+    limits = _integer_limits(model, family)
+    mapper = inspect(model)
+    names = [mapper.get_property_by_column(column).key for column in mapper.primary_key]
+    if isinstance(ident, Mapping):
+        values = [ident.get(name) for name in names]
+    else:
+        values = list(ident) if isinstance(ident, tuple) else [ident]
+    for name, value in zip(names, values, strict=False):
+        if name in limits and isinstance(value, int) and not isinstance(value, bool):
+            low, high = limits[name]
+            if not low <= value <= high:
+                return True
+    return False
 
 
 def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:

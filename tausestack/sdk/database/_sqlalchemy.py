@@ -27,7 +27,12 @@ _async_execute = AsyncSession.execute
 
 
 class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
-    """Runs each operation in the session :class:`Database` says the caller should use."""
+    """Runs each operation in the session :class:`Database` says the caller should use.
+
+    Each write is flushed in a savepoint of that session: when the database refuses it (a
+    duplicate), only that write is rolled back, and a request or transaction that catches the
+    error goes on with its earlier writes kept.
+    """
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -37,13 +42,29 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         urls = self.database.urls
         return (urls.sync if sync else urls.asynchronous).get_backend_name()
 
+    def _stored(self, session: Session, model: type[M], ident: Any) -> M | None:
+        """The row with key ``ident``; None for a key its column cannot hold (no row has it)."""
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=True)):
+            return None
+        return session.get(model, key)
+
+    async def _astored(self, session: AsyncSession, model: type[M], ident: Any) -> M | None:
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=False)):
+            return None
+        return await session.get(model, key)
+
     # -- sync -----------------------------------------------------------------------------------
 
     def get(self, model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
         statements.check_model(model)
         options = statements.loading(model, load)
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=True)):
+            return None
         with self.database.session(writes=False) as session:
-            row: M | None = session.get(model, statements.ident_of(model, ident), options=options)
+            row: M | None = session.get(model, key, options=options)
             return row
 
     def list(
@@ -119,9 +140,10 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     def create(self, model: type[M], data: M | Data) -> M:
         statements.check_model(model)
         row: M = rows_.instance(model, data, self._family(sync=True))
-        with self.database.session() as session, rows_.duplicates(model):
-            session.add(row)
-            session.flush()
+        with self.database.session() as session:
+            with rows_.duplicates(model), session.begin_nested():
+                session.add(row)
+                session.flush()
             session.refresh(row)
         return row
 
@@ -129,26 +151,31 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         statements.check_model(model)
         family = self._family(sync=True)
         created = [rows_.instance(model, data, family) for data in rows]
-        with self.database.session() as session, rows_.duplicates(model):
+        with (
+            self.database.session() as session,
+            rows_.duplicates(model),
+            session.begin_nested(),
+        ):
             session.add_all(created)
             session.flush()
         return created
 
     def update(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
-        with self.database.session() as session, rows_.duplicates(model):
-            row = session.get(model, statements.ident_of(model, ident))
+        with self.database.session() as session:
+            row = self._stored(session, model, ident)
             if row is None:
                 raise _not_found(model, ident)
-            rows_.apply(model, row, data, self._family(sync=True))
-            session.flush()
+            with rows_.duplicates(model), session.begin_nested():
+                rows_.apply(model, row, data, self._family(sync=True))
+                session.flush()
             session.refresh(row)
             return row
 
     def delete(self, model: type[Any], ident: Any) -> bool:
         statements.check_model(model)
         with self.database.session() as session:
-            row = session.get(model, statements.ident_of(model, ident))
+            row = self._stored(session, model, ident)
             if row is None:
                 return False
             session.delete(row)
@@ -167,10 +194,11 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
     async def aget(self, model: type[M], ident: Any, *, load: Sequence[str] = ()) -> M | None:
         statements.check_model(model)
         options = statements.loading(model, load)
+        key = statements.ident_of(model, ident)
+        if rows_.unstorable_key(model, key, self._family(sync=False)):
+            return None
         async with self.database.async_session(writes=False) as session:
-            row: M | None = await session.get(
-                model, statements.ident_of(model, ident), options=options
-            )
+            row: M | None = await session.get(model, key, options=options)
             return row
 
     async def alist(
@@ -255,8 +283,9 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         row: M = rows_.instance(model, data, self._family(sync=False))
         async with self.database.async_session() as session:
             with rows_.duplicates(model):
-                session.add(row)
-                await session.flush()
+                async with session.begin_nested():
+                    session.add(row)
+                    await session.flush()
             await session.refresh(row)
         return row
 
@@ -266,26 +295,28 @@ class SQLAlchemyDatabaseBackend(AbstractDatabaseBackend):
         created = [rows_.instance(model, data, family) for data in rows]
         async with self.database.async_session() as session:
             with rows_.duplicates(model):
-                session.add_all(created)
-                await session.flush()
+                async with session.begin_nested():
+                    session.add_all(created)
+                    await session.flush()
         return created
 
     async def aupdate(self, model: type[M], ident: Any, data: Data) -> M:
         statements.check_model(model)
         async with self.database.async_session() as session:
-            row = await session.get(model, statements.ident_of(model, ident))
+            row = await self._astored(session, model, ident)
             if row is None:
                 raise _not_found(model, ident)
-            rows_.apply(model, row, data, self._family(sync=False))
             with rows_.duplicates(model):
-                await session.flush()
+                async with session.begin_nested():
+                    rows_.apply(model, row, data, self._family(sync=False))
+                    await session.flush()
             await session.refresh(row)
             return row
 
     async def adelete(self, model: type[Any], ident: Any) -> bool:
         statements.check_model(model)
         async with self.database.async_session() as session:
-            row = await session.get(model, statements.ident_of(model, ident))
+            row = await self._astored(session, model, ident)
             if row is None:
                 return False
             await session.delete(row)

@@ -16,6 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from ..._naming import did_you_mean
+from ..._redaction import URL_PASSWORD_AT_START
 from .errors import DatabaseConfigurationError
 
 if TYPE_CHECKING:
@@ -61,15 +62,15 @@ class DatabaseUrls:
 def parse(text: str, key: str, source: str) -> URL:
     """Parse a URL from the setting ``key``, set in ``source`` (``Settings.source_of``); the
     error shows it with the password hidden, and where it was set."""
-    # Two '@' before the path: the user or password holds one, and the parts after it read as
-    # host and port (an error that would quote a piece of the password).
-    if text.partition("://")[2].partition("?")[0].count("@") > 1:
-        raise DatabaseConfigurationError(
-            f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
-            "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and "
-            "any : / ? # % in the password too: urllib.parse.quote(password, safe=''); "
-            f"{key} is set in {source}."
-        )
+    # Two '@' before the host: the user or password holds one, and the parts after it read as
+    # host and port (an error that would quote a piece of the password). The password may hold
+    # a '?' too, so the '@' are counted before the query and in the password as redaction reads
+    # it; a host with an '@' (however it came) is the same mistake.
+    password = URL_PASSWORD_AT_START.match(text)
+    if text.partition("://")[2].partition("?")[0].count("@") > 1 or (
+        password is not None and "@" in password["password"]
+    ):
+        raise _at_sign_inside(text, key, source)
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
@@ -79,12 +80,31 @@ def parse(text: str, key: str, source: str) -> URL:
             "postgresql+psycopg://app:secret@localhost:5432/app or sqlite:///app.db, with the "
             f"password percent-encoded; {key} is set in {source}."
         ) from None
+    if url.host is not None and "@" in url.host:
+        raise _at_sign_inside(text, key, source)
     given_backend, plus, driver = url.drivername.partition("+")
     backend = ALIASES.get(given_backend, given_backend)
     if backend != given_backend:
         url = url.set(drivername=f"{backend}{plus}{driver}")
     _check_dialect(url, text, key, source)
     return url
+
+
+#: Everything between the scheme and the '@' before the host: the user and the password.
+_CREDENTIALS = re.compile(r"^([a-z][a-z0-9+.-]*://).*?@(?=[^@?\s]*(?:[?\s]|$))", re.I | re.S)
+
+
+def _at_sign_inside(text: str, key: str, source: str) -> DatabaseConfigurationError:
+    """The error for an unencoded '@' in the user or password of ``text``; the password is
+    hidden, and the user too when it holds the '@' (its end cannot be told)."""
+    if URL_PASSWORD_AT_START.match(text) is None:  # no user:password@ with the '@' in the user
+        text = _CREDENTIALS.sub(rf"\1{HIDDEN}@", text)
+    return DatabaseConfigurationError(
+        f"{key} {redact_text(text)!r} has an '@' inside its user or password, which reads as "
+        "part of the host. Percent-encode it as %40 (a password p@ss becomes p%40ss), and any "
+        ": / ? # % in the password too: urllib.parse.quote(password, safe=''); "
+        f"{key} is set in {source}."
+    )
 
 
 def _check_dialect(url: URL, text: str, key: str, source: str) -> None:
@@ -224,18 +244,12 @@ _QUERY_SECRET = re.compile(
 
 
 def redact_text(text: str) -> str:
-    """Hide the password of a URL given as text, even one too broken to parse, and the
-    secret-looking values of its query."""
-    text = _QUERY_SECRET.sub(lambda match: match.group(1) + HIDDEN, text)
-    scheme, separator, rest = text.partition("://")
-    if not separator or "@" not in rest.partition("?")[0]:
-        return text
-    address, mark, query = rest.partition("?")
-    credentials, _, location = address.rpartition("@")
-    user = credentials.partition(":")[0]
-    if ":" not in credentials:
-        return text
-    return f"{scheme}://{user}:{HIDDEN}@{location}{mark}{query}"
+    """Hide the password of a URL given as text, even one too broken to parse (up to the last
+    ``@`` before the host, so a ``?``, ``#``, ``/`` or ``@`` in it does not show its end), and
+    the secret-looking values of its query."""
+    # The password first: it may hold a '?' or '#' (SQLAlchemy reads it up to the '@').
+    text = URL_PASSWORD_AT_START.sub(lambda match: f"{match['prefix']}{HIDDEN}@", text)
+    return _QUERY_SECRET.sub(lambda match: match.group(1) + HIDDEN, text)
 
 
 #: How to install the drivers other than TauseStack's defaults (whose extra installs them).

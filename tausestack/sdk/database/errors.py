@@ -80,8 +80,9 @@ class RecordNotFoundError(DatabaseError):
 class DuplicateRecordError(DatabaseError):
     """A row with the same value in a unique column (or primary key) already exists.
 
-    Nothing was written. In a request it becomes a 409 response naming the table, the columns
-    and the constraint, never the values.
+    Nothing of that write was written (it ran in a savepoint); earlier writes of the same
+    request or transaction are kept, so code may catch this error and go on. In a request it
+    becomes a 409 response naming the table, the columns and the constraint, never the values.
     """
 
     def __init__(
