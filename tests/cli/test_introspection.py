@@ -356,7 +356,7 @@ def test_config_show_redacts_secret_values_and_shows_references_as_written(
         assert value not in result.output, f"the {name} secret was printed"
 
 
-NOTES_WITH_SECRETS = """  page_size: 50
+NOTES_WITH_SECRETS = """  max_page_size: 50
   headers:
     Authorization: Bearer header-jwt-value
     X-Api-Key: header-key-value
@@ -374,12 +374,13 @@ def test_config_show_hides_numbers_headers_and_every_part_of_a_url_secret(
 ) -> None:
     (demo / "apps" / "notes" / "settings.py").write_text(
         "from typing import Any\n\nfrom tausestack import SettingsSection\n\n\n"
-        'class NotesSettings(SettingsSection, section="notes"):\n    page_size: int = 50\n'
+        'class NotesSettings(SettingsSection, section="notes"):\n    max_page_size: int = 50\n'
         "    headers: dict[str, str] = {}\n    options: dict[str, Any] = {}\n"
         '    broker_url: str = ""\n    replica_url: str = ""\n'
     )
     config = demo / "application.yaml"
-    config.write_text(config.read_text().replace("  page_size: 50\n", NOTES_WITH_SECRETS))
+    assert "  max_page_size: 50\n" in config.read_text()  # the starter's setting, replaced below
+    config.write_text(config.read_text().replace("  max_page_size: 50\n", NOTES_WITH_SECRETS))
     result = tausestack("config", "show")
     assert result.exit_code == 0, result.output
     rows = config_rows(result.stdout)
