@@ -90,3 +90,21 @@ def test_scaffolded_and_generated_code_passes_the_projects_own_checks(
     run_in(demo, "mypy")
     tests = run_in(demo, "pytest", "-q", "-p", "no:cacheprovider")
     assert "18 passed" in tests
+
+
+def test_the_starter_pages_no_larger_than_its_documented_size_bound(demo: Path) -> None:
+    """The starter's max_page_size never advertises one bound in OpenAPI and applies another."""
+    code = (
+        "from main import app\n"
+        "from apps.notes.settings import NotesSettings\n"
+        "size = next(p for p in app.openapi()['paths']['/notes']['get']['parameters']"
+        " if p['name'] == 'size')\n"
+        "print(size['schema']['maximum'], app.container.get(NotesSettings).max_page_size,"
+        " NotesSettings.model_fields['max_page_size'].default)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], cwd=demo, capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    advertised, configured, default = (int(value) for value in shown.stdout.split())
+    assert advertised == configured == default

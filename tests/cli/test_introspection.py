@@ -232,7 +232,7 @@ def test_check_lists_every_problem(demo: Path, tausestack: Cli) -> None:
 def test_check_lists_every_invalid_setting(demo: Path, tausestack: Cli) -> None:
     config = demo / "application.yaml"
     config.write_text(
-        config.read_text().replace("max_page_size: 50", "max_page_size: many") + "debugg: true\n"
+        config.read_text().replace("max_page_size: 100", "max_page_size: many") + "debugg: true\n"
     )
     result = tausestack("check")
     assert result.exit_code == 1
@@ -263,7 +263,7 @@ def test_config_show_gives_values_and_sources_and_hides_secrets(
             if line.startswith("│")
         )
     }
-    assert rows["notes.max_page_size"] == ["50", f"{demo / 'application.yaml'}:13"]
+    assert rows["notes.max_page_size"] == ["100", f"{demo / 'application.yaml'}:13"]
     assert rows["app.debug"] == ["True", f"{demo / '.env'} (TAUSESTACK_APP__DEBUG)"]
     assert rows["app.docs_url"] == ["/docs", "defaults"]
     assert rows["profile"] == ["dev", "defaults"]
@@ -356,7 +356,7 @@ def test_config_show_redacts_secret_values_and_shows_references_as_written(
         assert value not in result.output, f"the {name} secret was printed"
 
 
-NOTES_WITH_SECRETS = """  max_page_size: 50
+NOTES_WITH_SECRETS = """  max_page_size: 100
   headers:
     Authorization: Bearer header-jwt-value
     X-Api-Key: header-key-value
@@ -379,8 +379,8 @@ def test_config_show_hides_numbers_headers_and_every_part_of_a_url_secret(
         '    broker_url: str = ""\n    replica_url: str = ""\n'
     )
     config = demo / "application.yaml"
-    assert "  max_page_size: 50\n" in config.read_text()  # the starter's setting, replaced below
-    config.write_text(config.read_text().replace("  max_page_size: 50\n", NOTES_WITH_SECRETS))
+    assert "  max_page_size: 100\n" in config.read_text()  # the starter's setting, replaced below
+    config.write_text(config.read_text().replace("  max_page_size: 100\n", NOTES_WITH_SECRETS))
     result = tausestack("config", "show")
     assert result.exit_code == 0, result.output
     rows = config_rows(result.stdout)
