@@ -38,6 +38,13 @@ def build_storage(url: str) -> storages.Storage:
     return storages.RedisStorage(f"async+{url}", implementation="redispy", key_prefix="tausestack")
 
 
+def under(path: str, prefix: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it, by whole segments: ``/docs`` holds
+    ``/docs`` and ``/docs/oauth2-redirect``, not ``/docsearch``."""
+    stem = prefix.rstrip("/")
+    return path == stem or path.startswith(f"{stem}/")
+
+
 class RateLimitMiddleware:
     """Counts requests per key (client IP, user, route) and refuses those over the limit."""
 
@@ -54,7 +61,7 @@ class RateLimitMiddleware:
 
     def _limit(self, path: str) -> tuple[str, RateLimitItem] | None:
         for prefix, limit in self.paths:
-            if path.startswith(prefix):
+            if under(path, prefix):
                 return prefix, limit
         return ("*", self.default) if self.default is not None else None
 
@@ -70,7 +77,7 @@ class RateLimitMiddleware:
         return "route"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt):
+        if scope["type"] != "http" or any(under(scope["path"], path) for path in self.exempt):
             await self.app(scope, receive, send)
             return
         chosen = self._limit(scope["path"])

@@ -65,7 +65,10 @@ class CorsSettings(RedactedReprModel):
     allow_methods: list[str] = Field(
         default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"]
     )
-    allow_headers: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
+    #: ``X-CSRF-Token`` is ``auth.sessions.csrf_header``'s default: cookie sessions need it.
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-CSRF-Token"]
+    )
     allow_credentials: bool = False
     expose_headers: list[str] = Field(default_factory=list)
     max_age: int = Field(default=600, ge=0)
