@@ -14,10 +14,11 @@ from typing import Any
 
 import anyio
 import pytest
+from limits import parse
 
 from tausestack import Controller, Settings, TauseStackApp, create_app, get
 from tausestack.testing import AsyncTestClient
-from tausestack.web.middleware.rate_limit import RateLimiter, RateLimitMiddleware
+from tausestack.web.middleware.rate_limit import RateLimiter, RateLimitMiddleware, build_storage
 from tests.processes import free_port
 from tests.servers import RedisServer
 
@@ -121,6 +122,35 @@ async def test_fail_closed_answers_503_with_retry_after_and_hides_the_password(
     assert len(warnings) == 1, warnings
     assert "redis://:********@127.0.0.1" in warnings[0]
     assert "hunter2" not in caplog.text
+
+
+async def test_the_limiter_alone_tests_hits_and_follows_its_policy(
+    redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    five = parse("5/minute")
+    limiter = RateLimiter(build_storage(redis_url), strategy="moving-window")
+    try:
+        assert (await limiter.test(five, "login", "ana")).remaining == 5, "test counts nothing"
+        verdicts = [await limiter.hit(five, "login", "ana", cost=2) for _ in range(3)]
+        assert [(verdict.allowed, verdict.remaining) for verdict in verdicts] == [
+            (True, 3),
+            (True, 1),
+            (False, 1),
+        ]
+        assert not (await limiter.test(five, "login", "ana", cost=2)).allowed
+        assert (await limiter.test(five, "login", "bo", cost=2)).allowed
+    finally:
+        await limiter.aclose()
+    broken = build_storage(f"redis://127.0.0.1:{free_port()}/0")
+    failing = RateLimiter(broken, on_storage_error="open", name="redis://:pw@127.0.0.1/0")
+    failing.warning_interval = 0  # a warning for every failure
+    with caplog.at_level(logging.WARNING, logger=LOGGER):
+        verdicts = [await failing.test(five, "x"), await failing.hit(five, "x")]
+    assert [(verdict.allowed, verdict.storage_failed) for verdict in verdicts] == [(True, True)] * 2
+    assert verdicts[0].remaining is None
+    assert failing.storage_errors == 2
+    assert len([record for record in caplog.records if record.name == LOGGER]) == 2
+    assert "pw@" not in caplog.text
 
 
 def test_pool_settings_are_checked(tmp_path: Path) -> None:
