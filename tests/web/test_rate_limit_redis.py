@@ -85,6 +85,7 @@ async def test_a_small_pool_makes_a_burst_wait_instead_of_failing(
         assert await burst(http, 100) == {200: 100}
 
 
+@pytest.mark.redis
 async def test_with_redis_stopped_fail_open_serves_and_warns_once(
     tmp_path: Path, own_redis: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
