@@ -29,12 +29,27 @@ class Things:
     def login(self) -> dict[str, str]:
         return {"status": "ok"}
 
+    @get("/loginx")
+    def loginx(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/login/help")
+    def login_help(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+
+@Controller("")
+class Pages:
+    @get("/docsearch")
+    def docsearch(self) -> dict[str, str]:
+        return {"status": "ok"}
+
 
 def client(tmp_path: Path, **rate_limit: Any) -> TestClient:
     settings = Settings(
         config_dir=tmp_path, security={"rate_limit": {"enabled": True, **rate_limit}}
     )
-    return TestClient(create_app(settings, components=[Things]))
+    return TestClient(create_app(settings, components=[Things, Pages]))
 
 
 def test_requests_past_the_limit_get_429(tmp_path: Path) -> None:
@@ -61,6 +76,21 @@ def test_paths_get_their_own_limits(tmp_path: Path) -> None:
         assert http.get("/things/login").status_code == 200
         assert http.get("/things/login").status_code == 429
         assert all(http.get("/things/").status_code == 200 for _ in range(5)), "not limited"
+
+
+def test_exempt_paths_and_path_limits_match_whole_segments(tmp_path: Path) -> None:
+    limits = {"/things/login": "1/minute", "/things/": "50/minute"}
+    with client(tmp_path, default="1/minute", paths=limits) as http:
+        assert http.get("/docs").status_code == 200
+        assert http.get("/docs").status_code == 200, "/docs is exempt"
+        assert http.get("/docs/oauth2-redirect").status_code == 200, "and what is under it"
+        assert http.get("/docsearch").status_code == 200
+        assert http.get("/docsearch").status_code == 429, "/docsearch is not under /docs"
+        assert http.get("/things/login").status_code == 200
+        assert http.get("/things/login/help").status_code == 429, "under /things/login"
+        loginx = [http.get("/things/loginx") for _ in range(3)]
+        assert [answer.status_code for answer in loginx] == [200] * 3, "not /things/login's"
+        assert loginx[-1].headers["x-ratelimit-limit"] == "50", "/things/ (as /things) counts it"
 
 
 def test_route_key_counts_every_client_together(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ import hmac
 import re
 import weakref
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException
@@ -30,8 +30,10 @@ from fastapi.security import HTTPBearer
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection, Request
 from starlette.status import WS_1008_POLICY_VIOLATION
+from starlette.types import Scope
 
 from ...di._container import Container
+from ...di._keys import DependencyKey
 from ...settings import Settings
 from .._context import component_of
 from ._tickets import TICKET_KEY, TICKET_PARAMETER, take_ticket
@@ -46,6 +48,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 SCHEME_NAME = "HTTPBearer"
 DENIAL_EXTENSION = "websocket.http.response"
+#: Where a request's verified credentials are kept (kind, credential, user or refusal), so
+#: the rate limiter and the auth dependency verify them once between them.
+IDENTITY_KEY = "tausestack.auth.identity"
 
 #: Each application's backend, looked up once (and again when its singletons change).
 _BACKENDS: weakref.WeakKeyDictionary[Container, AbstractAuthBackend] = weakref.WeakKeyDictionary()
@@ -170,20 +175,79 @@ async def _user_of(connection: HTTPConnection) -> User | None:
     cached: User | None = getattr(connection.state, "user", None)
     if cached is not None:
         return cached
-    authorization = connection.headers.get("authorization")
-    scheme, _, token = (authorization or "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:  # none, or another scheme: not ours to judge
+    token = _bearer_token(connection)
+    if token is None:  # none, or another scheme: not ours to judge
         ticket = _ticket_of(connection) if connection.scope["type"] == "websocket" else None
         if ticket is not None:
             return await _ticket_user(connection, ticket)
         return await _session_user(connection)
+    outcome = await _verified(connection, "bearer", token)
+    if isinstance(outcome, AuthenticationError):
+        audit("authentication_failed", connection, reason=outcome.reason)
+        raise unauthorized(outcome.reason, str(outcome)) from None
+    return _accepted(connection, outcome)
+
+
+async def identify(scope: Scope) -> User | None:
+    """The user of the request's bearer token or session cookie, for the rate limiter (which
+    runs before the route): verified by the app's auth backend and kept in ``scope``, so the
+    auth dependency of the same request does not verify it again.
+
+    None without credentials, without an auth backend, or when they are refused (the auth
+    dependency answers that with its 401, as without the limiter). It neither raises, audits
+    nor checks CSRF tokens: the auth dependency does.
+    """
+    connection = HTTPConnection(scope)
+    if not _has_backend(connection):
+        return None
+    token = _bearer_token(connection)
+    if token is not None:
+        outcome = await _verified(connection, "bearer", token)
+    else:
+        cookie = connection.cookies.get(connection.app.settings.auth.sessions.cookie)
+        if not cookie or getattr(backend_of(connection), "session_user", None) is None:
+            return None
+        outcome = await _verified(connection, "session", cookie)
+    return outcome if isinstance(outcome, User) else None
+
+
+def _has_backend(connection: HTTPConnection) -> bool:
+    """Whether the app has an auth backend: set in ``auth.backend``, or given to the container
+    (as a test's override)."""
+    container: Container | None = getattr(connection.scope.get("app"), "container", None)
+    if container is None:
+        return False
+    if container in _BACKENDS or container.graph.lookup(DependencyKey(AbstractAuthBackend)):
+        return True
+    return connection.app.settings.auth.backend is not None
+
+
+def _bearer_token(connection: HTTPConnection) -> str | None:
+    """The token of an ``Authorization: Bearer`` header; None without one."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+async def _verified(
+    connection: HTTPConnection, kind: Literal["bearer", "session"], credential: str
+) -> User | AuthenticationError:
+    """The user of a bearer token or session token, or why it is refused; verified once per
+    request (what :func:`identify` found is reused)."""
+    known: tuple[str, str, User | AuthenticationError] | None = connection.scope.get(IDENTITY_KEY)
+    if known is not None and known[:2] == (kind, credential):
+        return known[2]
+    backend = backend_of(connection)
+    outcome: User | AuthenticationError
     try:
-        user = await backend_of(connection).averify_token(token)
+        if kind == "bearer":
+            outcome = await backend.averify_token(credential)
+        else:
+            outcome = await anyio.to_thread.run_sync(backend.session_user, credential)  # type: ignore[attr-defined]
     except AuthenticationError as exc:
-        audit("authentication_failed", connection, reason=exc.reason)
-        raise unauthorized(exc.reason, str(exc)) from None
-    return _accepted(connection, user)
+        outcome = exc
+    connection.scope[IDENTITY_KEY] = (kind, credential, outcome)
+    return outcome
 
 
 def _accepted(connection: HTTPConnection, user: User) -> User:
@@ -226,15 +290,13 @@ async def _session_user(connection: HTTPConnection) -> User | None:
     if not token:
         return None
     backend = backend_of(connection)
-    session_user = getattr(backend, "session_user", None)
-    if session_user is None:
+    if getattr(backend, "session_user", None) is None:
         return None
-    try:
-        user: User = await anyio.to_thread.run_sync(session_user, token)
-    except AuthenticationError as exc:
+    user = await _verified(connection, "session", token)
+    if isinstance(user, AuthenticationError):
         # The browser sends a revoked or expired cookie with every request and scripts cannot
         # remove an HttpOnly cookie: anonymous where a user is optional, 401 where required.
-        connection.state.session_refusal = exc
+        connection.state.session_refusal = user
         return None
     if connection.scope["type"] == "websocket":
         _check_websocket_origin(connection, user)

@@ -3,6 +3,8 @@
 - :class:`SecurityHeadersMiddleware` — security headers on every response, errors included.
 - :class:`BodySizeLimitMiddleware` — a 413 for request bodies over ``security.max_body_size``.
 - :class:`RateLimitMiddleware` — a 429 past ``security.rate_limit`` (``limits``; memory or Redis).
+- :class:`RateLimiter` — the counting behind it, for code that limits something else (a
+  :class:`Verdict` per hit; storage failures follow ``on_storage_error``).
 
 CORS uses Starlette's ``CORSMiddleware``, configured from ``security.cors``.
 """
@@ -15,10 +17,16 @@ from ..._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .body_limit import BodySizeLimitMiddleware
-    from .rate_limit import RateLimitMiddleware
+    from .rate_limit import RateLimiter, RateLimitMiddleware, Verdict
     from .security_headers import SecurityHeadersMiddleware
 
-__all__ = ["BodySizeLimitMiddleware", "RateLimitMiddleware", "SecurityHeadersMiddleware"]
+__all__ = [
+    "BodySizeLimitMiddleware",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "SecurityHeadersMiddleware",
+    "Verdict",
+]
 
 
 # Imported on first use: the settings import ``middleware.settings`` without Starlette, and
@@ -28,7 +36,7 @@ if not TYPE_CHECKING:  # type checkers read the imports above
         __name__,
         {
             ".body_limit": ("BodySizeLimitMiddleware",),
-            ".rate_limit": ("RateLimitMiddleware",),
+            ".rate_limit": ("RateLimitMiddleware", "RateLimiter", "Verdict"),
             ".security_headers": ("SecurityHeadersMiddleware",),
         },
     )

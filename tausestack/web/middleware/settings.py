@@ -65,7 +65,10 @@ class CorsSettings(RedactedReprModel):
     allow_methods: list[str] = Field(
         default_factory=lambda: ["GET", "POST", "PUT", "PATCH", "DELETE"]
     )
-    allow_headers: list[str] = Field(default_factory=lambda: ["Authorization", "Content-Type"])
+    #: ``X-CSRF-Token`` is ``auth.sessions.csrf_header``'s default: cookie sessions need it.
+    allow_headers: list[str] = Field(
+        default_factory=lambda: ["Authorization", "Content-Type", "X-CSRF-Token"]
+    )
     allow_credentials: bool = False
     expose_headers: list[str] = Field(default_factory=list)
     max_age: int = Field(default=600, ge=0)
@@ -94,10 +97,12 @@ class RateLimitSettings(RedactedReprModel):
     enabled: bool = False
     #: The limit for every path that ``paths`` does not name; null: only ``paths`` are limited.
     default: str | None = "120/minute"
-    #: Limits for path prefixes, the longest match first: ``{"/auth/login": "5/minute"}``.
+    #: Limits for paths and what is under them (whole segments), the longest match first:
+    #: ``{"/auth/login": "5/minute"}``.
     paths: dict[str, str] = Field(default_factory=dict)
-    #: ``ip`` (per client address), ``user`` (per authenticated user, else per address) or
-    #: ``route`` (per method and path, for every client together).
+    #: ``ip`` (per client address), ``user`` (per user of the request's bearer token or session
+    #: cookie, verified by ``auth.backend``; else per address) or ``route`` (per method and path,
+    #: for every client together).
     key: Literal["ip", "user", "route"] = "ip"
     strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = (
         "sliding-window-counter"
@@ -105,6 +110,15 @@ class RateLimitSettings(RedactedReprModel):
     #: ``memory://`` (each process counts alone) or ``redis://host:port/db`` (shared by every
     #: worker and machine using that server).
     storage: str = "memory://"
+    #: Connections to the Redis ``storage`` at most; a request waits for a free one.
+    pool_size: int = Field(default=50, ge=1)
+    #: Seconds a request waits for a free connection, and for Redis to connect and answer,
+    #: before that counts as a storage error.
+    pool_timeout: float = Field(default=2.0, gt=0)
+    #: When the storage fails (Redis down, timed out, no free connection): ``open`` serves the
+    #: request uncounted and logs a warning at most once a minute; ``closed`` answers 503.
+    on_storage_error: Literal["open", "closed"] = "open"
+    #: Paths not limited, each with what is under it (``/docs`` covers ``/docs/…``).
     exempt_paths: list[str] = Field(default_factory=lambda: ["/docs", "/redoc", "/openapi.json"])
 
     @model_validator(mode="after")
