@@ -61,7 +61,10 @@ class _BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
 
     def put(self, key: object) -> tuple[object, bool]:
         if type(key) is not str:
-            raise TypeError(f"The disk cache stores str keys, not {type(key).__name__}.")
+            raise TypeError(
+                f"The disk cache's keys are str, not {type(key).__name__}: go through Cache, "
+                "which makes them."
+            )
         return key, True
 
     def get(self, key: object, raw: bool) -> object:
@@ -73,7 +76,10 @@ class _BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
         self, value: object, read: bool, key: object = diskcache.core.UNKNOWN
     ) -> tuple[int, int, None, sqlite3.Binary]:
         if type(value) is not bytes:
-            raise TypeError(f"The disk cache stores bytes, not {type(value).__name__}.")
+            raise TypeError(
+                f"The disk cache stores bytes, not {type(value).__name__}: go through Cache, "
+                "whose serializer makes them."
+            )
         return 0, diskcache.core.MODE_RAW, None, sqlite3.Binary(value)
 
     def fetch(self, mode: int, filename: str | None, value: object, read: bool) -> bytes | None:

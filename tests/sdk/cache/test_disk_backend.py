@@ -154,3 +154,11 @@ def test_large_values_stay_in_the_index(backend: DiskCacheBackend) -> None:
 def test_the_folder_is_private_to_its_owner(backend: DiskCacheBackend) -> None:
     backend.ping()
     assert stat.S_IMODE(backend.directory.stat().st_mode) == 0o700
+
+
+def test_only_bytes_under_str_keys_are_stored(backend: DiskCacheBackend) -> None:
+    with pytest.raises(TypeError, match="stores bytes, not dict"):
+        backend.set("k", {"a": 1}, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="keys are str, not tuple"):
+        backend.cache.set(("a", 1), b"1")
+    assert backend.get("k") is None
