@@ -31,6 +31,7 @@ from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
 from ._middleware import settle_sync_endpoints
+from ._openapi import document_request_errors
 from ._routes import RouteSpec
 
 
@@ -155,6 +156,7 @@ def mount(
     check_injections(app, container)
     check_websocket_parameters(app)
     document_auth(app)
+    document_request_errors(app)
     return bindings
 
 

@@ -1,18 +1,26 @@
-"""The ``disk`` backend: a folder managed by diskcache (SQLite index, large values in files).
+"""The ``disk`` backend: a folder managed by diskcache (an SQLite index that holds the values).
 
 Correct for every process on one machine that points at the same folder: diskcache takes
 SQLite's locks, so writes from several workers are atomic and each one sees the others'
 entries. It is not shared between machines (use ``redis``). The folder is created on first use
-(at startup, when the application checks its cache).
+(at startup, when the application checks its cache), readable by its owner only.
 
 diskcache rather than a hand-written file store: it already handles concurrent writers,
 expiry, a size limit with eviction, and crash safety (SQLite's write-ahead log). The library
 is blocking, so the async twins run it in worker threads (see :mod:`.base`).
+
+diskcache (through 5.6.3, CVE-2025-69872) unpickles any entry its index marks as a pickle, and
+any key stored as one, whoever wrote them: someone who can write the folder could run code in
+the app. This backend only ever stores ``str`` keys and ``bytes`` values (the serializer's
+output), and opens the folder with :class:`_BytesOnlyDisk`, which keeps every value inside the
+index and reads back nothing else: a pickled, textual or file-backed entry, or a pickled key,
+is a miss (never unpickled, never opened). tests/sdk/cache/test_disk_backend.py plants them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import threading
 import time
@@ -37,6 +45,51 @@ __all__ = ["DiskCacheBackend"]
 
 _POLL = 0.005  # seconds between two attempts to take a held lock
 _DELETE_BATCH = 500
+#: A file diskcache named (``ab/cd/<28 hex>.val``): the only kind this backend ever removes.
+_DISKCACHE_FILE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{28}\.val")
+
+
+class _BytesOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+    """diskcache's storage of keys and values, limited to ``str`` keys and ``bytes`` values kept
+    in the index: nothing is pickled, and nothing read from the folder is ever unpickled.
+
+    Entries in another form (diskcache's pickles, text or files, a key stored as a pickle) were
+    not written by this backend: they read as misses, and their keys as ``bytes``, which no
+    prefix of ours matches. A file is removed only under a name diskcache itself gives files
+    (those of a cache written before values were kept in the index).
+    """
+
+    def put(self, key: object) -> tuple[object, bool]:
+        if type(key) is not str:
+            raise TypeError(
+                f"The disk cache's keys are str, not {type(key).__name__}: go through Cache, "
+                "which makes them."
+            )
+        return key, True
+
+    def get(self, key: object, raw: bool) -> object:
+        if raw:
+            return bytes(key) if isinstance(key, bytes | memoryview) else key
+        return b""  # a pickled key: not one of ours, and never unpickled
+
+    def store(
+        self, value: object, read: bool, key: object = diskcache.core.UNKNOWN
+    ) -> tuple[int, int, None, sqlite3.Binary]:
+        if type(value) is not bytes:
+            raise TypeError(
+                f"The disk cache stores bytes, not {type(value).__name__}: go through Cache, "
+                "whose serializer makes them."
+            )
+        return 0, diskcache.core.MODE_RAW, None, sqlite3.Binary(value)
+
+    def fetch(self, mode: int, filename: str | None, value: object, read: bool) -> bytes | None:
+        if mode == diskcache.core.MODE_RAW and isinstance(value, bytes | memoryview):
+            return bytes(value)
+        return None  # pickled, text or in a file: not written by this backend
+
+    def remove(self, file_path: str) -> None:
+        if isinstance(file_path, str) and _DISKCACHE_FILE.fullmatch(file_path):
+            super().remove(file_path)
 
 
 class DiskCacheBackend(AbstractCacheBackend):
@@ -77,7 +130,14 @@ class DiskCacheBackend(AbstractCacheBackend):
 
     def _open(self) -> diskcache.Cache:
         try:
-            return diskcache.Cache(str(self.directory), size_limit=self.size_limit)
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            return diskcache.Cache(
+                str(self.directory),
+                size_limit=self.size_limit,
+                disk=_BytesOnlyDisk,
+                # As documented, whatever policy the folder's own Settings table names.
+                eviction_policy="least-recently-stored",
+            )
         except (OSError, sqlite3.Error) as exc:
             raise CacheConnectionError(
                 f"Cannot open the disk cache in {self.directory}: {exc}. Point "
