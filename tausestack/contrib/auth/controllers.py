@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, NoReturn
 
 import anyio.to_thread
@@ -37,6 +38,7 @@ from ...sdk.auth.errors import (
 from ...sdk.auth.jwt_backend import TICKET_TTL, JwtBackend, TokenPair
 from ...settings import Settings
 from ...web import Controller, delete, get, patch, post
+from ._throttle import LoginThrottle
 
 __all__ = [
     "AccountOut",
@@ -141,6 +143,11 @@ class AuthController:
         self.settings = settings.auth
         self.profile = settings.profile
         self.trusted_origins = TrustedOrigins(settings.security.cors)
+        self.throttle = LoginThrottle(
+            self.settings.login_throttle, settings.security.rate_limit.storage
+        )
+        # Between the throttle's check and its count of a failure: as many as hash at once.
+        self._password_checks = asyncio.Semaphore(backend.settings.max_concurrent_hashes)
 
     @post("/register", status_code=201, responses={409: {"description": "Email taken"}})
     async def register(self, request: Request, registration: Registration) -> AccountOut:
@@ -203,7 +210,9 @@ class AuthController:
             if update.current_password is None:
                 self._invalid("Changing the password needs current_password too.")
             try:
-                await anyio.to_thread.run_sync(
+                await self._check_password(
+                    request,
+                    account.email or user.id,
                     self.backend.change_password,
                     user.id,
                     update.current_password,
@@ -302,7 +311,7 @@ class AuthController:
 
     async def _authenticate(self, request: Request, email: str, call: Any, *args: Any) -> Any:
         try:
-            result = await anyio.to_thread.run_sync(call, *args)
+            result = await self._check_password(request, email, call, *args)
         except AuthenticationError as exc:
             audit("login_failed", request, reason=exc.reason, email=_masked(email))
             raise unauthorized(exc.reason, str(exc)) from None
@@ -310,6 +319,31 @@ class AuthController:
             audit("login_failed", request, reason=exc.reason, email=_masked(email))
             raise forbidden(exc.reason, str(exc)) from None
         audit("login_succeeded", request, user_id=result.user_id)
+        return result
+
+    async def _check_password(self, request: Request, email: str, call: Any, *args: Any) -> Any:
+        """``call(*args)`` (backend work that checks a password) on the hashing threads, unless
+        the account or the address has failed too often (429); a failure is counted."""
+        address = request.client.host if request.client else "unknown"
+        async with self._password_checks:
+            retry = await self.throttle.retry_after(email, address)
+            if retry is not None:
+                audit("login_throttled", request, reason="too_many_attempts", email=_masked(email))
+                raise HTTPException(
+                    429,
+                    {
+                        "reason": "too_many_attempts",
+                        "message": "Too many failed password attempts for this account or "
+                        f"address; try again in {retry} s.",
+                    },
+                    headers={"Retry-After": str(retry)},
+                )
+            try:
+                result = await self.backend.hasher.run(call, *args)
+            except AuthenticationError:
+                await self.throttle.failed(email, address)
+                raise
+        await self.throttle.succeeded(email)
         return result
 
     @staticmethod
