@@ -11,10 +11,12 @@ that waits holds no thread of the shared pool, only a queued function.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,6 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["PasswordHashing"]
 
 T = TypeVar("T")
+
+#: How much lower the hashing threads' CPU priority is (Linux nice increment).
+NICENESS = 10
 
 
 class PasswordHashing:
@@ -79,7 +84,9 @@ class PasswordHashing:
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(
-                    max_workers=self.limit, thread_name_prefix="tausestack-passwords"
+                    max_workers=self.limit,
+                    thread_name_prefix="tausestack-passwords",
+                    initializer=_lower_priority,
                 )
             return self._executor
 
@@ -94,3 +101,12 @@ class PasswordHashing:
             finally:
                 with self._count_lock:
                     self.active -= 1
+
+
+def _lower_priority() -> None:
+    """Give this hashing thread (and argon2's lanes, which inherit it) a lower CPU priority,
+    so that other requests come first when the CPUs are busy with logins (Linux: a nice
+    value per thread; elsewhere nothing)."""
+    if sys.platform.startswith("linux"):  # elsewhere the id is not a thread's for setpriority
+        with suppress(OSError):  # not allowed: as it is
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
