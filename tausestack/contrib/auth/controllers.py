@@ -178,6 +178,8 @@ class AuthController:
 
     @post("/refresh")
     async def refresh(self, refresh: RefreshRequest) -> TokenResponse:
+        if not _printable(refresh.refresh_token):  # no token has one; PostgreSQL refuses NUL
+            raise unauthorized("invalid_token", "The refresh token is not valid.")
         try:
             pair = await anyio.to_thread.run_sync(self.backend.refresh, refresh.refresh_token)
         except AuthenticationError as exc:
@@ -188,7 +190,8 @@ class AuthController:
 
     @post("/logout", status_code=204, response_model=None)
     async def logout(self, refresh: RefreshRequest) -> None:
-        await anyio.to_thread.run_sync(self.backend.logout, refresh.refresh_token)
+        if _printable(refresh.refresh_token):
+            await anyio.to_thread.run_sync(self.backend.logout, refresh.refresh_token)
 
     @get("/me")
     async def me(self, user: CurrentUser) -> AccountOut:
@@ -282,7 +285,7 @@ class AuthController:
         self._refuse_cross_site(request)
         sessions = self.settings.sessions
         token = request.cookies.get(sessions.cookie)
-        if token:
+        if token and _printable(token):
             await anyio.to_thread.run_sync(self.backend.logout, token)
         response = Response(status_code=204)
         clear: dict[str, Any] = {"path": "/", "secure": self._secure(request)}
@@ -355,3 +358,8 @@ def _masked(email: str) -> str:
     """An email address for a log: the domain and the first letter (``a***@example.com``)."""
     local, _, domain = email.strip().lower().partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def _printable(token: str) -> bool:
+    """Whether a token is printable ASCII, as every token the backend issues is."""
+    return token.isascii() and token.isprintable()
