@@ -16,10 +16,8 @@ from tausestack.contrib.auth.models import AuthAccount, AuthToken
 from tausestack.sdk.auth import AuthConfigurationError
 from tausestack.sdk.database import Database
 from tausestack.testing import TestClient
-from tests.contrib.test_auth_app import PASSWORD, SECRET, Notes, bearer, client, login, register
+from tests.contrib.test_auth_app import PASSWORD, SECRET, Notes, bearer, login, register
 from tests.servers import RedisServer
-
-__all__ = ["client"]  # the fixture, reused
 
 WRONG = {"username": "ana@example.com", "password": "wrong password"}
 RIGHT = {"username": "ana@example.com", "password": PASSWORD}
@@ -49,7 +47,12 @@ def assert_throttled(answer: Any) -> None:
     assert "try again in" in detail["message"]
 
 
-def test_thirty_wrong_passwords_lock_the_account_by_default(client: TestClient) -> None:
+def test_thirty_wrong_passwords_lock_the_account_by_default(tmp_path: Path) -> None:
+    with TestClient(build_with_storage(tmp_path, "memory://", {})) as client:
+        check_thirty_wrong_passwords(client)
+
+
+def check_thirty_wrong_passwords(client: TestClient) -> None:
     register(client)
     statuses = [client.post("/auth/login", data=WRONG).status_code for _ in range(30)]
     assert statuses == [401] * 10 + [429] * 20
@@ -125,6 +128,12 @@ def test_failures_are_counted_across_apps_on_redis(tmp_path: Path, redis_url: st
         assert one.post("/auth/login", data=WRONG).status_code == 401
         assert_throttled(two.post("/auth/login", data=RIGHT))
         assert_throttled(one.post("/auth/session", data=RIGHT))
+    import redis
+
+    with redis.Redis.from_url(redis_url) as server:
+        keys = server.keys("*")
+    assert keys
+    assert not [key for key in keys if b"ana" in key or b"example" in key]  # digests only
 
 
 @pytest.mark.redis
