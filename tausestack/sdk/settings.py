@@ -398,6 +398,9 @@ class JwtSettings(RedactedReprModel):
     #: (one primary-key read per request).
     check_account: bool = False
     min_password_length: int = Field(default=8, ge=1, le=1024)
+    #: Passwords hashed or checked at once per process, on threads of their own; the others
+    #: wait holding no thread. Each argon2id hash takes about 64 MiB and 4 threads of CPU.
+    max_concurrent_hashes: int = Field(default=2, ge=1, le=256)
     #: Access tokens remembered once verified, until they expire (0: verify every time).
     verified_cache: int = Field(default=4096, ge=0)
 
@@ -452,6 +455,30 @@ class AuthSessionSettings(RedactedReprModel):
         return self
 
 
+class LoginThrottleSettings(RedactedReprModel):
+    """Failed password attempts allowed by ``tausestack.contrib.auth`` before it answers 429.
+
+    Counted on ``security.rate_limit.storage`` (``memory://``: per process; Redis: across every
+    worker), also while ``security.rate_limit.enabled`` is false. Only failures count. The
+    limits are checked when the app starts with ``tausestack.contrib.auth`` (importing
+    ``limits`` is left to the apps that use them).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    #: Failures per account (email), in the ``limits`` notation; a success clears them.
+    #: null: no limit per account.
+    per_account: str | None = "10/15 minutes"
+    #: Failures per client address, whatever the accounts; a success does not clear them.
+    #: null: no limit per address.
+    per_address: str | None = "100/15 minutes"
+    #: ``moving-window`` counts exactly (it keeps each failure's time, a few per account);
+    #: ``sliding-window-counter`` and ``fixed-window`` keep one number but let a few more
+    #: attempts through at a window's edge.
+    strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = "moving-window"
+
+
 class AuthSettings(RedactedReprModel):
     """Authentication (``tausestack.sdk.auth``) and role-based access."""
 
@@ -469,6 +496,8 @@ class AuthSettings(RedactedReprModel):
     #: Role → the permissions it grants, for ``require_permissions``:
     #: ``{"editor": ["articles:write"], "admin": ["*"]}`` (``*`` grants every permission).
     permissions: dict[str, list[str]] = Field(default_factory=dict)
+    #: Failed password attempts allowed per account and per client address.
+    login_throttle: LoginThrottleSettings = Field(default_factory=LoginThrottleSettings)
 
 
 class MemoryTasksSettings(RedactedReprModel):

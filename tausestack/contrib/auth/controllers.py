@@ -15,16 +15,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, NoReturn
 
 import anyio.to_thread
 from fastapi import Depends, HTTPException, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
-from pydantic import BaseModel, ConfigDict, Field
 
-from ...sdk.auth import AbstractAuthBackend, CurrentUser, User
+from ...sdk.auth import AbstractAuthBackend, CurrentUser
 from ...sdk.auth._integration import TrustedOrigins, cross_site, forbidden, unauthorized
-from ...sdk.auth._tickets import TICKET_PARAMETER
 from ...sdk.auth.audit import audit
 from ...sdk.auth.errors import (
     AuthConfigurationError,
@@ -34,9 +33,19 @@ from ...sdk.auth.errors import (
     UserExistsError,
     UserNotFoundError,
 )
-from ...sdk.auth.jwt_backend import TICKET_TTL, JwtBackend, TokenPair
+from ...sdk.auth.jwt_backend import TICKET_TTL, JwtBackend
 from ...settings import Settings
 from ...web import Controller, delete, get, patch, post
+from ._responses import responses
+from ._schemas import (
+    AccountOut,
+    ProfileUpdate,
+    RefreshRequest,
+    Registration,
+    TokenResponse,
+    WebsocketTicket,
+)
+from ._throttle import LoginThrottle
 
 __all__ = [
     "AccountOut",
@@ -49,81 +58,15 @@ __all__ = [
 
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
-
-class Registration(BaseModel):
-    """What ``POST /auth/register`` accepts: nothing else (no roles, no claims)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=1024)
-    display_name: str | None = Field(default=None, max_length=200)
-
-
-class ProfileUpdate(BaseModel):
-    """What an account may change about itself: its display name, and its password when it
-    gives the current one."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    display_name: str | None = Field(default=None, max_length=200)
-    password: str | None = Field(default=None, max_length=1024)
-    current_password: str | None = Field(default=None, max_length=1024)
-
-
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    refresh_token: str = Field(max_length=200)
-
-
-class AccountOut(BaseModel):
-    """An account as its owner sees it."""
-
-    id: str
-    email: str | None
-    email_verified: bool
-    display_name: str | None
-    roles: list[str]
-
-    @classmethod
-    def of(cls, user: User) -> AccountOut:
-        return cls(
-            id=user.id,
-            email=user.email,
-            email_verified=user.email_verified,
-            display_name=user.display_name,
-            roles=list(user.roles),
-        )
-
-
-class TokenResponse(BaseModel):
-    """The OAuth2 token response."""
-
-    access_token: str
-    token_type: str
-    expires_in: int
-    refresh_token: str
-    refresh_expires_in: int
-
-    @classmethod
-    def of(cls, pair: TokenPair) -> TokenResponse:
-        return cls(
-            access_token=pair.access_token,
-            token_type=pair.token_type,
-            expires_in=pair.expires_in,
-            refresh_token=pair.refresh_token,
-            refresh_expires_in=pair.refresh_expires_in,
-        )
-
-
-class WebsocketTicket(BaseModel):
-    """A ticket for one websocket: ``wss://host/path?ws_ticket=<ticket>`` within
-    ``expires_in`` seconds. It is used up by the handshake."""
-
-    ticket: str
-    expires_in: int
-    parameter: str = TICKET_PARAMETER
+MALFORMED = "A malformed request (FastAPI's list of field errors)"
+WRONG_PASSWORD = "Wrong email or password (`invalid_credentials`)."
+DISABLED = "The account is disabled (`user_disabled`)."
+UNAUTHENTICATED = "Not authenticated: no token, or one that is not valid (`detail.reason`)."
+THROTTLED = (
+    "Too many failed password attempts for the account or from the address "
+    "(`too_many_attempts`); retry after `Retry-After` seconds."
+)
+CROSS_SITE = "Sent from another site's page (`cross_site_request`)"
 
 
 @Controller("/auth", tags=["auth"])
@@ -141,8 +84,21 @@ class AuthController:
         self.settings = settings.auth
         self.profile = settings.profile
         self.trusted_origins = TrustedOrigins(settings.security.cors)
+        self.throttle = LoginThrottle(
+            self.settings.login_throttle, settings.security.rate_limit.storage
+        )
+        # Between the throttle's check and its count of a failure: as many as hash at once.
+        self._password_checks = asyncio.Semaphore(backend.settings.max_concurrent_hashes)
 
-    @post("/register", status_code=201, responses={409: {"description": "Email taken"}})
+    @post(
+        "/register",
+        status_code=201,
+        responses=responses(
+            status_403="Registration is closed (`registration_closed`).",
+            status_409="The email has an account (`user_exists`).",
+            status_422=f"{MALFORMED}, or a bad email or a weak password (`invalid_user_data`).",
+        ),
+    )
     async def register(self, request: Request, registration: Registration) -> AccountOut:
         if not self.settings.registration:
             raise HTTPException(
@@ -161,7 +117,15 @@ class AuthController:
         audit("user_registered", request, user_id=user.id)
         return AccountOut.of(user)
 
-    @post("/login")
+    @post(
+        "/login",
+        responses=responses(
+            status_401=WRONG_PASSWORD,
+            status_403=DISABLED,
+            status_422=f"{MALFORMED}.",
+            status_429=THROTTLED,
+        ),
+    )
     async def login(self, request: Request, form: PasswordForm) -> TokenResponse:
         """OAuth2 password flow: ``username`` is the email address."""
         pair = await self._authenticate(
@@ -169,8 +133,18 @@ class AuthController:
         )
         return TokenResponse.of(pair)
 
-    @post("/refresh")
+    @post(
+        "/refresh",
+        responses=responses(
+            status_401="The refresh token is not valid (`invalid_token`), used already "
+            "(`token_reused`), revoked or expired (`token_revoked`, `token_expired`).",
+            status_403=DISABLED,
+            status_422=f"{MALFORMED}.",
+        ),
+    )
     async def refresh(self, refresh: RefreshRequest) -> TokenResponse:
+        if not _printable(refresh.refresh_token):  # no token has one; PostgreSQL refuses NUL
+            raise unauthorized("invalid_token", "The refresh token is not valid.")
         try:
             pair = await anyio.to_thread.run_sync(self.backend.refresh, refresh.refresh_token)
         except AuthenticationError as exc:
@@ -179,18 +153,35 @@ class AuthController:
             raise forbidden(exc.reason, str(exc)) from None
         return TokenResponse.of(pair)
 
-    @post("/logout", status_code=204, response_model=None)
+    @post(
+        "/logout",
+        status_code=204,
+        response_model=None,
+        responses=responses(status_422=f"{MALFORMED}."),
+    )
     async def logout(self, refresh: RefreshRequest) -> None:
-        await anyio.to_thread.run_sync(self.backend.logout, refresh.refresh_token)
+        if _printable(refresh.refresh_token):
+            await anyio.to_thread.run_sync(self.backend.logout, refresh.refresh_token)
 
-    @get("/me")
+    @get("/me", responses=responses(status_401=UNAUTHENTICATED, status_403=DISABLED))
     async def me(self, user: CurrentUser) -> AccountOut:
         found = await self.backend.aget_user(user.id)
         if found is None:
             raise unauthorized("unknown_user", "The token's account no longer exists.")
         return AccountOut.of(found)
 
-    @patch("/me")
+    @patch(
+        "/me",
+        responses=responses(
+            status_401=UNAUTHENTICATED,
+            status_403="The account is disabled (`user_disabled`), `current_password` is "
+            "wrong (`invalid_credentials`), or a cookie session sent no CSRF token "
+            "(`csrf_failed`).",
+            status_422=f"{MALFORMED}, or a weak password or a bad display name "
+            "(`invalid_user_data`).",
+            status_429=THROTTLED,
+        ),
+    )
     async def update_me(
         self, request: Request, user: CurrentUser, update: ProfileUpdate
     ) -> AccountOut:
@@ -203,7 +194,9 @@ class AuthController:
             if update.current_password is None:
                 self._invalid("Changing the password needs current_password too.")
             try:
-                await anyio.to_thread.run_sync(
+                await self._check_password(
+                    request,
+                    account.email or user.id,
                     self.backend.change_password,
                     user.id,
                     update.current_password,
@@ -225,7 +218,14 @@ class AuthController:
             raise unauthorized("unknown_user", "The token's account no longer exists.") from None
         return AccountOut.of(found)
 
-    @post("/ws-ticket")
+    @post(
+        "/ws-ticket",
+        responses=responses(
+            status_401=UNAUTHENTICATED,
+            status_403="The account is disabled (`user_disabled`), or a cookie session sent no "
+            "CSRF token (`csrf_failed`).",
+        ),
+    )
     async def websocket_ticket(self, user: CurrentUser) -> WebsocketTicket:
         """A one-use ticket that opens a websocket as the current user (browsers cannot send
         an Authorization header with a websocket)."""
@@ -237,7 +237,17 @@ class AuthController:
             raise forbidden(exc.reason, str(exc)) from None
         return WebsocketTicket(ticket=ticket, expires_in=TICKET_TTL)
 
-    @post("/session", status_code=204, response_model=None)
+    @post(
+        "/session",
+        status_code=204,
+        response_model=None,
+        responses=responses(
+            status_401=WRONG_PASSWORD,
+            status_403=f"{CROSS_SITE}, or the account is disabled (`user_disabled`).",
+            status_422=f"{MALFORMED}.",
+            status_429=THROTTLED,
+        ),
+    )
     async def open_session(self, request: Request, form: PasswordForm) -> Response:
         """Log in for a server-rendered site: sets the session and CSRF cookies.
 
@@ -265,7 +275,12 @@ class AuthController:
         response.set_cookie(sessions.csrf_cookie, self.backend.csrf_token(opened.token), **common)
         return response
 
-    @delete("/session", status_code=204, response_model=None)
+    @delete(
+        "/session",
+        status_code=204,
+        response_model=None,
+        responses=responses(status_403=f"{CROSS_SITE}."),
+    )
     async def close_session(self, request: Request) -> Response:
         """Log out of a cookie session: revokes it and clears the cookies. It needs no valid
         session, so a revoked or expired cookie can always be cleared; it is refused from
@@ -273,7 +288,7 @@ class AuthController:
         self._refuse_cross_site(request)
         sessions = self.settings.sessions
         token = request.cookies.get(sessions.cookie)
-        if token:
+        if token and _printable(token):
             await anyio.to_thread.run_sync(self.backend.logout, token)
         response = Response(status_code=204)
         clear: dict[str, Any] = {"path": "/", "secure": self._secure(request)}
@@ -302,7 +317,7 @@ class AuthController:
 
     async def _authenticate(self, request: Request, email: str, call: Any, *args: Any) -> Any:
         try:
-            result = await anyio.to_thread.run_sync(call, *args)
+            result = await self._check_password(request, email, call, *args)
         except AuthenticationError as exc:
             audit("login_failed", request, reason=exc.reason, email=_masked(email))
             raise unauthorized(exc.reason, str(exc)) from None
@@ -310,6 +325,31 @@ class AuthController:
             audit("login_failed", request, reason=exc.reason, email=_masked(email))
             raise forbidden(exc.reason, str(exc)) from None
         audit("login_succeeded", request, user_id=result.user_id)
+        return result
+
+    async def _check_password(self, request: Request, email: str, call: Any, *args: Any) -> Any:
+        """``call(*args)`` (backend work that checks a password) on the hashing threads, unless
+        the account or the address has failed too often (429); a failure is counted."""
+        address = request.client.host if request.client else "unknown"
+        async with self._password_checks:
+            retry = await self.throttle.retry_after(email, address)
+            if retry is not None:
+                audit("login_throttled", request, reason="too_many_attempts", email=_masked(email))
+                raise HTTPException(
+                    429,
+                    {
+                        "reason": "too_many_attempts",
+                        "message": "Too many failed password attempts for this account or "
+                        f"address; try again in {retry} s.",
+                    },
+                    headers={"Retry-After": str(retry)},
+                )
+            try:
+                result = await self.backend.hasher.run(call, *args)
+            except AuthenticationError:
+                await self.throttle.failed(email, address)
+                raise
+        await self.throttle.succeeded(email)
         return result
 
     @staticmethod
@@ -321,3 +361,8 @@ def _masked(email: str) -> str:
     """An email address for a log: the domain and the first letter (``a***@example.com``)."""
     local, _, domain = email.strip().lower().partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def _printable(token: str) -> bool:
+    """Whether a token is printable ASCII, as every token the backend issues is."""
+    return token.isascii() and token.isprintable()

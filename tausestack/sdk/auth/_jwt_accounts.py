@@ -3,6 +3,7 @@ and the queries that read, change and lock an account's row."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from .base import User
 from .errors import InvalidUserDataError, PermissionDeniedError, UserNotFoundError
 
 __all__ = [
+    "CONTROL_CHARACTER",
     "RESERVED_CLAIMS",
     "account",
     "account_by_email",
@@ -34,6 +36,10 @@ __all__ = [
 RESERVED_CLAIMS = frozenset(
     {"iss", "aud", "sub", "exp", "iat", "nbf", "jti", "email", "email_verified", "name", "roles"}
 )
+
+#: Control characters (C0, DEL, C1, the Unicode line and paragraph separators) and lone
+#: surrogates: PostgreSQL refuses NUL and a surrogate cannot be encoded, so neither is stored.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 # -- fields -----------------------------------------------------------------------------------
@@ -59,6 +65,11 @@ def valid_display_name(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or len(value) > 200:
         raise InvalidUserDataError("display_name must be a string of at most 200 characters.")
+    if CONTROL_CHARACTER.search(value):
+        raise InvalidUserDataError(
+            f"display_name {value[:200]!r} holds a control character (a line break, a tab, "
+            "NUL…) or a lone surrogate; give it as one line of text."
+        )
     return value
 
 
@@ -73,6 +84,8 @@ def valid_roles(value: Any) -> list[str]:
         raise InvalidUserDataError(f"roles must be a list of role names, not {value!r}.")
     if not all(isinstance(role, str) and role.strip() == role and role for role in value):
         raise InvalidUserDataError("Each role must be a non-empty name without spaces around.")
+    if any(CONTROL_CHARACTER.search(role) for role in value):
+        raise InvalidUserDataError("A role name cannot hold a control character.")
     return sorted(set(value))
 
 
@@ -104,8 +117,8 @@ def user_of(row: AuthAccount) -> User:
 
 
 def account_by_email(session: Session, email: Any) -> AuthAccount | None:
-    if not isinstance(email, str):
-        return None
+    if not isinstance(email, str) or CONTROL_CHARACTER.search(email):
+        return None  # no account has one (and PostgreSQL refuses NUL in a query)
     query = select(AuthAccount).where(AuthAccount.email == email.strip().lower())
     return session.exec(query).first()
 

@@ -4,7 +4,8 @@ Each record's message is the event name, and ``record.audit`` holds its fields (
 ``reason``, ``user_id``, ``path``, ``method``, ``client``), so a JSON log formatter or a log
 shipper can index them. Events: ``authentication_failed`` (a missing or invalid token where
 one was required), ``permission_denied`` (a disabled user, a missing role or permission, a
-failed CSRF check), ``login_failed`` (all three at WARNING), and ``user_registered``,
+failed CSRF check), ``login_failed``, ``login_throttled`` (too many failed password attempts
+for an account or an address: a 429; all four at WARNING), and ``user_registered``,
 ``login_succeeded`` and ``token_revoked`` (INFO). Tokens, passwords and secrets are never part
 of an event.
 """
@@ -32,5 +33,7 @@ def audit(event: str, connection: HTTPConnection | None = None, **fields: Any) -
             method=connection.scope.get("method", "WEBSOCKET"),
             client=client.host if client else None,
         )
-    level = logging.WARNING if event.endswith(("_failed", "_denied")) else logging.INFO
+    level = (
+        logging.WARNING if event.endswith(("_failed", "_denied", "_throttled")) else logging.INFO
+    )
     AUDIT_LOGGER.log(level, event, extra={"audit": record})

@@ -14,7 +14,8 @@
 Every write is a unit of work of its own, committed at once (``logout`` holds even when the
 request that asked for it fails afterwards). The keys are in ``_jwt_keys``, the accounts' fields
 and rows in ``_jwt_accounts``, the opaque tokens (refresh families, sessions, tickets) in
-``_jwt_tokens``.
+``_jwt_tokens``, the bounded password hashing in ``_passwords`` (async callers run password
+work on its threads: ``await backend.hasher.run(backend.login, email, password)``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from . import _jwt_accounts as accounts
 from ._jwt_accounts import RESERVED_CLAIMS
 from ._jwt_keys import AccessTokens
 from ._jwt_tokens import TICKET_TTL, StoredTokens
+from ._passwords import PasswordHashing
 from .audit import audit
 from .base import AbstractAuthBackend, User
 from .errors import (
@@ -52,8 +54,6 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from pwdlib import PasswordHash
-
     from ...di._container import Container
     from ...settings import Settings
     from ..database import Database
@@ -123,7 +123,8 @@ class JwtBackend(AbstractAuthBackend):
         self.algorithm = settings.algorithm
         self.issuer = settings.issuer
         self.audience = settings.audience
-        self.hasher: PasswordHash = PasswordHash.recommended()
+        #: Every hash and check of a password, at most ``max_concurrent_hashes`` at once.
+        self.hasher = PasswordHashing(PasswordHash.recommended(), settings.max_concurrent_hashes)
         self.access = AccessTokens(settings)
         self.tokens = StoredTokens(database)
         # A hash to compare against when the email is unknown, so both cases take as long.
@@ -133,6 +134,7 @@ class JwtBackend(AbstractAuthBackend):
         return f"the jwt backend ({self.algorithm}, issuer {self.issuer!r})"
 
     async def stop(self) -> None:
+        self.hasher.close()
         if self._owns_database:
             await self.database.stop()
 
@@ -271,6 +273,15 @@ class JwtBackend(AbstractAuthBackend):
                 session.rollback()
                 raise UserExistsError(f"An account with the email {row.email} exists.") from None
         return accounts.user_of(row)
+
+    async def acreate_user(self, email: str, password: str, **fields: Any) -> User:
+        # On the hashing threads: a flood of registrations waits there, not in the shared pool.
+        return await self.hasher.run(self.create_user, email, password, **fields)
+
+    async def aupdate_user(self, user_id: str, **fields: Any) -> User:
+        if "password" in fields:
+            return await self.hasher.run(self.update_user, user_id, **fields)
+        return await super().aupdate_user(user_id, **fields)
 
     def update_user(self, user_id: str, **fields: Any) -> User:
         unknown = set(fields) - set(EDITABLE_FIELDS)

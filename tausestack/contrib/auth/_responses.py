@@ -1,0 +1,68 @@
+"""What the endpoints of ``tausestack.contrib.auth`` answer besides success, for their OpenAPI.
+
+Their refusals are ``{"detail": {"reason", "message"}}`` (``AuthRefusal``, as auth's own), and a
+422 is either FastAPI's list of field errors (a malformed request) or such a refusal
+(``invalid_user_data``: a weak password, a bad email): :class:`InvalidRequest` says both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...sdk.auth._openapi import AuthRefusal, AuthRefusalDetail
+
+__all__ = ["FieldError", "InvalidRequest", "responses"]
+
+
+class FieldError(BaseModel):
+    """One field FastAPI's request validation refused."""
+
+    model_config = ConfigDict(extra="allow")  # input, ctx, url: as pydantic gives them
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidRequest(BaseModel):
+    """The body of a 422: the fields a malformed request got wrong, or ``invalid_user_data``."""
+
+    detail: list[FieldError] | AuthRefusalDetail = Field(
+        description="FastAPI's list of field errors, or a reason and a message."
+    )
+
+
+_HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'Bearer error="invalid_token" (or "invalid_request") and a description.',
+            "schema": {"type": "string"},
+        }
+    },
+    429: {
+        "Retry-After": {
+            "description": "Seconds before another attempt is allowed.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
+def responses(**described: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route from ``status_<code>=description`` pairs: the model and
+    headers of each status.
+
+    Example::
+
+        @post("/login", responses=responses(status_401="Wrong email or password."))
+    """
+    declared: dict[int | str, dict[str, Any]] = {}
+    for name, description in described.items():
+        status = int(name.removeprefix("status_"))
+        model = InvalidRequest if status == 422 else AuthRefusal
+        declared[status] = {"model": model, "description": description}
+        if status in _HEADERS:
+            declared[status]["headers"] = _HEADERS[status]
+    return declared
