@@ -26,7 +26,6 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.errors import FailureGroup
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -82,21 +81,6 @@ AUTH: dict[str, tuple[tuple[GenerationMode, ...], int]] = {
 #: The auth routes that store or look up text in the database, run on PostgreSQL too.
 AUTH_ON_POSTGRES = ["POST /auth/register", "POST /auth/login", "PATCH /auth/me"]
 
-#: Defects of issue #14 that another branch fixes: ``operation -> (failure codes, reason)``.
-#: Those failures are set aside while the operation is explored (its other answers are still
-#: held to every check), and the test is reported as an expected failure when one occurred.
-#: Remove an entry once its branch is merged.
-KNOWN: dict[str, tuple[frozenset[str], str]] = {
-    # contrib.auth's own 422 body, {"detail": {"reason", "message"}}, is not the
-    # HTTPValidationError the document declares (ST108).
-    "POST /auth/register": (frozenset({"ST108"}), "issue #14: fixed in branch i14-login"),
-    "PATCH /auth/me": (frozenset({"ST108"}), "issue #14: fixed in branch i14-login"),
-    # The 401 of a wrong password or an unknown refresh token is not declared (ST103).
-    "POST /auth/login": (frozenset({"ST103"}), "issue #14: fixed in branch i14-login"),
-    "POST /auth/session": (frozenset({"ST103"}), "issue #14: fixed in branch i14-login"),
-    "POST /auth/refresh": (frozenset({"ST103"}), "issue #14: fixed in branch i14-login"),
-}
-
 
 def explore(
     schema: Any, label: str, mode: GenerationMode, examples: int, headers: dict[str, str]
@@ -105,8 +89,6 @@ def explore(
     (hypothesis then shrinks it to the smallest request that fails)."""
     method, path = label.split(" ", 1)
     operation = schema[path][method]
-    known, reason = KNOWN.get(label, (frozenset(), ""))
-    seen: set[str] = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -117,17 +99,9 @@ def explore(
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
     def answer_as_documented(case: schemathesis.Case) -> None:
-        try:
-            case.call_and_validate(headers=headers, checks=CHECKS)
-        except FailureGroup as group:
-            seen.update(failure.code for failure in group.exceptions if failure.code in known)
-            others = [failure for failure in group.exceptions if failure.code not in known]
-            if others:
-                raise FailureGroup(others, group.message) from None
+        case.call_and_validate(headers=headers, checks=CHECKS)
 
     answer_as_documented()
-    if seen:
-        pytest.xfail(f"{reason} ({', '.join(sorted(seen))})")
 
 
 def cases(
