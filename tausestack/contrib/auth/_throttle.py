@@ -23,6 +23,7 @@ from limits.errors import StorageError
 from ...sdk.auth.errors import AuthConfigurationError
 from ...sdk.settings import LoginThrottleSettings
 from ...web.middleware.rate_limit import STRATEGIES, build_storage
+from ...web.middleware.settings import RateLimitSettings
 
 __all__ = ["LoginThrottle"]
 
@@ -39,10 +40,12 @@ class LoginThrottle:
 
     Args:
         settings: ``auth.login_throttle``.
-        storage_url: ``security.rate_limit.storage`` (``memory://`` or a Redis URL).
+        rate_limit: ``security.rate_limit``: its ``storage`` (``memory://`` or a Redis URL),
+            ``pool_size`` and ``pool_timeout`` (whether or not it is enabled).
     """
 
-    def __init__(self, settings: LoginThrottleSettings, storage_url: str) -> None:
+    def __init__(self, settings: LoginThrottleSettings, rate_limit: RateLimitSettings) -> None:
+        storage_url = rate_limit.storage
         self.enabled = settings.enabled
         self.per_account = _limit(settings.per_account, "per_account") if self.enabled else None
         self.per_address = _limit(settings.per_address, "per_address") if self.enabled else None
@@ -55,7 +58,9 @@ class LoginThrottle:
                 "auth.login_throttle counts on security.rate_limit.storage, which must be "
                 "memory:// or redis://host:port/db."
             )
-        storage = build_storage(storage_url)
+        storage = build_storage(
+            storage_url, pool_size=rate_limit.pool_size, pool_timeout=rate_limit.pool_timeout
+        )
         base = storage.base_exceptions
         self._errors: tuple[type[Exception], ...] = (
             StorageError,

@@ -84,9 +84,7 @@ class AuthController:
         self.settings = settings.auth
         self.profile = settings.profile
         self.trusted_origins = TrustedOrigins(settings.security.cors)
-        self.throttle = LoginThrottle(
-            self.settings.login_throttle, settings.security.rate_limit.storage
-        )
+        self.throttle = LoginThrottle(self.settings.login_throttle, settings.security.rate_limit)
         # Between the throttle's check and its count of a failure: as many as hash at once.
         self._password_checks = asyncio.Semaphore(backend.settings.max_concurrent_hashes)
 
