@@ -39,7 +39,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from ._naming import describe_type, did_you_mean, snake_case
-from ._redaction import RedactedReprModel, redacted_repr_args
+from ._redaction import RedactedReprModel, dump_for_json, redacted_dump_json, redacted_repr_args
 from ._settings_sources import (
     ENV_PREFIX,
     LoadContext,
@@ -141,9 +141,10 @@ class SettingsSection(RedactedReprModel):
 class Settings(BaseSettings):
     """TauseStack's settings; see the module docstring for sources and priorities.
 
-    Its ``repr`` and ``str`` (and those of every section) mask secrets: ``SecretStr`` values,
-    passwords in URLs, fields named like secrets (``api_key``…); ``model_dump()`` and the
-    attributes give the real values.
+    Its ``repr``, ``str`` (so f-strings and logging) and ``model_dump_json()``, and those of
+    every section, mask secrets: ``SecretStr`` values, passwords in URLs, fields named like
+    secrets (``api_key``…). ``model_dump()`` (any mode) and the attributes give the real
+    values, for code that uses them.
     """
 
     model_config = SettingsConfigDict(
@@ -213,6 +214,13 @@ class Settings(BaseSettings):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         return redacted_repr_args(self, super().__repr_args__())
+
+    def model_dump_json(self, *, indent: int | None = None, **options: Any) -> str:
+        """The JSON text of the settings, their secrets masked (``model_dump`` keeps them).
+
+        Takes ``model_dump_json``'s options (``include``, ``exclude``, ``exclude_none``…).
+        """
+        return redacted_dump_json(self, dump_for_json(self, options), indent=indent)
 
     # -- sections -------------------------------------------------------------------------------
 
