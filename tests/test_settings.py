@@ -551,3 +551,41 @@ def test_every_rendering_of_loaded_settings_hides_secrets(
     assert settings.model_dump(mode="json")["cache"]["redis"]["url"].endswith(
         "cache-ref-pw@cache:6379/0"
     )
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "secret", "key"),
+    [
+        ("notify:\n  smtp:\n    password: 987654321\n", "987654321", "notify.smtp.password"),
+        ("storage:\n  url_signing_key: 55443322\n", "55443322", "storage.url_signing_key"),
+        (
+            "security:\n  rate_limit:\n    enabled: true\n"
+            "    storage: mongodb://app:limits-bad-pw@cache:27017\n",
+            "limits-bad-pw",
+            "security.rate_limit",
+        ),
+        (
+            "database:\n  url: postgresql://app:db-bad-pw@db/app\n  pool_size: 0\n",
+            None,
+            "database.pool_size",
+        ),
+        (
+            "database:\n  url: [postgresql://app:db-list-pw@db/app]\n",
+            "db-list-pw",
+            "database.url",
+        ),
+    ],
+)
+def test_settings_errors_hide_the_secrets_they_quote(
+    project: Project, yaml_text: str, secret: str | None, key: str
+) -> None:
+    project.write("application.yaml", yaml_text)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert key in message
+    assert "application.yaml" in message
+    if secret is not None:
+        assert secret not in message
+        assert "********" in message
+    assert "db-bad-pw" not in message
