@@ -32,7 +32,7 @@ from .web._middleware import RequestScopeMiddleware, recording_handler, settle_s
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
 from .web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
-__all__ = ["TauseStackApp", "create_app"]
+__all__ = ["TauseStackApp", "UnicodeJsonRoute", "create_app"]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 

@@ -20,6 +20,7 @@ from tausestack import (
     post,
     provider,
 )
+from tausestack.app import UnicodeJsonRoute
 from tausestack.errors import (
     OperationIdConflictError,
     ProviderDefinitionError,
@@ -558,12 +559,23 @@ def test_validation_errors_of_any_route_escape_the_input_they_echo(tmp_path: Pat
     def raw(pet: Pet) -> dict[str, str]:
         return {"name": pet.name}
 
+    strict = APIRouter(route_class=UnicodeJsonRoute)
+
+    @strict.post("/strict")
+    def echo(pet: Pet) -> Pet:
+        return pet
+
     app = create_app(Settings(config_dir=tmp_path))
     app.include_router(router)
+    app.include_router(strict)
+    headers = {"Content-Type": "application/json"}
     with TestClient(app, raise_server_exceptions=False) as client:
         body = b'{"name": "ok", "tags": {"a": "\\ud800x"}}'
-        answer = client.post("/raw", content=body, headers={"Content-Type": "application/json"})
+        answer = client.post("/raw", content=body, headers=headers)
         assert answer.status_code == 422, answer.text
         [error] = answer.json()["detail"]
         assert error["loc"] == ["body", "tags", "a"]
         assert error["input"] == "\\ud800x"  # the escape, as text
+        answer = client.post("/strict", content=b'{"name": "\\ud800"}', headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["type"] == "json_invalid"
