@@ -1,4 +1,5 @@
-"""Secrets kept out of what people read: ``tausestack config show`` and the reprs of settings.
+"""Secrets kept out of what people read: ``tausestack config show``, and the reprs, ``str``
+and ``model_dump_json`` of settings.
 
 What counts as a secret:
 
@@ -31,10 +32,12 @@ __all__ = [
     "SECRET_NAME",
     "URL_PASSWORD_AT_START",
     "RedactedReprModel",
+    "dump_for_json",
     "mask",
     "mask_url_secrets",
     "public_fields",
     "redacted_data",
+    "redacted_dump_json",
     "redacted_repr_args",
     "secret_name",
 ]
@@ -159,6 +162,46 @@ def _masked_scalar(value: Any, secret: bool) -> Any:
     return value
 
 
+# -- JSON dumps -------------------------------------------------------------------------------
+
+
+def redacted_dump_json(model: BaseModel, dumped: Any, *, indent: int | None = None) -> str:
+    """``dumped`` (``model``'s ``model_dump(mode="json")``, filtered as it was asked) as JSON
+    text, its secrets masked as :func:`redacted_data` masks them."""
+    from pydantic_core import to_json
+
+    return to_json(_redacted_dumped(model, dumped, secret=False), indent=indent).decode()
+
+
+def _redacted_dumped(value: Any, dumped: Any, *, secret: bool) -> Any:
+    """``dumped`` masked, walking ``value`` (what was dumped) beside it for the models'
+    public fields and the names of their sections."""
+    if isinstance(value, SecretStr):
+        return mask(value.get_secret_value())
+    if isinstance(value, BaseModel) and isinstance(dumped, dict):
+        public = public_fields(value)
+        return {
+            key: _redacted_dumped(
+                getattr(value, key, None),
+                item,
+                secret=secret or _named_secret(key, getattr(value, key, item), public),
+            )
+            for key, item in dumped.items()
+        }
+    if isinstance(value, list | tuple) and isinstance(dumped, list) and len(value) == len(dumped):
+        return [
+            _redacted_dumped(v, item, secret=secret) for v, item in zip(value, dumped, strict=True)
+        ]
+    if isinstance(value, dict) and isinstance(dumped, dict):
+        return {
+            key: _redacted_dumped(
+                value.get(key), item, secret=secret or secret_name(str(key), item)
+            )
+            for key, item in dumped.items()
+        }
+    return redacted_data(dumped, secret=secret)
+
+
 # -- reprs ------------------------------------------------------------------------------------
 
 
@@ -203,8 +246,23 @@ class _ReprView:
 
 
 class RedactedReprModel(BaseModel):
-    """A pydantic model whose ``repr`` and ``str`` mask its secrets (see the module
-    docstring); ``model_dump`` and attribute access give the real values."""
+    """A pydantic model whose renderings for people mask its secrets (see the module
+    docstring): ``repr``, ``str`` (so f-strings and logging) and ``model_dump_json``;
+    ``model_dump`` and attribute access give the real values."""
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         return redacted_repr_args(self, super().__repr_args__())
+
+    def model_dump_json(self, *, indent: int | None = None, **options: Any) -> str:
+        """The JSON text of the model, its secrets masked (``model_dump`` keeps them).
+
+        Takes ``model_dump_json``'s options (``include``, ``exclude``, ``exclude_none``…).
+        """
+        return redacted_dump_json(self, dump_for_json(self, options), indent=indent)
+
+
+def dump_for_json(model: BaseModel, options: dict[str, Any]) -> Any:
+    """``model.model_dump(mode="json", **options)``; the options only JSON text takes
+    (``ensure_ascii``) are dropped, as the masked JSON is written by pydantic-core again."""
+    options.pop("ensure_ascii", None)
+    return model.model_dump(mode="json", **options)

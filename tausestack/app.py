@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import re
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -26,7 +32,7 @@ from .web._middleware import RequestScopeMiddleware, recording_handler, settle_s
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
 from .web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
-__all__ = ["TauseStackApp", "create_app"]
+__all__ = ["TauseStackApp", "UnicodeJsonRoute", "create_app"]
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[Any]]
 
@@ -144,6 +150,9 @@ def create_app(
         **{**_fastapi_defaults(settings), **fastapi_options},
         lifespan=_lifespan(container, user_lifespan, settle_sync=scoped),
     )
+    app.router.route_class = UnicodeJsonRoute
+    if RequestValidationError not in (fastapi_options.get("exception_handlers") or {}):
+        app.add_exception_handler(RequestValidationError, validation_error)
     for error, handler in configuration.exception_handlers.items():
         if error not in app.exception_handlers:
             app.add_exception_handler(error, handler)
@@ -158,6 +167,73 @@ def create_app(
         app.add_middleware(RequestScopeMiddleware, container=container)
     _add_security_middleware(app, settings)
     return app
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _UnicodeJsonRequest(Request):
+    """A request whose JSON body may not hold lone surrogates (``"\\ud800"``, or their UTF-8
+    bytes, which ``json.loads`` lets through): no text field could store or send them back."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            value = json.loads(body)
+            if b"\\u" in body or b"\xed" in body:  # where a surrogate can hide
+                position = _lone_surrogate(value)
+                if position is not None:
+                    raise json.JSONDecodeError(
+                        f"lone surrogate {position!r} is not Unicode text",
+                        body.decode(errors="replace"),
+                        0,
+                    )
+            self._json = value
+        return self._json
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first lone surrogate in a parsed JSON value (keys included), escaped, or None."""
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        return found.group().encode("utf-8", "backslashreplace").decode() if found else None
+    children = [*value, *value.values()] if isinstance(value, dict) else value
+    for child in children if isinstance(value, dict | list) else ():
+        inner = _lone_surrogate(child)
+        if inner is not None:
+            return inner
+    return None
+
+
+class UnicodeJsonRoute(APIRoute):
+    """The route class of TauseStack apps: a JSON body holding a lone surrogate is a 422
+    (``json_invalid``) instead of text that fails when it is stored or echoed (a 500)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def unicode_json(request: Request) -> Response:
+            return await handler(_UnicodeJsonRequest(request.scope, request.receive))
+
+        return unicode_json
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422 (``{"detail": [...]}``, the same shape), with what cannot be UTF-8 in the
+    input it echoes escaped: a lone surrogate (``"\\ud800"``) made FastAPI's own handler fail
+    to encode its answer, a 500."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    return JSONResponse({"detail": _encodable(jsonable_encoder(errors))}, status_code=422)
+
+
+def _encodable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_encodable(key): _encodable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_encodable(item) for item in value]
+    return value
 
 
 def _add_security_middleware(app: FastAPI, settings: Settings) -> None:

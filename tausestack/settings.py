@@ -34,12 +34,27 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    create_model,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as PydanticSettingsError
 
 from ._naming import describe_type, did_you_mean, snake_case
-from ._redaction import RedactedReprModel, redacted_repr_args
+from ._redaction import (
+    RedactedReprModel,
+    dump_for_json,
+    redacted_data,
+    redacted_dump_json,
+    redacted_repr_args,
+    secret_name,
+)
 from ._settings_sources import (
     ENV_PREFIX,
     LoadContext,
@@ -141,9 +156,10 @@ class SettingsSection(RedactedReprModel):
 class Settings(BaseSettings):
     """TauseStack's settings; see the module docstring for sources and priorities.
 
-    Its ``repr`` and ``str`` (and those of every section) mask secrets: ``SecretStr`` values,
-    passwords in URLs, fields named like secrets (``api_key``…); ``model_dump()`` and the
-    attributes give the real values.
+    Its ``repr``, ``str`` (so f-strings and logging) and ``model_dump_json()``, and those of
+    every section, mask secrets: ``SecretStr`` values, passwords in URLs, fields named like
+    secrets (``api_key``…). ``model_dump()`` (any mode) and the attributes give the real
+    values, for code that uses them.
     """
 
     model_config = SettingsConfigDict(
@@ -213,6 +229,13 @@ class Settings(BaseSettings):
 
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         return redacted_repr_args(self, super().__repr_args__())
+
+    def model_dump_json(self, *, indent: int | None = None, **options: Any) -> str:
+        """The JSON text of the settings, their secrets masked (``model_dump`` keeps them).
+
+        Takes ``model_dump_json``'s options (``include``, ``exclude``, ``exclude_none``…).
+        """
+        return redacted_dump_json(self, dump_for_json(self, options), indent=indent)
 
     # -- sections -------------------------------------------------------------------------------
 
@@ -314,13 +337,28 @@ def _settings_error(
             )
         else:
             expected = describe_type(_annotation_at(model, loc))
+            shown = _quoted(_annotation_at(model, loc), loc, raw)
             problems.append(
-                f"{key}: {error['msg']}; got {raw!r} from {where}; expected {expected}."
+                f"{key}: {error['msg']}; got {shown} from {where}; expected {expected}."
             )
     return SettingsError(
         f"Invalid settings (profile {context.profile!r}, config dir {context.config_dir}):",
         problems,
     )
+
+
+def _quoted(annotation: Any, loc: tuple[str | int, ...], raw: Any) -> str:
+    """``raw`` as an error quotes it, its secrets masked as the settings' reprs mask them: a
+    value of a ``SecretStr`` field or under a secret name whole, URL passwords inside."""
+    name = next((part for part in reversed(loc) if isinstance(part, str)), "")
+    secret = _declares_secret(annotation) or secret_name(name, raw)
+    return repr(redacted_data(raw, secret=secret))
+
+
+def _declares_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_declares_secret(argument) for argument in get_args(annotation))
 
 
 def _parsing_error(exc: PydanticSettingsError, context: LoadContext) -> SettingsError:

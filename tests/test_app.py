@@ -2,10 +2,12 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
 
 from tausestack import (
     Controller,
@@ -15,8 +17,10 @@ from tausestack import (
     TauseStackApp,
     create_app,
     get,
+    post,
     provider,
 )
+from tausestack.app import UnicodeJsonRoute
 from tausestack.errors import (
     OperationIdConflictError,
     ProviderDefinitionError,
@@ -499,3 +503,79 @@ def test_nested_routers_keep_their_parent_dependencies(project: Project) -> None
     client = TestClient(create_app(Settings(installed_apps=["shop.admin"])))
     assert client.delete("/admin/items/1").status_code == 401
     assert client.delete("/items/1").status_code == 404
+
+
+class Pet(BaseModel):
+    name: str
+    tags: dict[str, int] = {}
+
+
+@Controller("/pets")
+class Pets:
+    @post("/")
+    def add(self, pet: Pet) -> Pet:
+        return pet
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "\\ud800"}',
+        b'{"name": "\xed\xa0\x80"}',
+        b'{"name": "ok", "tags": {"\\udfff": 1}}',
+        b'{"name": ["\\udfff", {"\\ud801": "x"}]}',
+        b'{"name": "ok", "tags": {"a": "\\ud800x"}}',
+    ],
+)
+def test_a_lone_surrogate_in_a_json_body_is_a_422_that_escapes_it(
+    tmp_path: Path, body: bytes
+) -> None:
+    """FastAPI's own handler cannot encode the input it echoes (a 500); TauseStack's keeps
+    its body shape, with what cannot be UTF-8 escaped."""
+    app = create_app(Settings(config_dir=tmp_path), components=[Pets])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post("/pets/", content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422, answer.text
+        errors = answer.json()["detail"]
+        assert errors
+        assert all({"type", "loc", "msg"} <= set(error) for error in errors)
+        assert "\\\\ud" in answer.text.lower()
+        valid = client.post("/pets/", json={"name": "Rex", "tags": {"a": 1}})
+        assert valid.json() == {"name": "Rex", "tags": {"a": 1}}
+        missing = client.post("/pets/", json={})
+        assert missing.status_code == 422
+        assert missing.json() == {
+            "detail": [
+                {"type": "missing", "loc": ["body", "name"], "msg": "Field required", "input": {}}
+            ]
+        }
+
+
+def test_validation_errors_of_any_route_escape_the_input_they_echo(tmp_path: Path) -> None:
+    """Routes of an app's own APIRouter: the 422 echoes a lone surrogate escaped."""
+    router = APIRouter()
+
+    @router.post("/raw")
+    def raw(pet: Pet) -> dict[str, str]:
+        return {"name": pet.name}
+
+    strict = APIRouter(route_class=UnicodeJsonRoute)
+
+    @strict.post("/strict")
+    def echo(pet: Pet) -> Pet:
+        return pet
+
+    app = create_app(Settings(config_dir=tmp_path))
+    app.include_router(router)
+    app.include_router(strict)
+    headers = {"Content-Type": "application/json"}
+    with TestClient(app, raise_server_exceptions=False) as client:
+        body = b'{"name": "ok", "tags": {"a": "\\ud800x"}}'
+        answer = client.post("/raw", content=body, headers=headers)
+        assert answer.status_code == 422, answer.text
+        [error] = answer.json()["detail"]
+        assert error["loc"] == ["body", "tags", "a"]
+        assert error["input"] == "\\ud800x"  # the escape, as text
+        answer = client.post("/strict", content=b'{"name": "\\ud800"}', headers=headers)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["type"] == "json_invalid"

@@ -463,3 +463,129 @@ def test_reprs_of_settings_and_sections_hide_secrets_and_dumps_keep_them(
     assert dumped["database"]["url"] == SECRETS_IN_SETTINGS["database"]["url"]
     assert dumped["partner"]["api_key"] == "partner-api-key"
     assert settings.cache.redis.url == "redis://:cache-url-pw@cache:6379/0"
+
+
+SECRET_REFERENCES_YAML = """
+database:
+  url: postgresql://app:${secret:DB_PW}@db.internal/app
+  check_on_startup: false
+cache:
+  redis:
+    url: redis://:${secret:CACHE_PW}@cache:6379/0
+tasks:
+  redis:
+    url: redis://:tasks-yaml-pw@cache:6379/1
+security:
+  rate_limit:
+    storage: redis://:${secret:LIMITS_PW}@cache:6379/2
+notify:
+  smtp:
+    password: ${secret:SMTP_PW}
+storage:
+  check_on_startup: false
+  s3:
+    secret_access_key: ${secret:S3_KEY}
+"""
+
+
+def test_every_rendering_of_loaded_settings_hides_secrets(
+    project: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """YAML, the environment and ${secret:…} resolved by the env backend, as create_app does;
+    repr, str, f-strings, logging and model_dump_json of the settings and of each section."""
+    import json
+    import logging
+
+    from tausestack import create_app
+
+    project.write("application.yaml", SECRET_REFERENCES_YAML)
+    secrets = {
+        "DB_PW": "db-ref-pw",
+        "CACHE_PW": "cache-ref-pw",
+        "LIMITS_PW": "limits-ref-pw",
+        "SMTP_PW": "smtp-ref-pw",
+        "S3_KEY": "s3-ref-key",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("TAUSESTACK_CACHE__REDIS__MAX_CONNECTIONS", "7")
+    monkeypatch.setenv("TAUSESTACK_TASKS__REDIS__URL", "redis://:tasks-env-pw@cache:6379/1")
+    settings = create_app().settings
+    assert settings.database.url == "postgresql://app:db-ref-pw@db.internal/app"
+
+    sections = [
+        settings.database,
+        settings.cache,
+        settings.cache.redis,
+        settings.tasks,
+        settings.tasks.redis,
+        settings.security,
+        settings.security.rate_limit,
+        settings.notify,
+        settings.notify.smtp,
+        settings.storage,
+        settings.storage.s3,
+    ]
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("tests.settings").info("settings: %s", settings)
+        for section in sections:
+            logging.getLogger("tests.settings").info("section: %s %r", section, section)
+    shown = [repr(settings), str(settings), f"{settings}", settings.model_dump_json(), caplog.text]
+    for section in sections:
+        shown += [repr(section), str(section), f"{section}", section.model_dump_json(indent=2)]
+    leaks = [*secrets.values(), "tasks-env-pw"]
+    for text in shown:
+        for leak in leaks:
+            assert leak not in text, f"{leak} in {text}"
+
+    rendered = json.loads(settings.model_dump_json())
+    assert rendered["database"]["url"] == "postgresql://app:********@db.internal/app"
+    assert rendered["security"]["rate_limit"]["storage"] == "redis://:********@cache:6379/2"
+    assert rendered["cache"]["redis"]["max_connections"] == 7
+    assert rendered["auth"]["sessions"]["cookie"] == "tausestack_session"
+    assert rendered["secrets"]["backend"] == "env"
+    only = json.loads(settings.model_dump_json(include={"tasks": {"redis": {"url"}}}))
+    assert only == {"tasks": {"redis": {"url": "redis://:********@cache:6379/1"}}}
+    # The programmatic value keeps the secrets.
+    assert settings.model_dump()["tasks"]["redis"]["url"] == "redis://:tasks-env-pw@cache:6379/1"
+    assert settings.model_dump(mode="json")["cache"]["redis"]["url"].endswith(
+        "cache-ref-pw@cache:6379/0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "secret", "key"),
+    [
+        ("notify:\n  smtp:\n    password: 987654321\n", "987654321", "notify.smtp.password"),
+        ("storage:\n  url_signing_key: 55443322\n", "55443322", "storage.url_signing_key"),
+        (
+            "security:\n  rate_limit:\n    enabled: true\n"
+            "    storage: mongodb://app:limits-bad-pw@cache:27017\n",
+            "limits-bad-pw",
+            "security.rate_limit",
+        ),
+        (
+            "database:\n  url: postgresql://app:db-bad-pw@db/app\n  pool_size: 0\n",
+            None,
+            "database.pool_size",
+        ),
+        (
+            "database:\n  url: [postgresql://app:db-list-pw@db/app]\n",
+            "db-list-pw",
+            "database.url",
+        ),
+    ],
+)
+def test_settings_errors_hide_the_secrets_they_quote(
+    project: Project, yaml_text: str, secret: str | None, key: str
+) -> None:
+    project.write("application.yaml", yaml_text)
+    with pytest.raises(SettingsError) as caught:
+        Settings()
+    message = str(caught.value)
+    assert key in message
+    assert "application.yaml" in message
+    if secret is not None:
+        assert secret not in message
+        assert "********" in message
+    assert "db-bad-pw" not in message

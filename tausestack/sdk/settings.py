@@ -1,8 +1,9 @@
 """Settings sections of the SDK modules (pure pydantic: loading them imports no backend library).
 
 They live here, outside the modules themselves, so ``tausestack.settings`` can declare them
-without importing SQLAlchemy, boto3 or redis. Their reprs mask secrets (``RedactedReprModel``):
-URL passwords, secret-named fields; ``model_dump()`` keeps the values.
+without importing SQLAlchemy, boto3 or redis. Their reprs, ``str`` and ``model_dump_json`` mask
+secrets (``RedactedReprModel``): URL passwords, secret-named fields; ``model_dump()`` keeps the
+values.
 """
 
 from __future__ import annotations

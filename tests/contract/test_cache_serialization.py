@@ -1,5 +1,6 @@
 """The cache contract, continued: how values are stored and rebuilt, on every backend."""
 
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -151,3 +152,50 @@ def test_json_cannot_rebuild_an_ordinary_class_and_says_so(cache: Cache) -> None
     with pytest.raises(CacheConfigurationError, match=r"return annotation .*Plain"):
         build()
     assert cache.get("plain:[]", MISSING) is MISSING
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (float("nan"), "the value"),
+        (float("inf"), "the value"),
+        ([1.5, float("-inf")], "[1]"),
+        ({"price": {"amount": float("nan")}, "note": None}, "['price']['amount']"),
+        (Point(float("inf"), 0), "['x']"),
+    ],
+)
+def test_json_refuses_nan_and_infinities_instead_of_storing_null(
+    cache: Cache, value: object, where: str
+) -> None:
+    """orjson writes NaN and ±inf as null, which would come back as None."""
+    cache.set("ratio", 0.5)
+    with pytest.raises(CacheSerializationError) as caught:
+        cache.set("ratio", value)
+    message = str(caught.value)
+    assert "'ratio'" in message
+    assert where in message
+    assert "NaN" in message
+    assert cache.get("ratio") == 0.5
+    cache.set("none", [None, 1.0, {"a": None}])  # a real null is still fine
+    assert cache.get("none") == [None, 1.0, {"a": None}]
+
+
+def test_cached_refuses_an_infinite_result_instead_of_recomputing_it(cache: Cache) -> None:
+    calls = []
+
+    @cached(cache=cache, namespace=f"ratio-{uuid.uuid4().hex}")
+    def ratio(x: int) -> float:
+        calls.append(x)
+        return float("inf") if x == 0 else 1 / x
+
+    assert ratio(2) == 0.5
+    assert ratio(2) == 0.5
+    with pytest.raises(CacheSerializationError, match="NaN"):
+        ratio(0)
+    assert calls == [2, 0]
+
+
+def test_pickle_stores_nan_and_infinities(make_cache: CacheFactory) -> None:
+    cache = make_cache(serializer="pickle")
+    cache.set("inf", float("inf"))
+    assert cache.get("inf") == float("inf")

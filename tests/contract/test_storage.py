@@ -589,3 +589,27 @@ def test_concurrent_puts_and_deletes_in_one_folder(storage: Storage) -> None:
         )
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (float("nan"), "the value"),
+        ({"scores": [1.0, float("inf")], "note": None}, "['scores'][1]"),
+        ([{"ratio": float("-inf")}], "[0]['ratio']"),
+    ],
+)
+def test_json_refuses_nan_and_infinities_instead_of_writing_null(
+    storage: Storage, value: object, where: str
+) -> None:
+    """orjson writes NaN and ±inf as null, which would be read back as None."""
+    storage.json.put("stats", {"ratio": 0.5})
+    with pytest.raises(StorageSerializationError) as caught:
+        storage.json.put("stats", value)
+    message = str(caught.value)
+    assert "'stats'" in message
+    assert where in message
+    assert "Nothing was written" in message
+    assert storage.json.get("stats") == {"ratio": 0.5}
+    storage.json.put("stats", {"ratio": None, "values": [None, 2.5]})  # a real null is fine
+    assert storage.json.get("stats") == {"ratio": None, "values": [None, 2.5]}

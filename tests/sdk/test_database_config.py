@@ -481,3 +481,39 @@ def test_an_at_sign_after_a_question_mark_in_the_password_is_refused(url: str) -
     assert "database.url 'postgresql://" in message
     for part in ("p?a", "p#a", "a@b:pw", "@b@"):
         assert part not in message
+
+
+@pytest.mark.postgres
+@pytest.mark.anyio
+@pytest.mark.parametrize(("profile", "shown"), [("prod", False), ("test", False), ("dev", True)])
+async def test_a_failing_statement_shows_its_parameters_only_in_dev(
+    tmp_path: Path, postgres_url: str, profile: str, shown: bool
+) -> None:
+    """A failing INSERT's error (what a 500 logs) carries no bound values outside ``dev``: they
+    may be password hashes or personal data."""
+    from sqlalchemy.exc import DBAPIError
+
+    from tausestack.sdk.database._sqlalchemy import SQLAlchemyDatabaseBackend
+
+    settings = Settings(
+        config_dir=tmp_path,
+        profile=profile,
+        database={"url": postgres_url, "check_on_startup": False},
+    )
+    database = SQLAlchemyDatabaseBackend(Database(settings, create_app(settings).container))
+    database.execute("CREATE TABLE accounts (email TEXT PRIMARY KEY, hash TEXT NOT NULL)")
+    insert = "INSERT INTO accounts (email, hash) VALUES (:email, :hash)"
+    row = {"email": "ada@example.com", "hash": "$argon2id$v=19$m=65536,t=3,p=4$hash-value"}
+    database.execute(insert, row)
+    try:
+        with pytest.raises(DBAPIError) as sync_error:
+            database.execute(insert, row)
+        with pytest.raises(DBAPIError) as async_error:
+            await database.aexecute(insert, row)
+    finally:
+        database.database.engine.dispose()
+        await database.database.async_engine.dispose()
+    for error in (sync_error.value, async_error.value):
+        assert "INSERT INTO accounts" in str(error)
+        assert ("hash-value" in str(error)) is shown
+        assert ("SQL parameters hidden" in str(error)) is not shown

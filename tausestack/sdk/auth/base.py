@@ -39,7 +39,9 @@ def user_from_claims(
     """The ``User`` a verified token's claims describe (``sub``, ``email``, ``name``, roles).
 
     AuthenticationError ``invalid_claim`` when the roles claim is not a list of names (or,
-    with ``space_separated``, a string of names).
+    with ``space_separated``, a string of names), or ``email``, ``name`` or ``email_verified``
+    has the wrong type (``email_verified`` may be ``"true"``/``"false"``, as some providers
+    send it).
     """
     roles = claims.get(roles_claim, [])
     if space_separated and isinstance(roles, str):
@@ -48,10 +50,23 @@ def user_from_claims(
         raise AuthenticationError(
             "invalid_claim", f"The token's {roles_claim!r} claim is not a list of roles."
         )
+    for name in ("email", "name"):
+        if not isinstance(claims.get(name), str | None):
+            raise AuthenticationError("invalid_claim", f"The token's {name!r} claim is not text.")
+    verified = claims.get("email_verified", False)
+    verified = (
+        {"true": True, "false": False}.get(verified, verified)
+        if isinstance(verified, str)
+        else verified
+    )
+    if not isinstance(verified, bool):
+        raise AuthenticationError(
+            "invalid_claim", "The token's 'email_verified' claim is not true or false."
+        )
     return User(
         id=str(claims["sub"]),
         email=claims.get("email"),
-        email_verified=bool(claims.get("email_verified", False)),
+        email_verified=verified,
         display_name=claims.get("name"),
         roles=tuple(roles),
         claims=claims,

@@ -45,7 +45,8 @@ def decode_verified(
     token: str, key: Any, *, algorithms: Sequence[str], audience: str, issuer: str, leeway: float
 ) -> dict[str, Any]:
     """A token's claims once PyJWT has checked its signature, ``aud``, ``iss`` and times, and
-    that it has ``exp``, ``iat`` and ``sub``; AuthenticationError with a reason otherwise."""
+    that it has ``exp``, ``iat`` and ``sub`` of the right types (numbers, a string);
+    AuthenticationError with a reason otherwise."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -64,7 +65,21 @@ def decode_verified(
         raise refusal(exc) from None
     except jwt.PyJWTError:  # a key that cannot verify this token, for one
         raise AuthenticationError("invalid_token", "The token is not valid.") from None
+    _check_registered_claims(claims)
     return claims
+
+
+def _check_registered_claims(claims: dict[str, Any]) -> None:
+    """PyJWT reads the times with ``int()``, so ``"exp": "1800000000"`` passes it; the code
+    after compares them as numbers."""
+    for name in ("exp", "iat", "nbf"):
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise AuthenticationError(
+                "invalid_claim", f"The token's {name!r} claim is not a number of seconds."
+            )
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise AuthenticationError("invalid_claim", "The token's 'sub' claim is not a user id.")
 
 
 class OidcBackend(AbstractAuthBackend):

@@ -48,9 +48,11 @@ def key_problem(key: object) -> str | None:
 def invalid_key(key: object, where: str) -> InvalidCacheKeyError:
     """The error for a key :func:`key_problem` refused."""
     shown = repr(key) if len(repr(key)) <= 80 else repr(key)[:77] + "..."
+    problem = key_problem(key)
     return InvalidCacheKeyError(
-        f"Invalid key {shown} for the {where}: {key_problem(key)}. Use a short printable "
-        "string such as 'user:42'."
+        f"Invalid key {shown} for the {where}: {problem}. Use a short printable "
+        "string such as 'user:42'.",
+        problem=problem,
     )
 
 
@@ -278,7 +280,8 @@ class CallKey:
         problem = key_problem(full)
         if problem is not None:
             raise InvalidCacheKeyError(
-                f"The key={custom!r} of @cached on {self.label} gave {full!r}: {problem}."
+                f"The key={custom!r} of @cached on {self.label} gave {full!r}: {problem}.",
+                problem=problem,
             )
         return full
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
 from ...di._markers import ComponentSpec
 from ...di._providers import Provider, class_provider, function_provider
 from ...settings import Settings
 from ._backends import build_backend
 from ._cache import Cache
 from .base import AbstractCacheBackend
+from .errors import InvalidCacheKeyError
 
 APP = "tausestack.sdk.cache"
 
@@ -26,9 +30,19 @@ def cache_backend(settings: Settings) -> AbstractCacheBackend:
     return build_backend(settings)
 
 
+async def invalid_key(request: Request, exc: Exception) -> JSONResponse:
+    """A key that breaks the rules is the client's error when a request's data made it (as a
+    storage key is): a 400 that names the problem, not the backend. A ``@cached`` definition
+    that cannot key its arguments stays the server's error."""
+    problem = getattr(exc, "problem", None)
+    if problem is None:
+        raise exc
+    return JSONResponse({"detail": f"Invalid cache key: {problem}."}, status_code=400)
+
+
 def exception_handlers() -> dict[type[Exception], Any]:
-    """Exception handlers the app gets with cache support: none (a cache error is a 500)."""
-    return {}
+    """An invalid cache key is a 400; the cache's other errors are the server's, a 500."""
+    return {InvalidCacheKeyError: invalid_key}
 
 
 def providers(wanted: set[Any]) -> list[Provider]:

@@ -6,6 +6,8 @@ datetimes, UUIDs, enums and dataclasses natively; anything else goes through pyd
 stored if pydantic could put it in a JSON response. JSON gives back JSON types (a model comes
 back as a dict); a ``TypeAdapter`` rebuilds the declared type on demand.
 
+NaN and the infinities are refused (``ValueError``): orjson would write them as ``null``.
+
 Integers are written as ASCII digits by both serializers, so ``incr`` (Redis ``INCRBY``) and
 ``get`` agree on them.
 """
@@ -22,6 +24,8 @@ from typing import Any, Protocol
 import orjson
 from pydantic import PydanticSchemaGenerationError, TypeAdapter
 from pydantic_core import to_jsonable_python
+
+from ..._json_numbers import hidden_non_finite
 
 __all__ = ["JsonSerializer", "PickleSerializer", "Serializer", "adapter", "decoder_for"]
 
@@ -62,7 +66,14 @@ class JsonSerializer:
     name = "json"
 
     def dumps(self, value: Any) -> bytes:
-        return orjson.dumps(value, default=to_jsonable_python, option=_JSON_OPTIONS)
+        data = orjson.dumps(value, default=to_jsonable_python, option=_JSON_OPTIONS)
+        where = hidden_non_finite(value, data)
+        if where is not None:
+            raise ValueError(
+                f"{where} is NaN or infinite, which JSON cannot hold (it would come back as "
+                "None); store None or a string instead"
+            )
+        return data
 
     def loads(self, data: bytes) -> Any:
         return orjson.loads(data)

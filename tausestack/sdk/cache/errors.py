@@ -34,7 +34,17 @@ class CacheConnectionError(CacheError):
 
 
 class InvalidCacheKeyError(CacheError):
-    """A key is not a non-empty string of printable characters within the length limit."""
+    """A key is not a non-empty string of printable characters within the length limit, or
+    ``@cached`` cannot build one from a call's arguments.
+
+    ``problem`` says what is wrong with a key that was given or built (``"a cache key cannot
+    be empty"``): such a key may come from a request's data, which makes it a 400 there. It is
+    None when the ``@cached`` definition is at fault (a 500).
+    """
+
+    def __init__(self, message: str, *, problem: str | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class CacheSerializationError(CacheError):

@@ -134,7 +134,14 @@ async def _read(url: URL, settings: Settings, tables: list[Table], *, revisions:
         if missing is not None:
             raise missing
         return _Schema((), {})
-    engine = _engines.create(url, create_async_engine, settings.database, source, single_use=True)
+    engine = _engines.create(
+        url,
+        create_async_engine,
+        settings.database,
+        source,
+        profile=settings.profile,
+        single_use=True,
+    )
     try:
         try:
             connection = await engine.connect()

@@ -52,6 +52,7 @@ class Database:
         self.settings: DatabaseSettings = settings.database
         self.urls = _urls.resolve(settings)
         self._source = settings.source_of("database", "url")
+        self._profile = settings.profile
         self._container = container
         self._engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
@@ -83,7 +84,7 @@ class Database:
         return self._async_engine
 
     def _create(self, url: URL, factory: Any) -> Any:
-        return _engines.create(url, factory, self.settings, self._source)
+        return _engines.create(url, factory, self.settings, self._source, profile=self._profile)
 
     # -- lifecycle (container hooks) ------------------------------------------------------------
 

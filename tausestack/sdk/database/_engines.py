@@ -3,7 +3,9 @@
 pysqlite and aiosqlite manage transactions themselves and send no ``BEGIN`` before a
 ``SAVEPOINT``, so a savepoint taken first would commit on release; SQLAlchemy's documented
 recipe hands transaction control back to SQLAlchemy. In-memory SQLite gets one shared
-connection, as each new connection would otherwise see an empty database.
+connection, as each new connection would otherwise see an empty database. Outside the ``dev``
+profile the engines hide bound parameters from their errors and logs (``hide_parameters``): a
+failing INSERT would otherwise put a password hash or personal data in the log of a 500.
 """
 
 from __future__ import annotations
@@ -31,13 +33,21 @@ TIMEOUT_ARGUMENT = {
 
 
 def create(
-    url: URL, factory: Any, settings: DatabaseSettings, source: str, *, single_use: bool = False
+    url: URL,
+    factory: Any,
+    settings: DatabaseSettings,
+    source: str,
+    *,
+    profile: str | None = None,
+    single_use: bool = False,
 ) -> Any:
     """An engine for ``url`` made by ``factory`` (``create_engine`` or ``create_async_engine``).
 
-    ``single_use`` engines keep no pool (a check that connects once, then disposes of it).
+    ``single_use`` engines keep no pool (a check that connects once, then disposes of it);
+    outside the ``dev`` ``profile`` (or with none given), errors and logs leave out the
+    statements' parameters.
     """
-    options: dict[str, Any] = {"echo": settings.echo}
+    options: dict[str, Any] = {"echo": settings.echo, "hide_parameters": hides_parameters(profile)}
     family = url.get_backend_name()
     if family == "sqlite":
         options["connect_args"] = {"check_same_thread": False, "timeout": settings.pool_timeout}
@@ -68,6 +78,11 @@ def create(
             engine.sync_engine if isinstance(engine, AsyncEngine) else engine
         )
     return engine
+
+
+def hides_parameters(profile: str | None) -> bool:
+    """Whether engines of ``profile`` keep bound values out of errors and logs (all but dev)."""
+    return profile != "dev"
 
 
 def _in_memory(url: URL) -> bool:

@@ -42,7 +42,7 @@ from sqlalchemy.pool import NullPool
 
 from ...discovery import discover
 from ...settings import Settings
-from . import _urls
+from . import _engines, _urls
 from ._autogenerate import create_enum_types, fill_server_defaults, render_item
 from ._tables import MIGRATIONS_FOLDER, table_metadata
 from .errors import DatabaseConnectionError, DatabaseError
@@ -187,7 +187,8 @@ def _project_root(config: Config) -> Path:
 def _run_online(url: URL, settings: Settings, options: Mapping[str, Any]) -> None:
     source = settings.source_of("database", "url")
     try:
-        engine = create_engine(url, poolclass=NullPool)
+        hide = _engines.hides_parameters(settings.profile)
+        engine = create_engine(url, poolclass=NullPool, hide_parameters=hide)
     except (NoSuchModuleError, ImportError) as exc:
         raise _urls.missing_driver(url, exc, source) from None
     transactional = url.get_backend_name() != "sqlite" or _sqlite_transactions(engine)

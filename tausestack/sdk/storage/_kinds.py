@@ -17,6 +17,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
+from ..._json_numbers import hidden_non_finite
 from ._keys import guess_content_type, key_of
 from ._streams import IterableReader, buffered
 from .base import ObjectInfo
@@ -106,10 +107,19 @@ class JsonObjects(_Kind):
     def dumps(self, key: str, value: object) -> bytes:
         """``value`` as JSON bytes, or StorageSerializationError naming the key and the type."""
         try:
-            return orjson.dumps(value, default=_json_default)
+            data = orjson.dumps(value, default=_json_default)
         except (TypeError, orjson.JSONEncodeError) as exc:
             # orjson reports our default()'s TypeError as the cause, with its own message on top.
             raise self._not_serializable(key, value, str(exc.__cause__ or exc)) from None
+        where = hidden_non_finite(value, data)
+        if where is not None:  # orjson wrote it as null: it would come back as None
+            raise self._not_serializable(
+                key,
+                value,
+                f"{where} is NaN or infinite, which JSON cannot hold (it would be read back as "
+                "null); store None or a string instead",
+            )
+        return data
 
     def loads(self, key: str, data: bytes, type: Any = None) -> Any:
         try:

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
 from ...di._markers import ComponentSpec
 from ...di._providers import Provider, class_provider, function_provider
 from ._tasks import Tasks
 from .base import AbstractTaskBackend
+from .errors import JobNotFoundError
 
 APP = "tausestack.sdk.tasks"
 
@@ -30,6 +34,13 @@ def providers(wanted: set[Any]) -> list[Provider]:
     ]
 
 
+async def job_not_found(request: Request, exc: Exception) -> JSONResponse:
+    """A job id usually comes from the request (``GET /reports/{job_id}``): an unknown one is
+    a 404, without the message's hints about the settings."""
+    return JSONResponse({"detail": "No such job."}, status_code=404)
+
+
 def exception_handlers() -> dict[type[Exception], Any]:
-    """None: a job that cannot be enqueued is the server's error (a 500), like a failed query."""
-    return {}
+    """An unknown job id is a 404; a job that cannot be enqueued is the server's error (a
+    500), like a failed query."""
+    return {JobNotFoundError: job_not_found}

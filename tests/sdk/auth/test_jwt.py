@@ -550,3 +550,62 @@ def test_a_kid_that_is_not_a_string_is_a_401_not_a_crash(backend: JwtBackend) ->
     with pytest.raises(AuthenticationError) as refusal:
         backend.verify_token(odd)
     assert refusal.value.reason == "unknown_key"
+
+
+@pytest.mark.parametrize("check_account", [False, True])
+def test_signed_tokens_with_claims_of_the_wrong_type_are_401(
+    tmp_path: Path, check_account: bool
+) -> None:
+    """A correctly signed token whose claims have the wrong types is refused (401
+    invalid_token), never a 500."""
+    settings = Settings(
+        config_dir=tmp_path,
+        database={"url": f"sqlite:///{tmp_path / 'auth.db'}"},
+        auth={"backend": "jwt", "jwt": {"secret": SECRET, "check_account": check_account}},
+    )
+    app = create_app(settings, components=[Inbox])
+    backend = app.container.get(AbstractAuthBackend)
+    assert isinstance(backend, JwtBackend)
+    tables = [AuthAccount.__table__, AuthToken.__table__]
+    SQLModel.metadata.create_all(backend.database.engine, tables=tables)  # type: ignore[arg-type]
+    backend.create_user("val@example.com", PASSWORD)
+    good = backend.login("val@example.com", PASSWORD).access_token
+    header = jwt.get_unverified_header(good)
+    claims = jwt.decode(good, SECRET, algorithms=["HS256"], audience="tausestack")
+    wrong = [
+        {"exp": str(claims["exp"])},
+        {"exp": [claims["exp"]]},
+        {"exp": {"at": claims["exp"]}},
+        {"iat": str(claims["iat"])},
+        {"iat": None},
+        {"nbf": str(claims["iat"])},
+        {"nbf": True},
+        {"sub": 42},
+        {"sub": ""},
+    ]
+    if not check_account:  # else the user comes from the account's row, not these claims
+        wrong += [
+            {"roles": "admin"},
+            {"roles": [1]},
+            {"email": 42},
+            {"name": ["Val"]},
+            {"email_verified": "yes"},
+        ]
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/inbox/", headers={"Authorization": f"Bearer {good}"})
+        assert answer.json() == {"ok": True}
+        for change in wrong:
+            token = hs256(header, {**claims, **change}, SECRET.encode())
+            answer = client.get("/inbox/", headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 401, (change, answer.text)
+            assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"], change
+            assert answer.json()["detail"]["reason"] in {
+                "invalid_claim",
+                "missing_claim",
+                "invalid_token",
+            }
+        # A float exp is a number: still accepted.
+        token = hs256(header, {**claims, "exp": claims["exp"] + 0.5}, SECRET.encode())
+        answer = client.get("/inbox/", headers={"Authorization": f"Bearer {token}"})
+        assert answer.json() == {"ok": True}
+    backend.database.engine.dispose()

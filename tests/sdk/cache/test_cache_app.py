@@ -211,3 +211,54 @@ async def test_async_module_functions(tmp_path: Path) -> None:
         assert await cache_module.aincr("n") == 1
         assert await cache_module.adelete("a") is True
         assert await cache_module.aclear() == 2
+
+
+@Controller("/entries")
+class Entries:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    @get("")
+    async def read(self, key: str) -> dict[str, Any]:
+        return {"value": await self.cache.aget(key)}
+
+    @get("/sync")
+    def read_sync(self, key: str) -> dict[str, Any]:
+        return {"value": cache_module.get(key)}
+
+    @get("/stock/{sku}")
+    def stock(self, sku: str) -> dict[str, Any]:
+        return {"value": stock_of(sku)}
+
+    @get("/broken")
+    def broken(self) -> dict[str, Any]:
+        return {"value": unkeyable(object())}
+
+
+@cached(ttl=60, key="stock:{sku}")
+def stock_of(sku: str) -> int:
+    return 3
+
+
+@cached(ttl=60)
+def unkeyable(thing: object) -> int:
+    return 1
+
+
+def test_an_invalid_key_from_a_request_is_a_400(
+    cache_settings: dict[str, Any], tmp_path: Path
+) -> None:
+    """The key came from the client, as a storage key can: its fault, not the server's."""
+    settings = Settings(config_dir=tmp_path, cache=cache_settings)
+    with TestClient(create_app(settings, components=[Entries])) as client:
+        for path in ("/entries", "/entries/sync"):
+            assert client.get(path, params={"key": "fine"}).json() == {"value": None}
+            for key in ("", "a\tb", "x" * 2000):
+                response = client.get(path, params={"key": key})
+                assert response.status_code == 400, (path, key, response.text)
+                assert "key" in response.json()["detail"]
+                assert "redis://" not in response.text
+        assert client.get("/entries/stock/a%0Ab").status_code == 400  # @cached's key= made it
+        assert client.get("/entries/stock/a").json() == {"value": 3}
+    with TestClient(create_app(settings, components=[Entries]), raise_server_exceptions=False) as c:
+        assert c.get("/entries/broken").status_code == 500  # the definition's fault

@@ -65,3 +65,12 @@ def test_operators_still_read_the_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in job.model_dump_json()
     assert "Traceback" not in repr(job)
     assert JobInfo.model_validate(job.model_dump()).status is JobStatus.FAILED
+
+
+def test_an_unknown_job_id_from_a_request_is_a_404(tmp_path: Path) -> None:
+    """The id came from the client: no such job is a 404, without the settings' hints."""
+    app = create_app(Settings(config_dir=tmp_path), components=[Jobs, explode])
+    with TestClient(app) as client:
+        answer = client.get("/jobs/no-such-job")
+        assert answer.status_code == 404
+        assert answer.json() == {"detail": "No such job."}
