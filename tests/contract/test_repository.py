@@ -435,6 +435,18 @@ async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
 
 
 @pytest.mark.anyio
+async def test_a_duplicate_primary_key_is_a_conflict_naming_the_key(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    heroes.create({"id": 7, "name": "ada"})
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(id\)") as caught:
+        heroes.create({"id": 7, "name": "bob"})
+    assert caught.value.columns == ("id",)
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(id\)"):
+        await heroes.acreate({"id": 7, "name": "cy"})
+    assert names(heroes.list()) == ["ada"]
+
+
+@pytest.mark.anyio
 async def test_a_caught_duplicate_leaves_the_enclosing_transaction_usable(
     app: TauseStackApp,
 ) -> None:

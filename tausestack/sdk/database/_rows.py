@@ -6,7 +6,7 @@ database would refuse with an error of its own (a 500) is refused here first, as
 not accept, an integer beyond what the column's type holds on this database. A value that
 clashes with a unique column is known only when the row is written: :func:`duplicates` turns
 the database's error into :class:`DuplicateRecordError` (a 409), naming the table, columns and
-constraint but never the values (PostgreSQL's message has them).
+constraint but never the values (PostgreSQL's and MySQL's messages have them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import BigInteger, Integer, SmallInteger, inspect
+from sqlalchemy import BigInteger, Index, Integer, SmallInteger, Table, UniqueConstraint, inspect
 from sqlalchemy.exc import IntegrityError
 
 from ..._naming import did_you_mean
@@ -225,6 +225,10 @@ def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
 #: PostgreSQL's ``Key (name, team)=(…) already exists``: the columns, before the values.
 _KEY_COLUMNS = re.compile(r"^Key \((?P<columns>.+?)\)=\(")
 _SQLITE_UNIQUE = "UNIQUE constraint failed: "
+#: MySQL's and MariaDB's ER_DUP_ENTRY, ``Duplicate entry '…' for key 'name'`` (MySQL 8 writes
+#: ``'table.name'``): only the key, at the end, is read, never the value before it.
+_MYSQL_DUPLICATE_ENTRY = 1062
+_MYSQL_KEY = re.compile(r" for key '(?P<key>[^']+)'$")
 
 
 def _duplicate(model: type[Any], exc: IntegrityError) -> DuplicateRecordError | None:
@@ -248,7 +252,44 @@ def _duplicate(model: type[Any], exc: IntegrityError) -> DuplicateRecordError | 
         found = names[0].rpartition(".")[0] or table
         columns = [name.rpartition(".")[2] for name in names]
         return DuplicateRecordError(model.__name__, found, columns, None)
-    return None
+    return _mysql_duplicate(model, original, table)
+
+
+def _mysql_duplicate(model: type[Any], original: Any, table: str) -> DuplicateRecordError | None:
+    """The duplicate entry a MySQL driver reports (PyMySQL, aiomysql, mysqlclient: the error's
+    arguments are its number and message), its key's columns read from the model's table."""
+    arguments: tuple[Any, ...] = getattr(original, "args", ())
+    if len(arguments) < 2 or arguments[0] != _MYSQL_DUPLICATE_ENTRY:
+        return None
+    match = _MYSQL_KEY.search(str(arguments[1]))
+    key = match["key"].removeprefix(f"{table}.") if match else None
+    mapped = getattr(model, "__table__", None)
+    columns = _key_columns(mapped, key) if isinstance(mapped, Table) and key else []
+    return DuplicateRecordError(model.__name__, table, columns, key)
+
+
+def _key_columns(table: Table, key: str) -> list[str]:
+    """The columns of the unique key MySQL calls ``key`` on ``table``: ``PRIMARY``, a named
+    constraint or index, or an unnamed unique constraint, which MySQL names after its first
+    column (``name``, then ``name_2``…); none when the model does not declare it."""
+    if key == "PRIMARY":
+        return [column.name for column in table.primary_key.columns]
+    keys: list[UniqueConstraint | Index] = [
+        *(item for item in table.constraints if isinstance(item, UniqueConstraint)),
+        *(index for index in table.indexes if index.unique),
+    ]
+    named = {str(item.name): item for item in keys if isinstance(item.name, str)}
+    if key in named:
+        return _columns_of(named[key])
+    unnamed = [item for item in keys if not isinstance(item.name, str) and item.columns]
+    first = [
+        item for item in unnamed if re.fullmatch(rf"{re.escape(_columns_of(item)[0])}(_\d+)?", key)
+    ]
+    return _columns_of(first[0]) if len(first) == 1 else []
+
+
+def _columns_of(key: UniqueConstraint | Index) -> list[str]:
+    return [column.name for column in key.columns]
 
 
 def _first(source: Any, *names: str) -> str | None:
