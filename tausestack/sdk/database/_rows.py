@@ -18,7 +18,17 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import BigInteger, Index, Integer, SmallInteger, Table, UniqueConstraint, inspect
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    inspect,
+)
 from sqlalchemy.exc import IntegrityError
 
 from ..._naming import did_you_mean
@@ -47,8 +57,8 @@ def instance(model: type[Any], data: Any, family: str) -> Any:
             raise InvalidDataError(model.__name__, exc.errors(include_url=False)) from exc
         for name, value in related.items():
             setattr(row, name, value)
-    limits = _integer_limits(model, family)
-    _check_ranges(model, {name: getattr(row, name, None) for name in limits}, family)
+    names = [*_integer_limits(model, family), *_text_lengths(model, family)]
+    _check_ranges(model, {name: getattr(row, name, None) for name in names}, family)
     return row
 
 
@@ -176,11 +186,40 @@ def _integer_limits(model: type[Any], family: str) -> dict[str, tuple[int, int]]
     return limits
 
 
+_LENGTHS: weakref.WeakKeyDictionary[type[Any], dict[str, dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _text_lengths(model: type[Any], family: str) -> dict[str, int]:
+    """The most characters each string column of ``model`` holds on ``family`` (SQLite keeps
+    any length): its declared length, or MySQL's VARCHAR(255) for SQLModel's length-less str."""
+    by_family = _LENGTHS.setdefault(model, {})
+    lengths = by_family.get(family)
+    if lengths is None:
+        lengths = by_family[family] = {}
+        for attribute in inspect(model).column_attrs:
+            declared = attribute.columns[0].type
+            kind = getattr(declared, "impl_instance", declared)
+            if family == "sqlite" or not isinstance(kind, String) or isinstance(kind, Enum):
+                continue  # an Enum's length is its names', and a value is checked as a member
+            length = kind.length
+            if length is None and family in ("mysql", "mariadb"):
+                length = getattr(declared, "mysql_default_length", None)  # SQLModel's AutoString
+            if isinstance(length, int):
+                lengths[attribute.key] = length
+    return lengths
+
+
 def _check_ranges(model: type[Any], values: Mapping[str, Any], family: str) -> None:
-    """Refuse integers the columns cannot hold (the database would fail with a 500)."""
+    """Refuse integers and text the columns cannot hold (the database would fail with a 500)."""
     limits = _integer_limits(model, family)
+    lengths = _text_lengths(model, family)
     errors = []
     for name, value in values.items():
+        if name in lengths and isinstance(value, str) and len(value) > lengths[name]:
+            errors.append(_too_long(name, value, lengths[name]))
+            continue
         if name not in limits or not isinstance(value, int) or isinstance(value, bool):
             continue
         low, high = limits[name]
@@ -207,6 +246,13 @@ def unstorable_key(model: type[Any], ident: Any, family: str) -> bool:
             if not low <= value <= high:
                 return True
     return False
+
+
+def _too_long(name: str, value: str, length: int) -> dict[str, Any]:
+    """Pydantic's error for a string longer than its column holds."""
+    message = f"String should have at most {length} characters (the column's length)"
+    ctx = {"max_length": length}
+    return {"type": "string_too_long", "loc": (name,), "msg": message, "input": value, "ctx": ctx}
 
 
 def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
