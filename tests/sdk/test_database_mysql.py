@@ -1,4 +1,5 @@
-"""What only MySQL and MariaDB need: the columns of a duplicate entry's key, read from its name."""
+"""What only MySQL and MariaDB need: the columns of a duplicate entry's key, read from its
+name; a login refused at startup, without the password."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,8 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from tausestack import Repository, Settings, TauseStackApp, create_app
-from tausestack.sdk.database import BaseRepository, Database, DuplicateRecordError
+from tausestack.sdk.database import (
+    BaseRepository,
+    Database,
+    DatabaseConnectionError,
+    DuplicateRecordError,
+)
 from tausestack.sdk.database._rows import duplicates
+from tausestack.testing import TestClient
 
 
 class Seat(SQLModel, table=True):
@@ -60,3 +67,19 @@ def test_mysql_8_names_the_key_with_its_table() -> None:
         raise IntegrityError("INSERT …", {}, error)
     assert caught.value.columns == ("row", "number")
     assert "A-1" not in str(caught.value)
+
+
+def test_a_wrong_password_fails_at_startup_without_showing_it(
+    mariadb_url: str, tmp_path: Path
+) -> None:
+    url = mariadb_url.replace("%40pw", "%40wrong-pw")
+    assert url != mariadb_url
+    settings = Settings(config_dir=tmp_path, database={"url": url})
+    app = create_app(settings, components=[SeatRepository])
+    with pytest.raises(DatabaseConnectionError) as caught, TestClient(app):
+        pass
+    message = str(caught.value)
+    assert "Cannot connect to mysql+pymysql://tausestack:***@127.0.0.1:" in message
+    assert "driver pymysql" in message
+    assert "Access denied for user 'tausestack'" in message
+    assert "wrong-pw" not in message
