@@ -15,6 +15,7 @@ from tausestack.sdk.database import (
     Database,
     DatabaseConnectionError,
     DuplicateRecordError,
+    InvalidDataError,
 )
 from tausestack.sdk.database._rows import duplicates
 from tausestack.testing import TestClient
@@ -83,3 +84,26 @@ def test_a_wrong_password_fails_at_startup_without_showing_it(
     assert "driver pymysql" in message
     assert "Access denied for user 'tausestack'" in message
     assert "wrong-pw" not in message
+
+
+@pytest.mark.anyio
+async def test_a_mariadb_url_works_as_a_mysql_one(mariadb_url: str, tmp_path: Path) -> None:
+    url = mariadb_url.replace("mysql+pymysql://", "mariadb://")
+    settings = Settings(config_dir=tmp_path, database={"url": url})
+    app = create_app(settings, components=[SeatRepository])
+    database = app.container.get(Database)
+    assert (database.urls.sync.drivername, database.urls.asynchronous.drivername) == (
+        "mariadb+pymysql",
+        "mariadb+aiomysql",
+    )
+    SQLModel.metadata.create_all(database.engine, tables=[Seat.__table__])  # type: ignore[list-item]
+    seats = app.container.get(SeatRepository)
+    try:
+        await seats.acreate({"code": "A1", "row": "A", "number": 1})
+        with pytest.raises(DuplicateRecordError, match=r"\(code\)"):
+            await seats.acreate({"code": "A1", "row": "B", "number": 1})
+        with pytest.raises(InvalidDataError, match=r"at most 20 characters"):
+            seats.create({"code": "x" * 21, "row": "C", "number": 1})
+        assert [seat.code for seat in await seats.alist(order_by="-code")] == ["A1"]
+    finally:
+        await database.stop()
