@@ -56,10 +56,20 @@ async def test_the_async_url_reaches_the_same_database(
         await engine.dispose()
 
 
-def test_databases_are_created_and_dropped(mariadb_server: MariaDBServer) -> None:
+def test_databases_are_created_and_dropped_even_while_in_use(
+    mariadb_server: MariaDBServer,
+) -> None:
     first, second = mariadb_server.create_database(), mariadb_server.create_database()
     assert {first, second} <= mariadb_server.databases()
-    mariadb_server.drop_database(first)
+    engine = create_engine(mariadb_server.url(first))
+    lingering = engine.connect()
+    try:  # a transaction left open holds a lock the drop would wait for
+        lingering.execute(text("CREATE TABLE book (id INT PRIMARY KEY)"))
+        lingering.execute(text("INSERT INTO book VALUES (1)"))
+        mariadb_server.drop_database(first)
+    finally:
+        lingering.invalidate()
+        engine.dispose()
     mariadb_server.drop_database(second)
     assert not {first, second} & mariadb_server.databases()
     mariadb_server.drop_database(first)  # already gone: no error
