@@ -8,6 +8,10 @@ these fixtures is marked ``postgres`` automatically (``pytest_collection_modifyi
 ``pytest -m "not postgres"`` leaves them out; a test that starts its own ``PostgresServer`` should
 carry ``@pytest.mark.postgres`` itself.
 
+MariaDB (see ``tests/servers.py``) follows the same rule: ``mariadb_server`` starts one server
+for the session; ``mariadb_url`` (PyMySQL) and ``mariadb_async_url`` (aiomysql) give each test a
+fresh database on it, dropped afterwards. Tests using them are marked ``mysql``.
+
 Redis, moto and SeaweedFS (see ``tests/servers.py``) follow the same rule: ``redis_server``,
 ``moto_server`` and ``seaweed_server`` start one each per session; ``redis_url`` gives a test an
 emptied Redis, ``moto_bucket`` and ``seaweed_bucket`` a new empty bucket. Tests using them are
@@ -31,7 +35,7 @@ import pytest
 from fastapi import APIRouter
 
 from tausestack import Settings, TauseStackApp, create_app
-from tests.servers import MotoServer, RedisServer, SeaweedServer, SmtpServer
+from tests.servers import MariaDBServer, MotoServer, RedisServer, SeaweedServer, SmtpServer
 from tests.services import PSYCOPG_INSTALL_HINT, PostgresServer, require_module
 
 pytest_plugins = ["pytester", "tests.firebase_fixtures", "tests.docs.plugin"]
@@ -116,6 +120,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = getattr(item, "fixturenames", ())
         if "postgres_server" in fixtures:
             item.add_marker(pytest.mark.postgres)
+        if "mariadb_server" in fixtures:
+            item.add_marker(pytest.mark.mysql)
         if "redis_server" in fixtures:
             item.add_marker(pytest.mark.redis)
         if {"moto_server", "ses_server", "seaweed_server"}.intersection(fixtures):
@@ -155,6 +161,36 @@ def postgres_url(postgres_server: PostgresServer, postgres_database: str) -> str
 def postgres_async_url(postgres_server: PostgresServer, postgres_database: str) -> str:
     """``postgresql+asyncpg://`` URL of this test's database, the same one as ``postgres_url``."""
     return postgres_server.async_url(postgres_database)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """One throwaway MariaDB server for the whole session, on a free port of 127.0.0.1.
+
+    Skips (fails with ``REQUIRE_REAL_SERVICES=1``) when ``mariadbd`` or PyMySQL is missing.
+    """
+    with MariaDBServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mariadb_database(mariadb_server: MariaDBServer) -> Iterator[str]:
+    """The name of a fresh, empty database for this test; dropped afterwards."""
+    name = mariadb_server.create_database()
+    yield name
+    mariadb_server.drop_database(name)
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server: MariaDBServer, mariadb_database: str) -> str:
+    """``mysql+pymysql://`` URL of this test's database, with a user and a password."""
+    return mariadb_server.url(mariadb_database)
+
+
+@pytest.fixture
+def mariadb_async_url(mariadb_server: MariaDBServer, mariadb_database: str) -> str:
+    """``mysql+aiomysql://`` URL of this test's database, the same one as ``mariadb_url``."""
+    return mariadb_server.async_url(mariadb_database)
 
 
 @pytest.fixture(scope="session")

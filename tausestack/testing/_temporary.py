@@ -11,6 +11,7 @@ would, else from the installed apps' table models.
   Alembic's own connection sees the same database; one pooled connection keeps it alive.
 * PostgreSQL: ``CREATE DATABASE tausestack_test_<project>_<random>`` on the server of the URL,
   dropped at the end, and by the next session when a killed one could not (see ``_postgres``).
+* MySQL and MariaDB: the same, through PyMySQL (see ``_mysql``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..sdk.database import _engines
 from ..sdk.database.migrations import MIGRATIONS_FOLDER, migration_config, table_metadata
 from ..sdk.settings import DatabaseSettings
 from ..settings import Settings
+from ._mysql import make_database as make_mysql_database
 from ._postgres import make_database, project_part
 from .errors import TestDatabaseError
 
@@ -150,13 +152,15 @@ class TemporaryDatabases:
         if family == "sqlite":
             path = self.folder / f"{settings.config_dir.resolve().name or 'test'}-{suffix}.db"
             return TemporaryDatabase(URL.create("sqlite", database=str(path)))
+        project = project_part(settings.config_dir.resolve().name)
         if family == "postgresql":
-            project = project_part(settings.config_dir.resolve().name)
             return TemporaryDatabase(*make_database(url, project, source))
+        if family in ("mysql", "mariadb"):
+            return TemporaryDatabase(*make_mysql_database(url, project, source))
         raise TestDatabaseError(
-            f"tausestack_database makes test databases on SQLite and PostgreSQL; {source} is "
-            f"{_describe(url)}. Point the tausestack_database_url fixture at a PostgreSQL "
-            "server or at sqlite:// for these tests."
+            f"tausestack_database makes test databases on SQLite, PostgreSQL and MySQL; {source} "
+            f"is {_describe(url)}. Point the tausestack_database_url fixture at a PostgreSQL or "
+            "MySQL server or at sqlite:// for these tests."
         )
 
     def close(self) -> None:

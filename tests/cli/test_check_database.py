@@ -231,11 +231,22 @@ def test_run_prints_the_warning_on_its_console(tagged: Path, tausestack: Cli) ->
     assert output.index("You have 1 unapplied") < output.index("Application startup complete")
 
 
-@pytest.mark.postgres
-def test_pending_revisions_on_postgresql(
-    tagged: Path, tausestack: Cli, monkeypatch: pytest.MonkeyPatch, postgres_url: str
+SERVERS = [
+    pytest.param("postgres_url", marks=pytest.mark.postgres, id="postgres"),
+    pytest.param("mariadb_url", marks=pytest.mark.mysql, id="mariadb"),
+]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+def test_pending_revisions_on_a_server(
+    tagged: Path,
+    tausestack: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    server: str,
 ) -> None:
-    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", postgres_url)
+    url: str = request.getfixturevalue(server)
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
     code, output = check(tausestack)
     assert code == 1
     assert "has no table tag" in output
@@ -244,7 +255,7 @@ def test_pending_revisions_on_postgresql(
     code, output = check(tausestack)
     assert code == 1
     assert "You have 1 unapplied migration(s)" in output
-    assert "postgresql+psycopg://" in output
+    assert url.partition(":")[0] + "://" in output
     assert tausestack("db", "upgrade").exit_code == 0
     assert check(tausestack)[0] == 0
     write_model(tagged, TAG_MODEL + COLOR_COLUMN)
@@ -282,29 +293,44 @@ def finishes(work: Callable[[], Any], deadline: float = 120) -> Any:
     return outcome[0]
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("driver", ["psycopg", "asyncpg"])
+@pytest.mark.parametrize(
+    "driver",
+    [
+        pytest.param("psycopg", marks=pytest.mark.postgres),
+        pytest.param("asyncpg", marks=pytest.mark.postgres),
+        pytest.param("aiomysql", marks=pytest.mark.mysql),
+    ],
+)
 def test_a_locked_version_table_times_the_check_out(
     tagged: Path,
     tausestack: Cli,
     monkeypatch: pytest.MonkeyPatch,
-    postgres_url: str,
-    postgres_async_url: str,
+    request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
     driver: str,
 ) -> None:
-    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", postgres_url)
+    mysql = driver == "aiomysql"
+    url: str = request.getfixturevalue("mariadb_url" if mysql else "postgres_url")
+    scheme = url.partition(":")[0] + "://"
+    monkeypatch.setenv("TAUSESTACK_DATABASE__URL", url)
     if driver == "asyncpg":  # the check reads through the async driver
-        monkeypatch.setenv("TAUSESTACK_DATABASE__ASYNC_URL", postgres_async_url)
+        monkeypatch.setenv(
+            "TAUSESTACK_DATABASE__ASYNC_URL", request.getfixturevalue("postgres_async_url")
+        )
     monkeypatch.setenv("TAUSESTACK_DATABASE__CHECK_TIMEOUT", "1")
     assert tausestack("db", "init").exit_code == 0
     assert tausestack("db", "makemigrations", "-m", "create tag").exit_code == 0
     assert tausestack("db", "upgrade").exit_code == 0
-    engine = create_engine(postgres_url)
+    engine = create_engine(url)
     holder = engine.connect()
     transaction = holder.begin()
+    lock = (
+        "LOCK TABLES alembic_version WRITE"
+        if mysql
+        else ("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+    )
     try:  # another session holds the lock a running migration would
-        holder.execute(text("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE"))
+        holder.execute(text(lock))
         warnings = finishes(lambda: startup_warnings(tagged, caplog))
         code, output = finishes(lambda: check(tausestack))
     finally:
@@ -312,7 +338,7 @@ def test_a_locked_version_table_times_the_check_out(
         holder.close()
         engine.dispose()
     [warning] = warnings
-    assert "Could not check the schema of the database postgresql+psycopg://" in warning
+    assert f"Could not check the schema of the database {scheme}" in warning
     assert "(timed out after 1 s)" in warning
     assert "database.check_timeout" in warning
     assert code == 1

@@ -411,6 +411,24 @@ async def test_integers_beyond_the_columns_range_are_invalid_data(app: TauseStac
 
 
 @pytest.mark.anyio
+async def test_text_beyond_the_columns_length_is_invalid_data(app: TauseStackApp) -> None:
+    """A str field without max_length is a VARCHAR(255) on MySQL (unbounded elsewhere): longer
+    text is refused before the database would fail on it (a 500)."""
+    heroes = app.container.get(HeroRepository)
+    ada = heroes.create({"name": "a" * 255})
+    family = app.container.get(Database).urls.sync.get_backend_name()
+    if family != "mysql":
+        assert (await heroes.aupdate(ada.id, {"name": "b" * 300})).name == "b" * 300
+        return
+    with pytest.raises(InvalidDataError, match=r"name: String should have at most 255") as caught:
+        heroes.create({"name": "c" * 256})
+    assert caught.value.errors()[0]["type"] == "string_too_long"
+    with pytest.raises(InvalidDataError, match=r"at most 255 characters"):
+        await heroes.aupdate(ada.id, {"name": "d" * 300})
+    assert names(heroes.list()) == ["a" * 255]
+
+
+@pytest.mark.anyio
 async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
     app: TauseStackApp,
 ) -> None:
@@ -432,6 +450,18 @@ async def test_a_duplicate_unique_value_is_a_conflict_naming_the_column(
     with pytest.raises(DuplicateRecordError, match=r"contract_hero \(name\)"):
         await heroes.aupdate(bob.id, {"name": "ada-the-first"})
     assert sorted(names(await heroes.alist())) == ["ada-the-first", "bob"]  # nothing written
+
+
+@pytest.mark.anyio
+async def test_a_duplicate_primary_key_is_a_conflict_naming_the_key(app: TauseStackApp) -> None:
+    heroes = app.container.get(HeroRepository)
+    heroes.create({"id": 7, "name": "ada"})
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(id\)") as caught:
+        heroes.create({"id": 7, "name": "bob"})
+    assert caught.value.columns == ("id",)
+    with pytest.raises(DuplicateRecordError, match=r"contract_hero \(id\)"):
+        await heroes.acreate({"id": 7, "name": "cy"})
+    assert names(heroes.list()) == ["ada"]
 
 
 @pytest.mark.anyio

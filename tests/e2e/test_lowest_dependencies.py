@@ -48,7 +48,7 @@ LEFT_OUT = [
     "-p",
     "no:tests.docs.plugin",
     "-m",
-    "not e2e and not postgres and not s3 and not firebase and not smtp",
+    "not e2e and not postgres and not mysql and not s3 and not firebase and not smtp",
 ]
 #: ``auth`` for the token tests; ``postgres`` because the CLI tests of database errors name the
 #: psycopg driver (without a server); ``redis`` and ``diskcache`` for the cache contract. Not

@@ -1,4 +1,4 @@
-"""Migrations end to end, on SQLite and on PostgreSQL, through the real command line.
+"""Migrations end to end, on SQLite, PostgreSQL and MariaDB, through the real command line.
 
 A project made by `tausestack init` gets a SQLModel table model; `db makemigrations` and
 `db upgrade` create its table; rows go in; a nullable column and NOT NULL columns with plain
@@ -65,8 +65,11 @@ def tausestack(project: Path, *arguments: str, database_url: str | None = None) 
 
 
 def moment(value: datetime.datetime | str) -> datetime.datetime:
-    """A timestamp as PostgreSQL returns it, or as SQLite stores it (text)."""
-    return value if isinstance(value, datetime.datetime) else datetime.datetime.fromisoformat(value)
+    """A timestamp as PostgreSQL returns it, as SQLite stores it (text), or as MySQL does
+    (naive, in UTC)."""
+    if isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=datetime.UTC)
 
 
 def revision_files(project: Path) -> list[Path]:
@@ -167,6 +170,14 @@ def test_migrations_on_sqlite_use_batch_mode_and_keep_the_data(tmp_path: Path) -
     revision = second.read_text()
     assert "with op.batch_alter_table(" in revision
     assert "batch_op.drop_column(" in revision
+
+
+@pytest.mark.mysql
+def test_migrations_on_mariadb_keep_the_data(tmp_path: Path, mariadb_url: str) -> None:
+    second = migrate_add_column_and_back(tmp_path, mariadb_url, database_url=mariadb_url)
+    revision = second.read_text()
+    assert "op.add_column(" in revision
+    assert "batch_alter_table" not in revision
 
 
 @pytest.mark.postgres
@@ -298,6 +309,12 @@ def migrate_enums_and_back(tmp_path: Path, url: str, database_url: str | None) -
 def test_enum_fields_migrate_on_sqlite(tmp_path: Path) -> None:
     database = tmp_path / "demo" / "app.db"
     revisions = migrate_enums_and_back(tmp_path, f"sqlite:///{database}", database_url=None)
+    assert len(revisions) == 4
+
+
+@pytest.mark.mysql
+def test_enum_fields_migrate_on_mariadb(tmp_path: Path, mariadb_url: str) -> None:
+    revisions = migrate_enums_and_back(tmp_path, mariadb_url, database_url=mariadb_url)
     assert len(revisions) == 4
 
 

@@ -27,6 +27,7 @@ from tausestack.testing import (
 )
 from tausestack.testing._temporary import TemporaryDatabases
 from tests.processes import free_port
+from tests.servers import MariaDBServer
 from tests.services import PostgresServer
 
 APP = "testing_shelf"
@@ -107,13 +108,23 @@ def shelf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     sys.path.remove(str(root))
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory", "postgres"])
+@pytest.fixture(
+    params=[
+        "sqlite-file",
+        "sqlite-memory",
+        "postgres",
+        pytest.param("mariadb", marks=pytest.mark.mysql),
+    ]
+)
 def server(request: pytest.FixtureRequest) -> str | None:
     """Where the temporary databases are made, as the tausestack_database_url fixture says."""
     if request.param == "sqlite-file":
         return None  # the app's own database.url, the default sqlite:///app.db
     if request.param == "sqlite-memory":
         return "sqlite://"
+    if request.param == "mariadb":
+        mariadb: MariaDBServer = request.getfixturevalue("mariadb_server")
+        return mariadb.async_url("app_that_need_not_exist")  # made through PyMySQL all the same
     postgres: PostgresServer = request.getfixturevalue("postgres_server")
     return postgres.url("app_that_need_not_exist")
 
@@ -258,9 +269,9 @@ def test_database_url_from_the_settings_names_the_server(
 
 def test_unsupported_and_unreachable_databases_say_what_to_do(shelf: Path, tmp_path: Path) -> None:
     databases = TemporaryDatabases(tmp_path)
-    with pytest.raises(TestDatabaseError, match="SQLite and PostgreSQL; database.url") as caught:
+    with pytest.raises(TestDatabaseError, match="PostgreSQL and MySQL; database.url") as caught:
         TestDatabase(databases).create_app(
-            **settings(shelf, database={"url": "mysql://app:hunter2@localhost/app"})
+            **settings(shelf, database={"url": "mssql+pymssql://app:hunter2@localhost/app"})
         )
     assert "hunter2" not in str(caught.value)
     with pytest.raises(TestDatabaseError, match="fixture is not a database URL"):
@@ -309,7 +320,7 @@ def upgrade() -> None:
     op.create_table(
         "testing_shelf_book",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("title", sa.String, nullable=False, unique=True),
+        sa.Column("title", sa.String(200), nullable=False, unique=True),
     )
     op.execute("INSERT INTO testing_shelf_book (title) VALUES ('seeded by a migration')")
 

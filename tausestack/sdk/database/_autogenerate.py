@@ -11,9 +11,10 @@ what to do, as Django's ``makemigrations`` asks for a one-off default.
 
 The SQL of each default is written the same whatever the database the revision is made
 against (``sa.text('false')``, not the dialect's ``(0)``), and means the same on SQLite,
-PostgreSQL and MySQL, so a revision made on one runs on the others. A naive datetime default of
-a timezone-aware column is written as UTC (``+00:00``): left without an offset, PostgreSQL would
-read it in the session's time zone.
+PostgreSQL and MySQL, so a revision made on one runs on the others, with one exception: a
+datetime default of a timezone-aware column is written as UTC, with ``+00:00`` (left without an
+offset, PostgreSQL would read it in the session's time zone), but without it on MySQL (whose
+DATETIME has no zone, and MariaDB refuses the offset).
 
 PostgreSQL keeps an enum as a type of its own (``CREATE TYPE mood AS ENUM …``), which Alembic's
 ``add_column`` does not create and ``create_table`` creates unconditionally (failing when an
@@ -215,8 +216,8 @@ def _server_default(column: Column[Any], dialect: Dialect) -> str | TextClause:
     if not getattr(default, "is_scalar", False):
         raise _NoConstantDefault("its default is computed in Python (a function or an expression)")
     value = default.arg  # type: ignore[attr-defined]
-    if isinstance(value, datetime.datetime) and value.tzinfo is None and _aware(column):
-        value = value.replace(tzinfo=datetime.UTC)  # naive means UTC, as SQLModel reads it
+    if isinstance(value, datetime.datetime) and _aware(column):
+        value = _utc(value, dialect)
     if isinstance(value, enum.Enum):
         if isinstance(column.type, Enum):  # stored as the name (or values_callable's value)
             process = column.type.bind_processor(dialect)  # type: ignore[no-untyped-call]
@@ -224,6 +225,15 @@ def _server_default(column: Column[Any], dialect: Dialect) -> str | TextClause:
         else:
             value = value.value
     return _literal(value)
+
+
+def _utc(value: datetime.datetime, dialect: Dialect) -> datetime.datetime:
+    """A timezone-aware column's default in UTC: naive means UTC, as SQLModel reads it. MySQL's
+    DATETIME has no zone and MariaDB refuses a default with an offset, so there it has none."""
+    value = value.replace(tzinfo=datetime.UTC) if value.tzinfo is None else value
+    if dialect.name in ("mysql", "mariadb"):
+        return value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value
 
 
 def _aware(column: Column[Any]) -> bool:

@@ -6,7 +6,7 @@ database would refuse with an error of its own (a 500) is refused here first, as
 not accept, an integer beyond what the column's type holds on this database. A value that
 clashes with a unique column is known only when the row is written: :func:`duplicates` turns
 the database's error into :class:`DuplicateRecordError` (a 409), naming the table, columns and
-constraint but never the values (PostgreSQL's message has them).
+constraint but never the values (PostgreSQL's and MySQL's messages have them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,17 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import BigInteger, Integer, SmallInteger, inspect
+from sqlalchemy import (
+    BigInteger,
+    Enum,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    UniqueConstraint,
+    inspect,
+)
 from sqlalchemy.exc import IntegrityError
 
 from ..._naming import did_you_mean
@@ -47,8 +57,8 @@ def instance(model: type[Any], data: Any, family: str) -> Any:
             raise InvalidDataError(model.__name__, exc.errors(include_url=False)) from exc
         for name, value in related.items():
             setattr(row, name, value)
-    limits = _integer_limits(model, family)
-    _check_ranges(model, {name: getattr(row, name, None) for name in limits}, family)
+    names = [*_integer_limits(model, family), *_text_lengths(model, family)]
+    _check_ranges(model, {name: getattr(row, name, None) for name in names}, family)
     return row
 
 
@@ -176,11 +186,40 @@ def _integer_limits(model: type[Any], family: str) -> dict[str, tuple[int, int]]
     return limits
 
 
+_LENGTHS: weakref.WeakKeyDictionary[type[Any], dict[str, dict[str, int]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _text_lengths(model: type[Any], family: str) -> dict[str, int]:
+    """The most characters each string column of ``model`` holds on ``family`` (SQLite keeps
+    any length): its declared length, or MySQL's VARCHAR(255) for SQLModel's length-less str."""
+    by_family = _LENGTHS.setdefault(model, {})
+    lengths = by_family.get(family)
+    if lengths is None:
+        lengths = by_family[family] = {}
+        for attribute in inspect(model).column_attrs:
+            declared = attribute.columns[0].type
+            kind = getattr(declared, "impl_instance", declared)
+            if family == "sqlite" or not isinstance(kind, String) or isinstance(kind, Enum):
+                continue  # an Enum's length is its names', and a value is checked as a member
+            length = kind.length
+            if length is None and family in ("mysql", "mariadb"):
+                length = getattr(declared, "mysql_default_length", None)  # SQLModel's AutoString
+            if isinstance(length, int):
+                lengths[attribute.key] = length
+    return lengths
+
+
 def _check_ranges(model: type[Any], values: Mapping[str, Any], family: str) -> None:
-    """Refuse integers the columns cannot hold (the database would fail with a 500)."""
+    """Refuse integers and text the columns cannot hold (the database would fail with a 500)."""
     limits = _integer_limits(model, family)
+    lengths = _text_lengths(model, family)
     errors = []
     for name, value in values.items():
+        if name in lengths and isinstance(value, str) and len(value) > lengths[name]:
+            errors.append(_too_long(name, value, lengths[name]))
+            continue
         if name not in limits or not isinstance(value, int) or isinstance(value, bool):
             continue
         low, high = limits[name]
@@ -209,6 +248,13 @@ def unstorable_key(model: type[Any], ident: Any, family: str) -> bool:
     return False
 
 
+def _too_long(name: str, value: str, length: int) -> dict[str, Any]:
+    """Pydantic's error for a string longer than its column holds."""
+    message = f"String should have at most {length} characters (the column's length)"
+    ctx = {"max_length": length}
+    return {"type": "string_too_long", "loc": (name,), "msg": message, "input": value, "ctx": ctx}
+
+
 def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
     """Pydantic's error for a value out of bounds, for one of them."""
     kind, words, key, limit = (
@@ -225,6 +271,10 @@ def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
 #: PostgreSQL's ``Key (name, team)=(…) already exists``: the columns, before the values.
 _KEY_COLUMNS = re.compile(r"^Key \((?P<columns>.+?)\)=\(")
 _SQLITE_UNIQUE = "UNIQUE constraint failed: "
+#: MySQL's and MariaDB's ER_DUP_ENTRY, ``Duplicate entry '…' for key 'name'`` (MySQL 8 writes
+#: ``'table.name'``): only the key, at the end, is read, never the value before it.
+_MYSQL_DUPLICATE_ENTRY = 1062
+_MYSQL_KEY = re.compile(r" for key '(?P<key>[^']+)'$")
 
 
 def _duplicate(model: type[Any], exc: IntegrityError) -> DuplicateRecordError | None:
@@ -248,7 +298,44 @@ def _duplicate(model: type[Any], exc: IntegrityError) -> DuplicateRecordError | 
         found = names[0].rpartition(".")[0] or table
         columns = [name.rpartition(".")[2] for name in names]
         return DuplicateRecordError(model.__name__, found, columns, None)
-    return None
+    return _mysql_duplicate(model, original, table)
+
+
+def _mysql_duplicate(model: type[Any], original: Any, table: str) -> DuplicateRecordError | None:
+    """The duplicate entry a MySQL driver reports (PyMySQL, aiomysql, mysqlclient: the error's
+    arguments are its number and message), its key's columns read from the model's table."""
+    arguments: tuple[Any, ...] = getattr(original, "args", ())
+    if len(arguments) < 2 or arguments[0] != _MYSQL_DUPLICATE_ENTRY:
+        return None
+    match = _MYSQL_KEY.search(str(arguments[1]))
+    key = match["key"].removeprefix(f"{table}.") if match else None
+    mapped = getattr(model, "__table__", None)
+    columns = _key_columns(mapped, key) if isinstance(mapped, Table) and key else []
+    return DuplicateRecordError(model.__name__, table, columns, key)
+
+
+def _key_columns(table: Table, key: str) -> list[str]:
+    """The columns of the unique key MySQL calls ``key`` on ``table``: ``PRIMARY``, a named
+    constraint or index, or an unnamed unique constraint, which MySQL names after its first
+    column (``name``, then ``name_2``…); none when the model does not declare it."""
+    if key == "PRIMARY":
+        return [column.name for column in table.primary_key.columns]
+    keys: list[UniqueConstraint | Index] = [
+        *(item for item in table.constraints if isinstance(item, UniqueConstraint)),
+        *(index for index in table.indexes if index.unique),
+    ]
+    named = {str(item.name): item for item in keys if isinstance(item.name, str)}
+    if key in named:
+        return _columns_of(named[key])
+    unnamed = [item for item in keys if not isinstance(item.name, str) and item.columns]
+    first = [
+        item for item in unnamed if re.fullmatch(rf"{re.escape(_columns_of(item)[0])}(_\d+)?", key)
+    ]
+    return _columns_of(first[0]) if len(first) == 1 else []
+
+
+def _columns_of(key: UniqueConstraint | Index) -> list[str]:
+    return [column.name for column in key.columns]
 
 
 def _first(source: Any, *names: str) -> str | None:
