@@ -63,8 +63,13 @@ _URL_PASSWORD = re.compile(
 )
 #: The same for a string that starts with a URL (a setting's whole value): its password may
 #: hold spaces too (``postgresql://app:pa ss@db/app``), as it cannot be part of a sentence.
+#: Its host ends at a query, the end, or a space after which no other ``@`` comes before the next
+#: URL (``postgresql://app:p@ss w0rd@db/app`` hides ``p@ss w0rd``; ``redis://:pw@a then
+#: redis://:x@b`` ends the first password at ``a``).
 URL_PASSWORD_AT_START = re.compile(
-    rf"^(?P<prefix>{_SCHEME_AND_USER})(?P<password>.*?){_HOST_AFTER}", re.I | re.S
+    rf"^(?P<prefix>{_SCHEME_AND_USER})(?P<password>.*?)"
+    r"@(?=[^@?\s]*(?:\?|$|\s(?![^@]*@)|\s[^@]*://))",
+    re.I | re.S,
 )
 _QUERY_PARAMETER = re.compile(r"(?P<name>[?&;](?P<key>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
 

@@ -28,6 +28,9 @@ from tausestack._redaction import (
         ("postgresql://app:pa ss@db/app", "postgresql://app:********@db/app"),
         ("postgresql://app:x@y:z/w@db:5432/shop", "postgresql://app:********@db:5432/shop"),
         ("postgresql://app: pass word @db", "postgresql://app:********@db"),
+        ("postgresql://app:p@ss w0rd@db:5432/shop", "postgresql://app:********@db:5432/shop"),
+        ("postgresql://app:p@s s@w0rd@db/shop", "postgresql://app:********@db/shop"),
+        ("redis://:p@ss word@cache:6379/0", "redis://:********@cache:6379/0"),
         (
             "redis://:a b@c@cache:6379/0 then redis://:x@y/1",
             "redis://:********@cache:6379/0 then redis://:********@y/1",
