@@ -139,12 +139,23 @@ def _create(connection: Connection, name: str, server: URL, source: str, shown: 
                 f"The MySQL user {user!r} may not create databases, and tausestack_database "
                 f"makes one for the test session on {shown} ({source}). Give it the right, as "
                 f"an administrator (GRANT ALL ON `{_GRANTED}`.* TO "
-                f"{user!r}), or point the tausestack_database_url fixture at a server where it "
-                "has it."
+                f"{_account(connection, user)}), or point the tausestack_database_url fixture "
+                "at a server where it has it."
             ) from None
         raise TestDatabaseError(
             f"Cannot create a test database on {shown} ({source}): {_reason(exc)}"
         ) from None
+
+
+def _account(connection: Connection, user: str) -> str:
+    """The account a GRANT names for this connection's user: ``'user'@'host'`` as the server
+    matched it (a bare ``'user'`` means ``'user'@'%'``, which may not exist)."""
+    try:
+        current = str(connection.execute(text("SELECT CURRENT_USER()")).scalar_one())
+    except DBAPIError:
+        return repr(user)
+    name, _, host = current.rpartition("@")
+    return f"'{name}'@'{host}'" if name else repr(user)
 
 
 def _close(keeper: Connection, engine: Engine) -> None:

@@ -4,6 +4,7 @@ As ``test_postgres.py`` does for PostgreSQL: each ``TemporaryDatabases`` here pl
 session, a subprocess plays one that is killed.
 """
 
+import re
 import signal
 import subprocess
 import sys
@@ -58,13 +59,14 @@ def test_databases_are_named_after_the_project_and_dropped_at_the_end(
 
 @pytest.fixture
 def powerless(mariadb_server: MariaDBServer) -> Iterator[str]:
-    """A MariaDB user that may log in (password ``hunter2``), and nothing more."""
+    """A MariaDB user that may log in from 127.0.0.1 (password ``hunter2``), and nothing more:
+    an account for one host, so a GRANT to the bare name (``'%'``) would find no such user."""
     name = f"tester_{uuid.uuid4().hex[:8]}"
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'%%' IDENTIFIED BY 'hunter2'", (name,))
+        cursor.execute("CREATE USER %s@'127.0.0.1' IDENTIFIED BY 'hunter2'", (name,))
     yield name
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
-        cursor.execute("DROP USER %s@'%%'", (name,))
+        cursor.execute("DROP USER %s@'127.0.0.1'", (name,))
 
 
 def test_a_user_who_may_not_create_databases_is_told_how_to_fix_it(
@@ -75,12 +77,14 @@ def test_a_user_who_may_not_create_databases_is_told_how_to_fix_it(
     with pytest.raises(TestDatabaseError, match="may not create databases") as caught:
         database_of(databases, shop, server)
     message = str(caught.value)
-    assert f"GRANT ALL ON `tausestack\\_test\\_%`.* TO '{powerless}'" in message
+    grant = re.search(r"\(GRANT (.*?)\)", message)
+    assert grant is not None, message
+    assert grant[1] == f"ALL ON `tausestack\\_test\\_%`.* TO '{powerless}'@'127.0.0.1'"
     assert "tausestack_database_url fixture" in message
     assert "hunter2" not in message
     databases.close()
     with mariadb_server.connect() as connection, connection.cursor() as cursor:
-        cursor.execute(f"GRANT ALL ON `tausestack\\_test\\_%`.* TO '{powerless}'@'%'")
+        cursor.execute(f"GRANT {grant[1]}")  # the statement exactly as the message gives it
     granted = session(tmp_path / "granted")  # as the message says, and it works
     name = database_of(granted, shop, server)
     assert name in mariadb_server.databases()
