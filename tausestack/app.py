@@ -170,17 +170,23 @@ def create_app(
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class _UnicodeJsonRequest(Request):
-    """A request whose JSON body may not hold lone surrogates (``"\\ud800"``, or their UTF-8
-    bytes, which ``json.loads`` lets through): no text field could store or send them back."""
+    """A request whose JSON body is UTF-8 (RFC 8259 §8.1) and holds no lone surrogate
+    (``"\\ud800"``): no text field could store or send one back.
+
+    ``json.loads`` alone would take UTF-16 and UTF-32 bodies and surrogates written as UTF-8
+    bytes, all with ``surrogatepass``; decoding strictly first refuses those (FastAPI's 400), so
+    only escapes remain to look for, and the parsed body is walked only when it has one.
+    """
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             body = await self.body()
-            value = json.loads(body)
-            if b"\\u" in body or b"\xed" in body:  # where a surrogate can hide
+            value = json.loads(body.decode("utf-8-sig"))
+            if _SURROGATE_ESCAPE.search(body):
                 position = _lone_surrogate(value)
                 if position is not None:
                     raise json.JSONDecodeError(

@@ -199,3 +199,11 @@ def test_pickle_stores_nan_and_infinities(make_cache: CacheFactory) -> None:
     cache = make_cache(serializer="pickle")
     cache.set("inf", float("inf"))
     assert cache.get("inf") == float("inf")
+
+
+def test_json_refuses_a_nan_or_infinite_mapping_key(cache: Cache) -> None:
+    """orjson writes a float key as its text, NaN and ±inf as "null": ``{nan: 1}`` would come
+    back as ``{"null": 1}``, silently."""
+    with pytest.raises(CacheSerializationError, match="NaN"):
+        cache.set("by-ratio", {float("nan"): 1, 0.5: 2})
+    assert cache.get("by-ratio", MISSING) is MISSING

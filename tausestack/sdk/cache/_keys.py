@@ -52,7 +52,8 @@ def invalid_key(key: object, where: str) -> InvalidCacheKeyError:
     return InvalidCacheKeyError(
         f"Invalid key {shown} for the {where}: {problem}. Use a short printable "
         "string such as 'user:42'.",
-        problem=problem,
+        # A key that is not a str is the code's fault (no request makes one): no 400 for it.
+        problem=problem if isinstance(key, str) else None,
     )
 
 

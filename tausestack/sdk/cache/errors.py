@@ -39,7 +39,8 @@ class InvalidCacheKeyError(CacheError):
 
     ``problem`` says what is wrong with a key that was given or built (``"a cache key cannot
     be empty"``): such a key may come from a request's data, which makes it a 400 there. It is
-    None when the ``@cached`` definition is at fault (a 500).
+    None when the code is at fault, a 500: a key that is not a str, or a ``@cached`` definition
+    that cannot build one.
     """
 
     def __init__(self, message: str, *, problem: str | None = None) -> None:

@@ -262,3 +262,22 @@ def test_an_invalid_key_from_a_request_is_a_400(
         assert client.get("/entries/stock/a").json() == {"value": 3}
     with TestClient(create_app(settings, components=[Entries]), raise_server_exceptions=False) as c:
         assert c.get("/entries/broken").status_code == 500  # the definition's fault
+
+
+@Controller("/counters")
+class Counters:
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+
+    @get("/{number}")
+    def read(self, number: int) -> dict[str, Any]:
+        return {"value": self.cache.get(number)}  # type: ignore[arg-type]  # the bug planted
+
+
+def test_a_key_of_the_wrong_type_is_the_servers_fault(tmp_path: Path) -> None:
+    """No request can make a key that is not a str: the code passed one (an int path
+    parameter), a bug that a 400 would hide from the server's error logs and alerts."""
+    settings = Settings(config_dir=tmp_path)
+    app = create_app(settings, components=[Counters])
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/counters/5").status_code == 500
