@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
@@ -107,3 +108,70 @@ async def test_a_mariadb_url_works_as_a_mysql_one(mariadb_url: str, tmp_path: Pa
         assert [seat.code for seat in await seats.alist(order_by="-code")] == ["A1"]
     finally:
         await database.stop()
+
+
+class Memo(SQLModel, table=True):
+    """A TEXT column (65,535 bytes on MySQL and MariaDB, whatever the characters), a
+    MEDIUMTEXT there, and an unnamed unique constraint on a column whose name holds a quote."""
+
+    __tablename__ = "mysql_memo"
+    __table_args__ = (UniqueConstraint("o'clock"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    body: str = Field(sa_column=Column(Text))
+    long: str = Field(default="", sa_type=Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb"))
+    at: str = Field(default="noon", max_length=10, sa_column_kwargs={"name": "o'clock"})
+
+
+@Repository
+class MemoRepository(BaseRepository[Memo]):
+    pass
+
+
+@pytest.fixture
+def memos(mariadb_url: str, tmp_path: Path) -> Iterator[MemoRepository]:
+    application = create_app(
+        Settings(config_dir=tmp_path, database={"url": mariadb_url}), components=[MemoRepository]
+    )
+    engine = application.container.get(Database).engine
+    SQLModel.metadata.create_all(engine, tables=[Memo.__table__])  # type: ignore[list-item]
+    yield application.container.get(MemoRepository)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("body", ["x" * 65_536, "😀" * 16_384], ids=["ascii", "four-byte"])
+def test_text_longer_than_a_text_column_holds_is_invalid_data(
+    memos: MemoRepository, body: str
+) -> None:
+    """MariaDB refuses it ("Data too long", or "Incorrect string value" when the cut falls in
+    a character): a DataError, a 500, where a VARCHAR's overflow is a 422."""
+    with pytest.raises(InvalidDataError, match=r"body: .* at most 65,535 bytes in UTF-8"):
+        memos.create({"body": body})
+    assert memos.list() == []
+    memo = memos.create({"body": "short"})
+    with pytest.raises(InvalidDataError, match="body"):
+        memos.update(memo, {"body": body})
+    assert [row.body for row in memos.list()] == ["short"]
+
+
+def test_text_up_to_its_column_s_limit_is_stored(memos: MemoRepository) -> None:
+    """A TEXT column holds 65,535 bytes, however many characters, and a MEDIUMTEXT variant
+    more; a VARCHAR(10) holds ten characters, however many bytes."""
+    assert memos.create({"body": "x" * 65_535, "at": "😀" * 10}).at == "😀" * 10
+    assert len(memos.create({"body": "😀" * 16_383, "at": "dusk"}).body) == 16_383
+    assert len(memos.create({"body": "", "long": "😀" * 16_384, "at": "dawn"}).long) == 16_384
+    with pytest.raises(InvalidDataError, match=r"at: String should have at most 10 characters"):
+        memos.create({"body": "", "at": "😀" * 11})
+
+
+def test_a_duplicate_on_a_quoted_column_names_it(memos: MemoRepository) -> None:
+    """The key is read after the last "for key '", so neither a quote in the key's name nor
+    that text in the value misleads it."""
+    memos.create({"body": "a", "at": "noon"})
+    with pytest.raises(DuplicateRecordError) as caught:
+        memos.create({"body": "b", "at": "noon"})
+    assert caught.value.columns == ("o'clock",)
+    memos.create({"body": "c", "at": " for key '"})
+    with pytest.raises(DuplicateRecordError) as caught:
+        memos.create({"body": "d", "at": " for key '"})
+    assert (caught.value.columns, caught.value.constraint) == (("o'clock",), "o'clock")

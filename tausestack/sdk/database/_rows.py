@@ -3,36 +3,26 @@
 ``create`` and ``update`` take data that often comes straight from a request, so everything a
 database would refuse with an error of its own (a 500) is refused here first, as
 :class:`InvalidDataError` (a 422): a key the model does not have, a value its field's type does
-not accept, an integer beyond what the column's type holds on this database. A value that
-clashes with a unique column is known only when the row is written: :func:`duplicates` turns
-the database's error into :class:`DuplicateRecordError` (a 409), naming the table, columns and
-constraint but never the values (PostgreSQL's and MySQL's messages have them).
+not accept, an integer or text beyond what the column's type holds on this database, a NUL
+character in text on PostgreSQL. A value that clashes with a unique column is known only when
+the row is written: :func:`duplicates` turns the database's error into
+:class:`DuplicateRecordError` (a 409), naming the table, columns and constraint but never the
+values (PostgreSQL's and MySQL's messages have them).
 """
 
 from __future__ import annotations
 
-import re
 import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import (
-    BigInteger,
-    Enum,
-    Index,
-    Integer,
-    SmallInteger,
-    String,
-    Table,
-    UniqueConstraint,
-    inspect,
-)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, Enum, Integer, SmallInteger, String, Text, inspect
+from sqlalchemy.dialects import mysql
 
 from ..._naming import did_you_mean
-from .errors import DuplicateRecordError, InvalidDataError
+from ._duplicates import duplicates
+from .errors import InvalidDataError
 
 __all__ = ["apply", "duplicates", "instance", "unstorable_key"]
 
@@ -57,7 +47,7 @@ def instance(model: type[Any], data: Any, family: str) -> Any:
             raise InvalidDataError(model.__name__, exc.errors(include_url=False)) from exc
         for name, value in related.items():
             setattr(row, name, value)
-    names = [*_integer_limits(model, family), *_text_lengths(model, family)]
+    names = [*_integer_limits(model, family), *_texts(model, family)]
     _check_ranges(model, {name: getattr(row, name, None) for name in names}, family)
     return row
 
@@ -72,19 +62,6 @@ def apply(model: type[Any], row: Any, data: Any, family: str) -> None:
     _check_ranges(model, changes, family)
     for name, value in {**changes, **related}.items():
         setattr(row, name, value)
-
-
-@contextmanager
-def duplicates(model: type[Any]) -> Iterator[None]:
-    """Turn a unique violation raised inside the block (by a flush) into
-    :class:`DuplicateRecordError`; other integrity errors pass unchanged."""
-    try:
-        yield
-    except IntegrityError as exc:
-        duplicate = _duplicate(model, exc)
-        if duplicate is None:
-            raise
-        raise duplicate from None  # the driver's message holds the values
 
 
 _ADAPTERS: weakref.WeakKeyDictionary[type[Any], dict[str, TypeAdapter[Any]]] = (
@@ -186,39 +163,70 @@ def _integer_limits(model: type[Any], family: str) -> dict[str, tuple[int, int]]
     return limits
 
 
-_LENGTHS: weakref.WeakKeyDictionary[type[Any], dict[str, dict[str, int]]] = (
+class _Text(NamedTuple):
+    """What a string column holds on a database: at most ``characters`` characters, at most
+    ``utf8_bytes`` bytes of UTF-8 (MySQL's length-less TEXT types, named ``kind``), and NUL
+    characters or not (PostgreSQL's text cannot)."""
+
+    characters: int | None
+    utf8_bytes: int | None
+    kind: str
+    nul: bool
+
+
+#: The bytes each of MySQL's (and MariaDB's) length-less TEXT types holds, whatever the
+#: characters: the first type a column's is an instance of counts.
+_MYSQL_TEXTS = (
+    (mysql.TINYTEXT, "TINYTEXT", 2**8 - 1),
+    (mysql.MEDIUMTEXT, "MEDIUMTEXT", 2**24 - 1),
+    (mysql.LONGTEXT, "LONGTEXT", 2**32 - 1),
+    (Text, "TEXT", 2**16 - 1),
+)
+
+_TEXTS: weakref.WeakKeyDictionary[type[Any], dict[str, dict[str, _Text]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _text_lengths(model: type[Any], family: str) -> dict[str, int]:
-    """The most characters each string column of ``model`` holds on ``family`` (SQLite keeps
-    any length): its declared length, or MySQL's VARCHAR(255) for SQLModel's length-less str."""
-    by_family = _LENGTHS.setdefault(model, {})
-    lengths = by_family.get(family)
-    if lengths is None:
-        lengths = by_family[family] = {}
+def _texts(model: type[Any], family: str) -> dict[str, _Text]:
+    """What each string column of ``model`` holds on ``family`` (SQLite keeps any text): its
+    declared length in characters, or MySQL's VARCHAR(255) for SQLModel's length-less str, or
+    the bytes of MySQL's TEXT types; and no NUL on PostgreSQL."""
+    by_family = _TEXTS.setdefault(model, {})
+    texts = by_family.get(family)
+    if texts is None:
+        texts = by_family[family] = {}
         for attribute in inspect(model).column_attrs:
             declared = attribute.columns[0].type
+            variants = getattr(declared, "_variant_mapping", None) or {}
+            declared = variants.get(family, declared)  # Text().with_variant(LONGTEXT, "mysql")
             kind = getattr(declared, "impl_instance", declared)
             if family == "sqlite" or not isinstance(kind, String) or isinstance(kind, Enum):
                 continue  # an Enum's length is its names', and a value is checked as a member
-            length = kind.length
+            length, utf8_bytes, type_name = kind.length, None, ""
             if length is None and family in ("mysql", "mariadb"):
                 length = getattr(declared, "mysql_default_length", None)  # SQLModel's AutoString
-            if isinstance(length, int):
-                lengths[attribute.key] = length
-    return lengths
+                for base, text_type, most in _MYSQL_TEXTS:
+                    if isinstance(kind, base):
+                        utf8_bytes, type_name = most, text_type
+                        break
+            characters = length if isinstance(length, int) else None
+            nul = family != "postgresql"
+            if characters is not None or utf8_bytes is not None or not nul:
+                texts[attribute.key] = _Text(characters, utf8_bytes, type_name, nul)
+    return texts
 
 
 def _check_ranges(model: type[Any], values: Mapping[str, Any], family: str) -> None:
     """Refuse integers and text the columns cannot hold (the database would fail with a 500)."""
     limits = _integer_limits(model, family)
-    lengths = _text_lengths(model, family)
+    texts = _texts(model, family)
     errors = []
     for name, value in values.items():
-        if name in lengths and isinstance(value, str) and len(value) > lengths[name]:
-            errors.append(_too_long(name, value, lengths[name]))
+        if name in texts and isinstance(value, str):
+            error = _unstorable_text(name, value, texts[name])
+            if error is not None:
+                errors.append(error)
             continue
         if name not in limits or not isinstance(value, int) or isinstance(value, bool):
             continue
@@ -248,11 +256,34 @@ def unstorable_key(model: type[Any], ident: Any, family: str) -> bool:
     return False
 
 
-def _too_long(name: str, value: str, length: int) -> dict[str, Any]:
-    """Pydantic's error for a string longer than its column holds."""
-    message = f"String should have at most {length} characters (the column's length)"
-    ctx = {"max_length": length}
-    return {"type": "string_too_long", "loc": (name,), "msg": message, "input": value, "ctx": ctx}
+def _unstorable_text(name: str, value: str, text: _Text) -> dict[str, Any] | None:
+    """Pydantic's error for a string its column cannot hold, if it cannot."""
+    if text.characters is not None and len(value) > text.characters:
+        message = f"String should have at most {text.characters} characters (the column's length)"
+        ctx: dict[str, Any] = {"max_length": text.characters}
+        return _string_error("string_too_long", name, value, message, ctx)
+    most = text.utf8_bytes
+    if most is not None and len(value) > most // 4 and _utf8_size(value) > most:
+        message = (
+            f"String should have at most {most:,} bytes in UTF-8 (the column's {text.kind}"
+            " type; a character takes 1 to 4)"
+        )
+        return _string_error("string_too_long", name, value, message, {"max_bytes": most})
+    if not text.nul and "\x00" in value:
+        message = "String should not contain a NUL character (\\x00): the database cannot store it"
+        return _string_error("string_nul_character", name, value, message, {})
+    return None
+
+
+def _utf8_size(value: str) -> int:
+    return len(value.encode("utf-8", "surrogatepass"))  # a lone surrogate counts, no error
+
+
+def _string_error(
+    kind: str, name: str, value: str, message: str, ctx: dict[str, Any]
+) -> dict[str, Any]:
+    error = {"type": kind, "loc": (name,), "msg": message, "input": value}
+    return {**error, "ctx": ctx} if ctx else error
 
 
 def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
@@ -264,83 +295,3 @@ def _beyond(name: str, value: int, low: int, high: int) -> dict[str, Any]:
     )
     message = f"Input should be {words} {limit} (the column's integer type)"
     return {"type": kind, "loc": (name,), "msg": message, "input": value, "ctx": {key: limit}}
-
-
-# -- unique violations ----------------------------------------------------------------------------
-
-#: PostgreSQL's ``Key (name, team)=(…) already exists``: the columns, before the values.
-_KEY_COLUMNS = re.compile(r"^Key \((?P<columns>.+?)\)=\(")
-_SQLITE_UNIQUE = "UNIQUE constraint failed: "
-#: MySQL's and MariaDB's ER_DUP_ENTRY, ``Duplicate entry '…' for key 'name'`` (MySQL 8 writes
-#: ``'table.name'``): only the key, at the end, is read, never the value before it.
-_MYSQL_DUPLICATE_ENTRY = 1062
-_MYSQL_KEY = re.compile(r" for key '(?P<key>[^']+)'$")
-
-
-def _duplicate(model: type[Any], exc: IntegrityError) -> DuplicateRecordError | None:
-    """The unique violation ``exc`` reports, or None for another integrity error."""
-    original = exc.orig
-    table = getattr(getattr(model, "__table__", None), "name", model.__name__)
-    state = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
-    if state == "23505":  # PostgreSQL's unique_violation (psycopg, psycopg2, asyncpg)
-        # psycopg's diagnostics, or the asyncpg error SQLAlchemy's adapter wraps
-        details = getattr(original, "diag", None) or getattr(original, "__cause__", None)
-        detail = _first(details, "message_detail", "detail") or ""
-        match = _KEY_COLUMNS.match(detail)
-        columns = [part.strip() for part in match["columns"].split(",")] if match else []
-        found = _first(details, "table_name") or table
-        return DuplicateRecordError(
-            model.__name__, found, columns, _first(details, "constraint_name")
-        )
-    text = str(original)
-    if text.startswith(_SQLITE_UNIQUE):  # "UNIQUE constraint failed: hero.name, hero.team"
-        names = [name.strip() for name in text.removeprefix(_SQLITE_UNIQUE).split(",")]
-        found = names[0].rpartition(".")[0] or table
-        columns = [name.rpartition(".")[2] for name in names]
-        return DuplicateRecordError(model.__name__, found, columns, None)
-    return _mysql_duplicate(model, original, table)
-
-
-def _mysql_duplicate(model: type[Any], original: Any, table: str) -> DuplicateRecordError | None:
-    """The duplicate entry a MySQL driver reports (PyMySQL, aiomysql, mysqlclient: the error's
-    arguments are its number and message), its key's columns read from the model's table."""
-    arguments: tuple[Any, ...] = getattr(original, "args", ())
-    if len(arguments) < 2 or arguments[0] != _MYSQL_DUPLICATE_ENTRY:
-        return None
-    match = _MYSQL_KEY.search(str(arguments[1]))
-    key = match["key"].removeprefix(f"{table}.") if match else None
-    mapped = getattr(model, "__table__", None)
-    columns = _key_columns(mapped, key) if isinstance(mapped, Table) and key else []
-    return DuplicateRecordError(model.__name__, table, columns, key)
-
-
-def _key_columns(table: Table, key: str) -> list[str]:
-    """The columns of the unique key MySQL calls ``key`` on ``table``: ``PRIMARY``, a named
-    constraint or index, or an unnamed unique constraint, which MySQL names after its first
-    column (``name``, then ``name_2``…); none when the model does not declare it."""
-    if key == "PRIMARY":
-        return [column.name for column in table.primary_key.columns]
-    keys: list[UniqueConstraint | Index] = [
-        *(item for item in table.constraints if isinstance(item, UniqueConstraint)),
-        *(index for index in table.indexes if index.unique),
-    ]
-    named = {str(item.name): item for item in keys if isinstance(item.name, str)}
-    if key in named:
-        return _columns_of(named[key])
-    unnamed = [item for item in keys if not isinstance(item.name, str) and item.columns]
-    first = [
-        item for item in unnamed if re.fullmatch(rf"{re.escape(_columns_of(item)[0])}(_\d+)?", key)
-    ]
-    return _columns_of(first[0]) if len(first) == 1 else []
-
-
-def _columns_of(key: UniqueConstraint | Index) -> list[str]:
-    return [column.name for column in key.columns]
-
-
-def _first(source: Any, *names: str) -> str | None:
-    for name in names:
-        value = getattr(source, name, None)
-        if value:
-            return str(value)
-    return None
