@@ -27,6 +27,7 @@ from limits import RateLimitItem, parse
 from limits.aio import storage as storages
 from limits.aio import strategies
 from limits.errors import StorageError
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..._redaction import mask_url_secrets
@@ -269,16 +270,20 @@ class RateLimitMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._closing_at_shutdown(send))
             return
-        if scope["type"] != "http" or any(under(scope["path"], path) for path in self.exempt):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chosen = self._limit(scope["path"])
+        path = get_route_path(scope)  # without the root path, as routing matches it
+        if any(under(path, exempt) for exempt in self.exempt):
+            await self.app(scope, receive, send)
+            return
+        chosen = self._limit(path)
         if chosen is None:
             await self.app(scope, receive, send)
             return
         prefix, limit = chosen
         if self.key == "route":
-            verdict = await self.limiter.hit(limit, prefix, scope["method"], scope["path"])
+            verdict = await self.limiter.hit(limit, prefix, scope["method"], path)
         else:
             verdict = await self.limiter.hit(limit, prefix, await self._identity(scope))
         headers = _headers(limit, verdict)
