@@ -66,7 +66,8 @@ def build_storage(url: str, *, pool_size: int = 50, pool_timeout: float = 2.0) -
 
     Redis is reached through a blocking pool of ``pool_size`` connections: a command waits up to
     ``pool_timeout`` seconds for a free one, and as long for Redis to connect and answer. Its
-    errors come out as ``limits.errors.StorageError`` or ``redis.RedisError``.
+    errors come out as ``limits.errors.StorageError`` or ``redis.RedisError``. Each event loop
+    that uses the storage gets a pool of its own (redis-py's connections belong to one loop).
     """
     if url == "memory://":
         return storages.MemoryStorage()
@@ -78,23 +79,19 @@ def build_storage(url: str, *, pool_size: int = 50, pool_timeout: float = 2.0) -
             "pip install 'tausestack[redis]'"
         ) from None
     from ...sdk._redis import reconnecting
+    from ._redis_storage import PerLoopRedisStorage
 
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=pool_size,
-        timeout=pool_timeout,
-        socket_timeout=pool_timeout,
-        socket_connect_timeout=pool_timeout,
-        **reconnecting(asynchronous=True),
-    )
-    options: dict[str, Any] = {"connection_pool": pool}
-    return storages.RedisStorage(
-        f"async+{url}",
-        implementation="redispy",
-        key_prefix="tausestack",
-        wrap_exceptions=True,
-        **options,
-    )
+    def new_pool() -> BlockingConnectionPool:
+        return BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=pool_timeout,
+            socket_timeout=pool_timeout,
+            socket_connect_timeout=pool_timeout,
+            **reconnecting(asynchronous=True),
+        )
+
+    return PerLoopRedisStorage(url, new_pool, key_prefix="tausestack")
 
 
 @dataclass(frozen=True)
