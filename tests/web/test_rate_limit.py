@@ -93,6 +93,28 @@ def test_exempt_paths_and_path_limits_match_whole_segments(tmp_path: Path) -> No
         assert loginx[-1].headers["x-ratelimit-limit"] == "50", "/things/ (as /things) counts it"
 
 
+def test_path_limits_and_exempt_paths_hold_behind_a_root_path(tmp_path: Path) -> None:
+    """Behind a proxy that strips ``/api`` (uvicorn ``--root-path /api``), ``path`` holds the
+    prefix: limits and exempt paths match the path as routing sees it."""
+    settings = Settings(
+        config_dir=tmp_path,
+        security={
+            "rate_limit": {
+                "enabled": True,
+                "default": "1/minute",
+                "paths": {"/things/login": "2/minute"},
+            }
+        },
+    )
+    app = create_app(settings, components=[Things])
+    with TestClient(app, root_path="/api") as http:
+        logins = [http.get("/api/things/login") for _ in range(3)]
+        assert [answer.status_code for answer in logins] == [200, 200, 429]
+        assert logins[0].headers["x-ratelimit-limit"] == "2"
+        docs = [http.get("/api/docs") for _ in range(2)]
+        assert [answer.status_code for answer in docs] == [200, 200], "/docs is exempt"
+
+
 def test_route_key_counts_every_client_together(tmp_path: Path) -> None:
     app = create_app(
         Settings(
@@ -120,6 +142,42 @@ def test_route_key_counts_every_client_together(tmp_path: Path) -> None:
 def test_bad_settings_are_refused(tmp_path: Path, options: dict[str, Any], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings(config_dir=tmp_path, security={"rate_limit": {"enabled": True, **options}})
+
+
+ROOT_PATH_APP = """
+from tausestack import Controller, Settings, create_app, get
+
+@Controller("/things")
+class Things:
+    @get("/")
+    def ok(self) -> dict:
+        return {"status": "ok"}
+
+limits = {"enabled": True, "default": "1/minute", "paths": {"/things": "2/minute"}}
+app = create_app(Settings(security={"rate_limit": limits}), components=[Things])
+"""
+
+
+@pytest.mark.e2e
+def test_path_limits_and_exempt_paths_hold_behind_uvicorn_root_path(tmp_path: Path) -> None:
+    """uvicorn ``--root-path /api`` puts the prefix in ``path``: the limit on ``/things`` still
+    applies, and ``/docs`` (which the readiness check also requests) stays exempt."""
+    (tmp_path / "limited_app.py").write_text(ROOT_PATH_APP)
+    environment = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        "TAUSESTACK_CONFIG_DIR": str(tmp_path),
+    }
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "limited_app:app", "--port", str(port)]
+    command += ["--root-path", "/api"]
+    log = tmp_path / "server.log"
+    with serving(command, tmp_path, port, log, ready_path="/docs", env=environment) as base:
+        answers = [httpx2.get(f"{base}/things/") for _ in range(3)]
+        docs = [httpx2.get(f"{base}/docs") for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[0].headers["x-ratelimit-limit"] == "2"
+    assert [answer.status_code for answer in docs] == [200, 200], "/docs is exempt"
 
 
 APP_MODULE = """

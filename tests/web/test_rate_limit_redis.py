@@ -17,7 +17,7 @@ import pytest
 from limits import parse
 
 from tausestack import Controller, Settings, TauseStackApp, create_app, get
-from tausestack.testing import AsyncTestClient
+from tausestack.testing import AsyncTestClient, TestClient
 from tausestack.web.middleware.rate_limit import RateLimiter, RateLimitMiddleware, build_storage
 from tests.processes import free_port
 from tests.servers import RedisServer
@@ -160,3 +160,13 @@ def test_pool_settings_are_checked(tmp_path: Path) -> None:
     for options in ({"pool_size": 0}, {"pool_timeout": 0}, {"on_storage_error": "maybe"}):
         with pytest.raises(SettingsError):
             Settings(config_dir=tmp_path, security={"rate_limit": {"enabled": True, **options}})
+
+
+@pytest.mark.redis
+def test_requests_on_event_loops_of_their_own_share_one_count(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A ``TestClient`` used without ``with`` runs each request on a new event loop: redis-py's
+    connections belong to the loop that made them."""
+    http = TestClient(build(tmp_path, redis_url, default="2/minute"))
+    assert [http.get("/things/").status_code for _ in range(3)] == [200, 200, 429]

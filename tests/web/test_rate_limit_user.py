@@ -32,6 +32,10 @@ class Me:
     async def maybe(self, user: OptionalUser) -> dict[str, str | None]:
         return {"id": user.id if user else None}
 
+    @get("/open")
+    async def open(self) -> dict[str, str]:
+        return {"status": "ok"}
+
     @post("/notes")
     async def note(self, user: CurrentUser) -> dict[str, str]:
         return {"id": user.id}
@@ -159,3 +163,23 @@ def test_without_an_auth_backend_key_user_counts_per_address(tmp_path: Path) -> 
         tokens = [{"Authorization": f"Bearer token-{number}"} for number in range(3)]
         statuses = [http.get("/open/", headers=headers).status_code for headers in tokens]
     assert statuses == [200, 200, 429]
+
+
+def test_a_failing_backend_counts_by_address_and_needs_no_user_where_none_is_asked(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = backend_of(client)
+    backend.create_user("di@example.com", PASSWORD)
+    session = backend.open_session("di@example.com", PASSWORD, ttl=600)
+    engine = client.app.container.get(Database).engine  # type: ignore[attr-defined]
+    SQLModel.metadata.drop_all(engine, tables=[AuthToken.__table__, AuthAccount.__table__])  # type: ignore[list-item]
+    client.cookies.set("tausestack_session", session.token)
+    with caplog.at_level(logging.WARNING, logger="tausestack.rate_limit"):
+        statuses = [client.get("/me/open").status_code for _ in range(2)]
+    assert statuses == [200] * 2, "the backend's error is not the limiter's to report"
+    assert "OperationalError" in caplog.text
+    assert session.token not in caplog.text
+    with pytest.raises(Exception, match="no such table"):
+        client.get("/me/maybe")  # the route's auth dependency reports it, as without a limit
+    client.cookies.clear()
+    assert client.get("/me/open").status_code == 429, "all three counted by address"

@@ -19,7 +19,9 @@ supports the ``websocket.http.response`` extension, else a close with code 1008.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
+import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -51,9 +53,13 @@ DENIAL_EXTENSION = "websocket.http.response"
 #: Where a request's verified credentials are kept (kind, credential, user or refusal), so
 #: the rate limiter and the auth dependency verify them once between them.
 IDENTITY_KEY = "tausestack.auth.identity"
+#: Seconds between two warnings that :func:`identify` could not ask the backend.
+IDENTIFY_WARNING_INTERVAL = 60
 
 #: Each application's backend, looked up once (and again when its singletons change).
 _BACKENDS: weakref.WeakKeyDictionary[Container, AbstractAuthBackend] = weakref.WeakKeyDictionary()
+#: When each application last warned that :func:`identify` could not ask its backend.
+_IDENTIFY_WARNED_AT: weakref.WeakKeyDictionary[Container, float] = weakref.WeakKeyDictionary()
 
 
 def backend_of(connection: HTTPConnection) -> AbstractAuthBackend:
@@ -198,17 +204,41 @@ async def identify(scope: Scope) -> User | None:
     nor checks CSRF tokens: the auth dependency does.
     """
     connection = HTTPConnection(scope)
-    if not _has_backend(connection):
-        return None
-    token = _bearer_token(connection)
-    if token is not None:
-        outcome = await _verified(connection, "bearer", token)
-    else:
-        cookie = connection.cookies.get(connection.app.settings.auth.sessions.cookie)
-        if not cookie or getattr(backend_of(connection), "session_user", None) is None:
+    try:
+        if not _has_backend(connection):
             return None
-        outcome = await _verified(connection, "session", cookie)
+        token = _bearer_token(connection)
+        if token is not None:
+            outcome = await _verified(connection, "bearer", token)
+        else:
+            cookie = connection.cookies.get(connection.app.settings.auth.sessions.cookie)
+            if not cookie or getattr(backend_of(connection), "session_user", None) is None:
+                return None
+            outcome = await _verified(connection, "session", cookie)
+    except Exception as exc:  # the backend failed: not the limiter's to report
+        _identify_failed(connection, exc)
+        return None
     return outcome if isinstance(outcome, User) else None
+
+
+def _identify_failed(connection: HTTPConnection, error: Exception) -> None:
+    """Log that the backend failed to identify a request's user: its error's type only (its
+    message may hold the credential, as a database error's parameters), at most once every
+    :data:`IDENTIFY_WARNING_INTERVAL` seconds per application."""
+    container: Container | None = getattr(connection.scope.get("app"), "container", None)
+    now = time.monotonic()
+    if container is not None:
+        warned_at = _IDENTIFY_WARNED_AT.get(container)
+        if warned_at is not None and now - warned_at < IDENTIFY_WARNING_INTERVAL:
+            return
+        _IDENTIFY_WARNED_AT[container] = now
+    logging.getLogger("tausestack.rate_limit").warning(
+        "The auth backend failed to identify a request's user for the rate limit (%s); such "
+        "requests are counted per address, and the route's auth dependency reports the error. "
+        "This warning repeats at most every %d s.",
+        type(error).__name__,
+        IDENTIFY_WARNING_INTERVAL,
+    )
 
 
 def _has_backend(connection: HTTPConnection) -> bool:

@@ -128,6 +128,11 @@ class OidcBackend(AbstractAuthBackend):
             raise AuthenticationError(
                 "unknown_key", "The token is signed with a key the issuer does not publish."
             ) from None
+        except (jwt.PyJWTError, ValueError) as exc:  # no usable key; not JSON (ValueError)
+            detail = exc if isinstance(exc, jwt.PyJWTError) else "the response is not JSON"
+            raise AuthenticationError(
+                "keys_unavailable", f"The issuer's keys could not be read: {detail}."
+            ) from None
         claims = decode_verified(
             token,
             key.key,

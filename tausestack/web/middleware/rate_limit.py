@@ -27,6 +27,7 @@ from limits import RateLimitItem, parse
 from limits.aio import storage as storages
 from limits.aio import strategies
 from limits.errors import StorageError
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..._redaction import mask_url_secrets
@@ -65,7 +66,8 @@ def build_storage(url: str, *, pool_size: int = 50, pool_timeout: float = 2.0) -
 
     Redis is reached through a blocking pool of ``pool_size`` connections: a command waits up to
     ``pool_timeout`` seconds for a free one, and as long for Redis to connect and answer. Its
-    errors come out as ``limits.errors.StorageError`` or ``redis.RedisError``.
+    errors come out as ``limits.errors.StorageError`` or ``redis.RedisError``. Each event loop
+    that uses the storage gets a pool of its own (redis-py's connections belong to one loop).
     """
     if url == "memory://":
         return storages.MemoryStorage()
@@ -77,23 +79,19 @@ def build_storage(url: str, *, pool_size: int = 50, pool_timeout: float = 2.0) -
             "pip install 'tausestack[redis]'"
         ) from None
     from ...sdk._redis import reconnecting
+    from ._redis_storage import PerLoopRedisStorage
 
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=pool_size,
-        timeout=pool_timeout,
-        socket_timeout=pool_timeout,
-        socket_connect_timeout=pool_timeout,
-        **reconnecting(asynchronous=True),
-    )
-    options: dict[str, Any] = {"connection_pool": pool}
-    return storages.RedisStorage(
-        f"async+{url}",
-        implementation="redispy",
-        key_prefix="tausestack",
-        wrap_exceptions=True,
-        **options,
-    )
+    def new_pool() -> BlockingConnectionPool:
+        return BlockingConnectionPool.from_url(
+            url,
+            max_connections=pool_size,
+            timeout=pool_timeout,
+            socket_timeout=pool_timeout,
+            socket_connect_timeout=pool_timeout,
+            **reconnecting(asynchronous=True),
+        )
+
+    return PerLoopRedisStorage(url, new_pool, key_prefix="tausestack")
 
 
 @dataclass(frozen=True)
@@ -269,16 +267,20 @@ class RateLimitMiddleware:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._closing_at_shutdown(send))
             return
-        if scope["type"] != "http" or any(under(scope["path"], path) for path in self.exempt):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        chosen = self._limit(scope["path"])
+        path = get_route_path(scope)  # without the root path, as routing matches it
+        if any(under(path, exempt) for exempt in self.exempt):
+            await self.app(scope, receive, send)
+            return
+        chosen = self._limit(path)
         if chosen is None:
             await self.app(scope, receive, send)
             return
         prefix, limit = chosen
         if self.key == "route":
-            verdict = await self.limiter.hit(limit, prefix, scope["method"], scope["path"])
+            verdict = await self.limiter.hit(limit, prefix, scope["method"], path)
         else:
             verdict = await self.limiter.hit(limit, prefix, await self._identity(scope))
         headers = _headers(limit, verdict)

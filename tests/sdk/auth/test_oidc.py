@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Iterator
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +199,26 @@ def test_key_rotation_is_picked_up(provider: tuple[str, Keys], tmp_path: Path) -
         rotated = token(issuer, keys.other, kid="key-2")
         assert http.get("/shop/me", headers=bearer(rotated)).status_code == 200
         assert keys.fetches == 2, "fetched again once, for the unknown kid"
+
+
+def test_a_key_set_that_cannot_be_read_is_401_keys_unavailable(
+    provider: tuple[str, Keys], tmp_path: Path
+) -> None:
+    issuer, keys = provider
+    signed = bearer(token(issuer, keys.current))
+    keys.published = []  # mid-rotation or misconfigured: PyJWT's PyJWKSetError
+    (tmp_path / "jwks.json").write_text("{not json")
+    files = partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with ThreadingHTTPServer(("127.0.0.1", 0), files) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        not_json = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        for jwks_url in (None, not_json):
+            oidc = {"issuer": issuer, "audience": AUDIENCE, "jwks_url": jwks_url}
+            with client(issuer, tmp_path, oidc=oidc) as http:
+                answer = http.get("/shop/me", headers=signed)
+            assert answer.status_code == 401, answer.text
+            assert answer.json()["detail"]["reason"] == "keys_unavailable"
+        server.shutdown()
 
 
 def test_configuration_errors(tmp_path: Path) -> None:
