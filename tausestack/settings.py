@@ -48,8 +48,10 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 from ._naming import describe_type, did_you_mean, snake_case
 from ._redaction import (
+    REDACTED,
     RedactedReprModel,
     dump_for_json,
+    mask_url_secrets,
     redacted_data,
     redacted_dump_json,
     redacted_repr_args,
@@ -338,9 +340,8 @@ def _settings_error(
         else:
             expected = describe_type(_annotation_at(model, loc))
             shown = _quoted(_annotation_at(model, loc), loc, raw)
-            problems.append(
-                f"{key}: {error['msg']}; got {shown} from {where}; expected {expected}."
-            )
+            message = _masked_message(error["msg"], _annotation_at(model, loc), loc, raw)
+            problems.append(f"{key}: {message}; got {shown} from {where}; expected {expected}.")
     return SettingsError(
         f"Invalid settings (profile {context.profile!r}, config dir {context.config_dir}):",
         problems,
@@ -350,9 +351,21 @@ def _settings_error(
 def _quoted(annotation: Any, loc: tuple[str | int, ...], raw: Any) -> str:
     """``raw`` as an error quotes it, its secrets masked as the settings' reprs mask them: a
     value of a ``SecretStr`` field or under a secret name whole, URL passwords inside."""
+    return repr(redacted_data(raw, secret=_holds_secret(annotation, loc, raw)))
+
+
+def _masked_message(message: str, annotation: Any, loc: tuple[str | int, ...], raw: Any) -> str:
+    """A validator's message, which may quote the value (``'redis://:pw@h' is not a rate
+    limit``), masked like :func:`_quoted`: URL passwords, and the whole value of a secret."""
+    text = str(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else ""
+    if text and _holds_secret(annotation, loc, raw):
+        message = message.replace(text, REDACTED)
+    return mask_url_secrets(message)
+
+
+def _holds_secret(annotation: Any, loc: tuple[str | int, ...], raw: Any) -> bool:
     name = next((part for part in reversed(loc) if isinstance(part, str)), "")
-    secret = _declares_secret(annotation) or secret_name(name, raw)
-    return repr(redacted_data(raw, secret=secret))
+    return _declares_secret(annotation) or secret_name(name, raw)
 
 
 def _declares_secret(annotation: Any) -> bool:
