@@ -160,8 +160,10 @@ class Settings(BaseSettings):
 
     Its ``repr``, ``str`` (so f-strings and logging) and ``model_dump_json()``, and those of
     every section, mask secrets: ``SecretStr`` values, passwords in URLs, fields named like
-    secrets (``api_key``…). ``model_dump()`` (any mode) and the attributes give the real
-    values, for code that uses them.
+    secrets (``api_key``…), values resolved from ``${secret:…}``. ``model_dump()`` and the
+    attributes give the real values, for code that uses them (``SecretStr`` fields stay
+    ``SecretStr``, and are ``**********`` with ``mode="json"``); so never return settings from
+    a route.
     """
 
     model_config = SettingsConfigDict(
