@@ -618,6 +618,7 @@ def test_a_url_written_as_a_backend_is_refused_without_its_password(
         pass
     assert "cannot be imported" in str(caught.value)
     assert "backend-pw" not in str(caught.value)
+    assert "A URL is not a backend" in str(caught.value)
 
 
 def test_a_rate_limit_that_is_a_url_is_refused_without_its_password(tmp_path: Path) -> None:
@@ -630,6 +631,20 @@ def test_a_rate_limit_that_is_a_url_is_refused_without_its_password(tmp_path: Pa
     assert "limit-pw" not in str(caught.value)
 
 
+def test_a_login_throttle_that_is_a_url_is_refused_without_its_password() -> None:
+    """``auth.login_throttle.per_account`` is checked when contrib.auth starts: its error
+    quotes the value too."""
+    from tausestack.contrib.auth._throttle import LoginThrottle
+    from tausestack.sdk.settings import LoginThrottleSettings
+    from tausestack.web.middleware.settings import RateLimitSettings
+
+    throttle = LoginThrottleSettings(per_account="redis://:throttle-pw@cache:6379/2")
+    with pytest.raises(TauseStackError) as caught:
+        LoginThrottle(throttle, RateLimitSettings())
+    assert "is not a rate limit" in str(caught.value)
+    assert "throttle-pw" not in str(caught.value)
+
+
 def test_model_dump_json_by_alias_hides_an_aliased_secret() -> None:
     """A section's field named like a secret, read from a key of another name (an alias, or an
     alias generator): ``by_alias`` dumps it under the alias, which is then taken for its name."""
@@ -640,10 +655,20 @@ def test_model_dump_json_by_alias_hides_an_aliased_secret() -> None:
 
         smtp_password: str = Field(default="", alias="smtpPass")
 
+    class RelaySettings(SettingsSection, section="relay"):
+        model_config = ConfigDict(
+            extra="forbid", alias_generator=lambda name: name.replace("password", "pass")
+        )
+
+        relay_password: str = ""
+
     mailer = MailerSettings(smtpPass="aliased-pw")
-    assert "aliased-pw" not in repr(mailer)
-    assert "aliased-pw" not in mailer.model_dump_json()
-    assert "aliased-pw" not in mailer.model_dump_json(by_alias=True)
+    relay = RelaySettings(relay_pass="generated-pw")
+    for model, secret in ((mailer, "aliased-pw"), (relay, "generated-pw")):
+        assert secret not in repr(model)
+        assert secret not in model.model_dump_json()
+        assert secret not in model.model_dump_json(by_alias=True)
+    assert mailer.model_dump_json(by_alias=True) == '{"smtpPass":"********"}'
 
 
 def test_a_resolved_secret_reference_is_hidden_whatever_the_fields_name(
