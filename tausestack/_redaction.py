@@ -13,9 +13,12 @@ What counts as a secret:
   the URL a string starts with) and the values of secret-named query parameters
   (``?password=…``, ``&sslpassword=…``, ``?api_key=…``).
 
-``${secret:NAME}`` references are shown as written: they hold no secret. A settings model lists
-the fields whose names sound secret but whose values are not in ``public_fields`` (a cookie's
-*name*: ``auth.sessions.cookie``).
+``${secret:NAME}`` references are shown as written: they hold no secret. Once
+``create_app()`` has resolved them, each string that held one is a :class:`ResolvedText`: the
+real value to the code, and to people the value as written with ``********`` for each
+reference, whatever the name of its field (``stripe: ${secret:STRIPE_LIVE}``). A settings model
+lists the fields whose names sound secret but whose values are not in ``public_fields`` (a
+cookie's *name*: ``auth.sessions.cookie``).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "SECRET_NAME",
     "URL_PASSWORD_AT_START",
     "RedactedReprModel",
+    "ResolvedText",
     "dump_for_json",
     "mask",
     "mask_url_secrets",
@@ -72,6 +76,30 @@ URL_PASSWORD_AT_START = re.compile(
     re.I | re.S,
 )
 _QUERY_PARAMETER = re.compile(r"(?P<name>[?&;](?P<key>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
+
+
+class ResolvedText(str):
+    """A string setting that held ``${secret:…}`` references, after they were resolved.
+
+    It is the resolved string (equal to it, usable wherever it is), and carries ``shown``: the
+    value as written, each reference replaced by ``********``, which every rendering of the
+    settings shows instead (its own ``repr`` too). It keeps a secret out of the reprs whatever
+    the name of the field that holds it.
+    """
+
+    shown: str
+
+    def __new__(cls, value: str, shown: str) -> ResolvedText:
+        """``value`` (the resolved string), shown to people as ``shown``."""
+        text = super().__new__(cls, value)
+        text.shown = shown
+        return text
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return str(self), self.shown
+
+    def __repr__(self) -> str:
+        return repr(self.shown)
 
 
 def secret_name(name: str, value: Any) -> bool:
@@ -160,6 +188,8 @@ def _named_secret(name: str, value: Any, public: frozenset[str]) -> bool:
 
 
 def _masked_scalar(value: Any, secret: bool) -> Any:
+    if isinstance(value, ResolvedText):
+        value = value.shown
     if isinstance(value, str):
         return mask(value) if secret else mask_url_secrets(value)
     if secret and isinstance(value, int | float) and not isinstance(value, bool):
@@ -185,14 +215,16 @@ def _redacted_dumped(value: Any, dumped: Any, *, secret: bool) -> Any:
         return mask(value.get_secret_value())
     if isinstance(value, BaseModel) and isinstance(dumped, dict):
         public = public_fields(value)
-        return {
-            key: _redacted_dumped(
-                getattr(value, key, None),
-                item,
-                secret=secret or _named_secret(key, getattr(value, key, item), public),
+        names = _names_by_alias(value)
+        masked = {}
+        for key, item in dumped.items():
+            name = names.get(str(key), str(key))  # by_alias dumps a field under its alias
+            field = getattr(value, name, item)
+            named = _named_secret(name, field, public) or (
+                key != name and name not in public and _named_secret(key, field, public)
             )
-            for key, item in dumped.items()
-        }
+            masked[key] = _redacted_dumped(getattr(value, name, None), item, secret=secret or named)
+        return masked
     if isinstance(value, list | tuple) and isinstance(dumped, list) and len(value) == len(dumped):
         return [
             _redacted_dumped(v, item, secret=secret) for v, item in zip(value, dumped, strict=True)
@@ -204,7 +236,26 @@ def _redacted_dumped(value: Any, dumped: Any, *, secret: bool) -> Any:
             )
             for key, item in dumped.items()
         }
+    if isinstance(value, ResolvedText) and dumped == value:
+        dumped = value.shown
     return redacted_data(dumped, secret=secret)
+
+
+def _names_by_alias(model: BaseModel) -> dict[str, str]:
+    """The names of ``model``'s fields by the keys ``model_dump(by_alias=True)`` gives them
+    (their serialization alias, else their alias), and by their own names."""
+    model_type = type(model)
+    names = {name: name for name in [*model_type.model_fields, *(model.model_extra or {})]}
+    aliases: list[tuple[str, str | None]] = [
+        (name, field.serialization_alias or field.alias)
+        for name, field in model_type.model_fields.items()
+    ]
+    aliases += [(name, field.alias) for name, field in model_type.model_computed_fields.items()]
+    for name, alias in aliases:
+        names.setdefault(name, name)
+        if alias:
+            names.setdefault(alias, name)
+    return names
 
 
 # -- reprs ------------------------------------------------------------------------------------

@@ -48,8 +48,10 @@ from pydantic_settings import SettingsError as PydanticSettingsError
 
 from ._naming import describe_type, did_you_mean, snake_case
 from ._redaction import (
+    REDACTED,
     RedactedReprModel,
     dump_for_json,
+    mask_url_secrets,
     redacted_data,
     redacted_dump_json,
     redacted_repr_args,
@@ -158,8 +160,10 @@ class Settings(BaseSettings):
 
     Its ``repr``, ``str`` (so f-strings and logging) and ``model_dump_json()``, and those of
     every section, mask secrets: ``SecretStr`` values, passwords in URLs, fields named like
-    secrets (``api_key``…). ``model_dump()`` (any mode) and the attributes give the real
-    values, for code that uses them.
+    secrets (``api_key``…), values resolved from ``${secret:…}``. ``model_dump()`` and the
+    attributes give the real values, for code that uses them (``SecretStr`` fields stay
+    ``SecretStr``, and are ``**********`` with ``mode="json"``); so never return settings from
+    a route.
     """
 
     model_config = SettingsConfigDict(
@@ -338,9 +342,8 @@ def _settings_error(
         else:
             expected = describe_type(_annotation_at(model, loc))
             shown = _quoted(_annotation_at(model, loc), loc, raw)
-            problems.append(
-                f"{key}: {error['msg']}; got {shown} from {where}; expected {expected}."
-            )
+            message = _masked_message(error["msg"], _annotation_at(model, loc), loc, raw)
+            problems.append(f"{key}: {message}; got {shown} from {where}; expected {expected}.")
     return SettingsError(
         f"Invalid settings (profile {context.profile!r}, config dir {context.config_dir}):",
         problems,
@@ -350,9 +353,21 @@ def _settings_error(
 def _quoted(annotation: Any, loc: tuple[str | int, ...], raw: Any) -> str:
     """``raw`` as an error quotes it, its secrets masked as the settings' reprs mask them: a
     value of a ``SecretStr`` field or under a secret name whole, URL passwords inside."""
+    return repr(redacted_data(raw, secret=_holds_secret(annotation, loc, raw)))
+
+
+def _masked_message(message: str, annotation: Any, loc: tuple[str | int, ...], raw: Any) -> str:
+    """A validator's message, which may quote the value (``'redis://:pw@h' is not a rate
+    limit``), masked like :func:`_quoted`: URL passwords, and the whole value of a secret."""
+    text = str(raw) if isinstance(raw, str | int | float) and not isinstance(raw, bool) else ""
+    if text and _holds_secret(annotation, loc, raw):
+        message = message.replace(text, REDACTED)
+    return mask_url_secrets(message)
+
+
+def _holds_secret(annotation: Any, loc: tuple[str | int, ...], raw: Any) -> bool:
     name = next((part for part in reversed(loc) if isinstance(part, str)), "")
-    secret = _declares_secret(annotation) or secret_name(name, raw)
-    return repr(redacted_data(raw, secret=secret))
+    return _declares_secret(annotation) or secret_name(name, raw)
 
 
 def _declares_secret(annotation: Any) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tausestack import Settings, SettingsSection
-from tausestack.errors import SettingsError
+from tausestack.errors import SettingsError, TauseStackError
 from tausestack.settings import DEFAULT_DISCOVERY_MODULES, AppSettings, DiscoverySettings
 from tests.conftest import Project
 
@@ -589,3 +590,177 @@ def test_settings_errors_hide_the_secrets_they_quote(
         assert secret not in message
         assert "********" in message
     assert "db-bad-pw" not in message
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"cache": {"backend": "redis://:backend-pw@cache:6379/0"}},
+        {"tasks": {"backend": "redis://:backend-pw@cache:6379/1"}},
+        {"storage": {"backend": "s3://AKIA:backend-pw@bucket", "check_on_startup": False}},
+    ],
+    ids=["cache", "tasks", "storage"],
+)
+def test_a_url_written_as_a_backend_is_refused_without_its_password(
+    tmp_path: Path, section: dict[str, Any]
+) -> None:
+    """``backend: redis://:pw@host`` for ``backend: redis`` plus ``redis.url``: the error
+    quotes the backend it could not import, password and all."""
+    from tausestack import create_app
+    from tausestack.testing import TestClient
+
+    settings = Settings(
+        config_dir=tmp_path,
+        installed_apps=["tausestack.sdk.cache", "tausestack.sdk.tasks", "tausestack.sdk.storage"],
+        **section,
+    )
+    with pytest.raises(TauseStackError) as caught, TestClient(create_app(settings)):
+        pass
+    assert "cannot be imported" in str(caught.value)
+    assert "backend-pw" not in str(caught.value)
+    assert "A URL is not a backend" in str(caught.value)
+
+
+def test_a_rate_limit_that_is_a_url_is_refused_without_its_password(tmp_path: Path) -> None:
+    """A Redis URL written as a limit (``default:`` for ``storage:``): the validator's own
+    message quotes the value, which the masked ``got …`` after it does not cover."""
+    rate_limit = {"enabled": True, "default": "redis://:limit-pw@cache:6379/2"}
+    with pytest.raises(SettingsError) as caught:
+        Settings(config_dir=tmp_path, security={"rate_limit": rate_limit})
+    assert "is not a rate limit" in str(caught.value)
+    assert "limit-pw" not in str(caught.value)
+
+
+def test_a_login_throttle_that_is_a_url_is_refused_without_its_password() -> None:
+    """``auth.login_throttle.per_account`` is checked when contrib.auth starts: its error
+    quotes the value too."""
+    from tausestack.contrib.auth._throttle import LoginThrottle
+    from tausestack.sdk.settings import LoginThrottleSettings
+    from tausestack.web.middleware.settings import RateLimitSettings
+
+    throttle = LoginThrottleSettings(per_account="redis://:throttle-pw@cache:6379/2")
+    with pytest.raises(TauseStackError) as caught:
+        LoginThrottle(throttle, RateLimitSettings())
+    assert "is not a rate limit" in str(caught.value)
+    assert "throttle-pw" not in str(caught.value)
+
+
+def test_model_dump_json_by_alias_hides_an_aliased_secret() -> None:
+    """A section's field named like a secret, read from a key of another name (an alias, or an
+    alias generator): ``by_alias`` dumps it under the alias, which is then taken for its name."""
+    from pydantic import ConfigDict, Field
+
+    class MailerSettings(SettingsSection, section="mailer"):
+        model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+        smtp_password: str = Field(default="", alias="smtpPass")
+
+    class RelaySettings(SettingsSection, section="relay"):
+        model_config = ConfigDict(
+            extra="forbid", alias_generator=lambda name: name.replace("password", "pass")
+        )
+
+        relay_password: str = ""
+
+    mailer = MailerSettings(smtpPass="aliased-pw")
+    relay = RelaySettings(relay_pass="generated-pw")
+    for model, secret in ((mailer, "aliased-pw"), (relay, "generated-pw")):
+        assert secret not in repr(model)
+        assert secret not in model.model_dump_json()
+        assert secret not in model.model_dump_json(by_alias=True)
+    assert mailer.model_dump_json(by_alias=True) == '{"smtpPass":"********"}'
+
+
+def test_a_resolved_secret_reference_is_hidden_whatever_the_fields_name(
+    project: Project, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/secrets.md: once create_app() has resolved the references, the renderings of
+    app.settings still hide them. A field whose name says nothing (``stripe``, ``webhook``)
+    holds a secret all the same when its value came from ``${secret:…}``: in the root, in the
+    section, in a model inside it, in a list and a mapping; repr, str, logging and
+    model_dump_json (by alias too). The code still gets the values."""
+    import copy
+    import json
+    import logging
+    import pickle
+
+    from tausestack import create_app
+
+    project.write(
+        "billing/settings.py",
+        """
+        from pydantic import BaseModel, Field
+
+        from tausestack import SettingsSection
+
+        class Partner(BaseModel):
+            account: str = ""
+
+        class BillingSettings(SettingsSection, section="billing"):
+            stripe: str = ""
+            webhook: str = ""
+            pin: str = Field(default="", serialization_alias="code")
+            mirrors: list[str] = []
+            routes: dict[str, str] = {}
+            partner: Partner = Partner()
+        """,
+    )
+    project.write(
+        "application.yaml",
+        """
+        installed_apps: [billing]
+        billing:
+          stripe: ${secret:STRIPE_LIVE}
+          webhook: https://hooks.example/in/${secret:HOOK_PATH}
+          pin: ${secret:PIN}
+          mirrors: ["https://a.example/${secret:MIRROR_KEY}"]
+          routes: {eu: "${secret:ROUTE_EU}"}
+          partner: {account: "${secret:PARTNER}"}
+        """,
+    )
+    secrets = {
+        "STRIPE_LIVE": "rk-live-value",
+        "HOOK_PATH": "hook-path-value",
+        "PIN": "42",  # short, and the whole value
+        "MIRROR_KEY": "mirror-key-value",
+        "ROUTE_EU": "route-eu-value",
+        "PARTNER": "partner-value",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    settings = create_app().settings
+    billing = settings.billing  # type: ignore[attr-defined]
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("tests.settings").info(
+            "%s %r %s %r", settings, settings, billing, billing
+        )
+    shown = [caplog.text]
+    for model in (settings, billing):
+        shown += [repr(model), str(model), f"{model}", model.model_dump_json(indent=2)]
+        shown.append(model.model_dump_json(by_alias=True))
+    # A plain model (not a section) and the values themselves: their reprs.
+    shown += [repr(billing.partner), str(billing.partner), repr(billing.stripe)]
+    shown += [repr(billing.mirrors), repr(billing.routes)]
+    for text in shown:
+        for value in secrets.values():
+            assert f"'{value}'" not in text, f"{value} in {text}"
+            assert f'"{value}"' not in text, f"{value} in {text}"
+            if len(value) > 2:
+                assert value not in text, f"{value} in {text}"
+
+    rendered = json.loads(billing.model_dump_json())
+    assert rendered["stripe"] == "********"
+    assert rendered["webhook"] == "https://hooks.example/in/********"
+    assert rendered["mirrors"] == ["https://a.example/********"]
+    assert rendered["routes"] == {"eu": "********"}
+    assert json.loads(billing.model_dump_json(by_alias=True))["code"] == "********"
+    assert "webhook='https://hooks.example/in/********'" in str(billing)
+    # The code gets the values, in every form it reads them.
+    assert billing.stripe == "rk-live-value"
+    assert billing.pin == "42"
+    assert f"{billing.webhook}" == "https://hooks.example/in/hook-path-value"
+    assert billing.model_dump()["routes"] == {"eu": "route-eu-value"}
+    assert billing.model_dump(mode="json")["partner"] == {"account": "partner-value"}
+    for again in (pickle.loads(pickle.dumps(billing)), copy.deepcopy(billing)):
+        assert again.stripe == "rk-live-value"
+        assert "rk-live-value" not in repr(again)

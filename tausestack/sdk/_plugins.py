@@ -6,6 +6,7 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
+from .._redaction import mask_url_secrets
 from ..settings import Settings
 
 
@@ -35,12 +36,30 @@ def load_backend(
         backend_class: Any = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError) as exc:
         raise error(
-            f"{setting} {path!r} cannot be imported ({exc}); write it as "
-            f"package.module:ClassName, or use {alternatives}."
+            mask_url_secrets(
+                f"{setting} {path!r} cannot be imported ({exc}); write it as "
+                f"package.module:ClassName, or use {alternatives}.{url_hint(path, setting)}"
+            )
         ) from None
     if not (isinstance(backend_class, type) and issubclass(backend_class, base)):
         raise error(
-            f"{setting} {path!r} is not a subclass of {base.__name__}; point it at one "
-            f"(package.module:ClassName), or use {alternatives}."
+            mask_url_secrets(
+                f"{setting} {path!r} is not a subclass of {base.__name__}; point it at one "
+                f"(package.module:ClassName), or use {alternatives}."
+            )
         )
     return backend_class(settings)
+
+
+def url_hint(path: str, setting: str) -> str:
+    """A sentence for a URL written as a backend's name (``redis://…`` for ``redis``), else
+    nothing. (The messages that quote ``path`` mask its password.)"""
+    scheme, found, _ = path.partition("://")
+    if not found:
+        return ""
+    name = scheme.partition("+")[0].lower() or "NAME"
+    section = setting.rpartition(".")[0] or setting
+    return (
+        f" A URL is not a backend: set {setting} to the backend's name ({name!r}) and put "
+        f"the URL in that backend's own settings (under {section}.{name})."
+    )

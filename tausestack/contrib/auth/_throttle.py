@@ -20,6 +20,7 @@ from typing import TypeVar
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
 
+from ..._redaction import mask_url_secrets
 from ...sdk.auth.errors import AuthConfigurationError
 from ...sdk.settings import LoginThrottleSettings
 from ...web.middleware.rate_limit import STRATEGIES, build_storage
@@ -127,8 +128,10 @@ def _limit(value: str | None, name: str) -> RateLimitItem | None:
         return parse(value)
     except ValueError:
         raise AuthConfigurationError(
-            f"auth.login_throttle.{name}: {value!r} is not a rate limit; write it as "
-            "'10/15 minutes', '5/minute' or '100 per hour'."
+            mask_url_secrets(
+                f"auth.login_throttle.{name}: {value!r} is not a rate limit; write it as "
+                "'10/15 minutes', '5/minute' or '100 per hour'."
+            )
         ) from None
 
 

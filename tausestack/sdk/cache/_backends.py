@@ -5,7 +5,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..._redaction import mask_url_secrets
 from ...settings import Settings
+from .._plugins import url_hint
 from .base import AbstractCacheBackend
 from .errors import CacheConfigurationError
 
@@ -50,9 +52,11 @@ def build_backend(settings: Settings) -> AbstractCacheBackend:
     backend_class = _builtin(name, where) if name in BUILTIN else _import(name, where)
     if not (isinstance(backend_class, type) and issubclass(backend_class, AbstractCacheBackend)):
         raise CacheConfigurationError(
-            f"cache.backend {name!r} ({where}) is not a subclass of "
-            "tausestack.sdk.cache.AbstractCacheBackend. Point it at one "
-            "(package.module:ClassName), or use 'memory', 'disk' or 'redis'."
+            mask_url_secrets(
+                f"cache.backend {name!r} ({where}) is not a subclass of "
+                "tausestack.sdk.cache.AbstractCacheBackend. Point it at one "
+                "(package.module:ClassName), or use 'memory', 'disk' or 'redis'."
+            )
         )
     return backend_class.from_settings(settings)
 
@@ -77,7 +81,9 @@ def _import(path: str, where: str) -> Any:
         return getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError, ValueError) as exc:
         raise CacheConfigurationError(
-            f"cache.backend {path!r} ({where}) cannot be imported ({exc}). Use "
-            "'memory', 'disk', 'redis', or the path of your backend class written as "
-            "package.module:ClassName."
+            mask_url_secrets(
+                f"cache.backend {path!r} ({where}) cannot be imported ({exc}). Use "
+                "'memory', 'disk', 'redis', or the path of your backend class written as "
+                f"package.module:ClassName.{url_hint(path, 'cache.backend')}"
+            )
         ) from None

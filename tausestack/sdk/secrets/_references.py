@@ -5,7 +5,9 @@ and may pick a field of a JSON secret (``${secret:db#password}``). References wo
 and ``SecretStr`` settings, in nested sections and in lists and mappings of strings. The
 secrets come from the backend the ``secrets:`` section chooses, which cannot itself use
 references. A missing secret stops the application with the setting and the secret named —
-never a value.
+never a value. A string that held a reference becomes a ``ResolvedText``: the settings'
+reprs, ``str`` and ``model_dump_json()`` show it as written with ``********`` for each
+reference, whatever the name of its field.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, SecretStr
 
+from ..._redaction import REDACTED, ResolvedText
 from ...settings import Settings
 from .errors import SecretsConfigurationError
 
@@ -46,7 +49,11 @@ def resolve_references(settings: Settings) -> Settings:
     for container, slot, value, where in slots:
         text = value.get_secret_value() if isinstance(value, SecretStr) else value
         resolved = REFERENCE.sub(functools.partial(_secret, secrets, where=where), text)
-        new: str | SecretStr = SecretStr(resolved) if isinstance(value, SecretStr) else resolved
+        new: str | SecretStr
+        if isinstance(value, SecretStr):
+            new = SecretStr(resolved)
+        else:  # shown to people as written, each reference masked, whatever the field's name
+            new = ResolvedText(resolved, REFERENCE.sub(REDACTED, text))
         if isinstance(container, BaseModel):
             object.__setattr__(container, slot, new)
         else:
