@@ -5,6 +5,10 @@ rate-limit storage (Redis: across apps), failing open when that storage is down.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +27,21 @@ WRONG = {"username": "ana@example.com", "password": "wrong password"}
 RIGHT = {"username": "ana@example.com", "password": PASSWORD}
 
 
-def build_with_storage(tmp_path: Path, storage: str, throttle: dict[str, Any]) -> TauseStackApp:
-    """``build``'s app with ``auth.login_throttle`` and ``security.rate_limit.storage`` set."""
+def build_with_storage(
+    tmp_path: Path,
+    storage: str,
+    throttle: dict[str, Any],
+    database_url: str | None = None,
+    **rate_limit: Any,
+) -> TauseStackApp:
+    """``build``'s app with ``auth.login_throttle`` and ``security.rate_limit`` set."""
     tmp_path.mkdir(exist_ok=True)
     settings = Settings(
         config_dir=tmp_path,
         installed_apps=["tausestack.contrib.auth"],
-        database={"url": f"sqlite:///{tmp_path / 'app.db'}"},
+        database={"url": database_url or f"sqlite:///{tmp_path / 'app.db'}"},
         auth={"backend": "jwt", "jwt": {"secret": SECRET}, "login_throttle": throttle},
-        security={"rate_limit": {"storage": storage}},
+        security={"rate_limit": {"storage": storage, **rate_limit}},
     )
     app = create_app(settings, components=[Notes])
     tables = [AuthAccount.__table__, AuthToken.__table__]
@@ -153,3 +163,81 @@ def test_a_redis_that_is_down_fails_open_with_a_warning(
     assert len(warnings) == 1  # once a minute, not once an attempt
     assert "not limited" in warnings[0]
     assert own_redis.url() not in warnings[0]
+
+
+def test_retry_after_is_the_longest_wait_of_the_exhausted_limits(tmp_path: Path) -> None:
+    throttle = {"per_account": "2/minute", "per_address": "2/hour"}
+    with TestClient(build_with_storage(tmp_path, "memory://", throttle)) as c:
+        register(c)
+        assert [c.post("/auth/login", data=WRONG).status_code for _ in range(2)] == [401] * 2
+        answer = c.post("/auth/login", data=WRONG)
+    assert_throttled(answer)
+    assert int(answer.headers["retry-after"]) > 60, "the address waits an hour, not a minute"
+
+
+def test_an_accented_spelling_of_the_email_is_not_another_account_on_mariadb(
+    tmp_path: Path, mariadb_url: str
+) -> None:
+    """MariaDB's default collation ignores accents; the email column's must not, else
+    ``anä@example.com`` finds ana's account under a count of its own."""
+    app = build_with_storage(tmp_path, "memory://", {"per_account": "3/minute"}, mariadb_url)
+    with TestClient(app) as c:
+        register(c)
+        assert [c.post("/auth/login", data=WRONG).status_code for _ in range(3)] == [401] * 3
+        assert_throttled(c.post("/auth/login", data=RIGHT))
+        accented = {**RIGHT, "username": "anä@example.com"}
+        answer = c.post("/auth/login", data=accented)
+        assert answer.status_code in {401, 429}, answer.text  # never ana's tokens
+        register(c, "bo@example.com")
+        login(c, "BO@Example.com")  # case still does not matter
+
+
+@pytest.mark.redis
+def test_a_hung_redis_does_not_serialise_logins(tmp_path: Path, own_redis: RedisServer) -> None:
+    """Storage calls hold no hashing slot, and a request that saw the storage fail skips it:
+    six logins against a Redis that answers nothing wait about one storage timeout, not the
+    six (two rounds each, two at a time) they waited when the slots were held across them."""
+    timeout = 1.5
+    app = build_with_storage(tmp_path, own_redis.url(), {}, pool_timeout=timeout)
+    with TestClient(app) as c:
+        register(c)
+        assert own_redis.process is not None
+        os.kill(own_redis.process.pid, signal.SIGSTOP)  # up, but answering nothing
+        try:
+            forms = [{**WRONG, "username": f"user{n}@example.com"} for n in range(6)]
+            started = time.monotonic()
+            with ThreadPoolExecutor(len(forms)) as pool:
+                answers = list(pool.map(lambda form: c.post("/auth/login", data=form), forms))
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(own_redis.process.pid, signal.SIGCONT)
+    assert [answer.status_code for answer in answers] == [401] * 6
+    assert elapsed < 3 * timeout, f"{elapsed:.1f} s for six logins failing open"
+
+
+@pytest.mark.redis
+def test_stopped_apps_close_their_redis_connections_and_serve_again(
+    tmp_path: Path, own_redis: RedisServer
+) -> None:
+    import redis
+
+    app = build_with_storage(tmp_path, own_redis.url(), {})
+    with redis.Redis.from_url(own_redis.url()) as observer:
+        before = len(observer.client_list())
+        for _ in range(2):  # a new event loop each time
+            with TestClient(app, raise_server_exceptions=False) as c:
+                assert c.post("/auth/login", data=WRONG).status_code == 401
+        after = len(observer.client_list())
+    assert after == before, f"{after - before} connection(s) left open by a stopped app"
+
+
+def test_logins_that_wait_for_a_hashing_slot_in_a_second_session_are_not_500(
+    tmp_path: Path,
+) -> None:
+    app = build_with_storage(tmp_path, "memory://", {})
+    forms = [{**WRONG, "username": f"user{n}@example.com"} for n in range(6)]
+    for _ in range(2):  # a new event loop each time
+        with TestClient(app, raise_server_exceptions=False) as c:
+            with ThreadPoolExecutor(len(forms)) as pool:
+                answers = list(pool.map(lambda form: c.post("/auth/login", data=form), forms))
+            assert [answer.status_code for answer in answers] == [401] * 6

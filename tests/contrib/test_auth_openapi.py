@@ -104,3 +104,19 @@ def test_no_auth_route_declares_fastapi_validation_error(client: TestClient) -> 
                 assert schema.get("$ref") != "#/components/schemas/HTTPValidationError", (
                     f"{method.upper()} {path} {status}"
                 )
+
+
+def test_the_rate_limiters_429_on_login_matches_the_declared_schema(tmp_path: Path) -> None:
+    """With ``/auth/login`` limited by the rate-limit middleware (docs/security.md), its 429
+    (``{"detail": "Too many requests…"}``) is one of the forms the route declares."""
+    limits = {"enabled": True, "default": None, "paths": {"/auth/login": "1/minute"}}
+    app = build_with_storage(tmp_path, "memory://", {}, **limits)
+    with TestClient(app) as c:
+        assert c.post("/auth/login", data=THROTTLED).status_code == 401
+        answer = c.post("/auth/login", data=THROTTLED)
+        document = c.get("/openapi.json").json()
+    assert answer.status_code == 429
+    declared = document["paths"]["/auth/login"]["post"]["responses"]["429"]
+    schema = declared["content"]["application/json"]["schema"]
+    validator = Draft202012Validator({**schema, "components": document["components"]})
+    assert not [error.message for error in validator.iter_errors(answer.json())], answer.text

@@ -2,7 +2,9 @@
 
 Their refusals are ``{"detail": {"reason", "message"}}`` (``AuthRefusal``, as auth's own), and a
 422 is either FastAPI's list of field errors (a malformed request) or such a refusal
-(``invalid_user_data``: a weak password, a bad email): :class:`InvalidRequest` says both.
+(``invalid_user_data``: a weak password, a bad email): :class:`InvalidRequest` says both. A 429
+is the login throttle's refusal or, where ``security.rate_limit`` limits the route, the rate-limit
+middleware's ``{"detail": "Too many requests…"}``: :class:`TooManyRequests` says both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...sdk.auth._openapi import AuthRefusal, AuthRefusalDetail
 
-__all__ = ["FieldError", "InvalidRequest", "responses"]
+__all__ = ["FieldError", "InvalidRequest", "TooManyRequests", "responses"]
 
 
 class FieldError(BaseModel):
@@ -33,6 +35,17 @@ class InvalidRequest(BaseModel):
         description="FastAPI's list of field errors, or a reason and a message."
     )
 
+
+class TooManyRequests(BaseModel):
+    """The body of a 429: the login throttle's ``too_many_attempts``, or the rate-limit
+    middleware's sentence."""
+
+    detail: AuthRefusalDetail | str = Field(
+        description="A reason and a message (the login throttle), or the rate limiter's sentence."
+    )
+
+
+_MODELS: dict[int, type[BaseModel]] = {422: InvalidRequest, 429: TooManyRequests}
 
 _HEADERS: dict[int, dict[str, Any]] = {
     401: {
@@ -61,7 +74,7 @@ def responses(**described: str) -> dict[int | str, dict[str, Any]]:
     declared: dict[int | str, dict[str, Any]] = {}
     for name, description in described.items():
         status = int(name.removeprefix("status_"))
-        model = InvalidRequest if status == 422 else AuthRefusal
+        model = _MODELS.get(status, AuthRefusal)
         declared[status] = {"model": model, "description": description}
         if status in _HEADERS:
             declared[status]["headers"] = _HEADERS[status]

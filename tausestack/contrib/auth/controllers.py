@@ -85,8 +85,14 @@ class AuthController:
         self.profile = settings.profile
         self.trusted_origins = TrustedOrigins(settings.security.cors)
         self.throttle = LoginThrottle(self.settings.login_throttle, settings.security.rate_limit)
-        # Between the throttle's check and its count of a failure: as many as hash at once.
-        self._password_checks = asyncio.Semaphore(backend.settings.max_concurrent_hashes)
+        # As many password checks at once as hash at once; one semaphore per event loop (an
+        # asyncio primitive binds to the loop it first waits on, and a new session is a new loop).
+        self._slots = backend.settings.max_concurrent_hashes
+        self._password_checks: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+
+    async def stop(self) -> None:
+        """Close the login throttle's storage connections (at application shutdown)."""
+        await self.throttle.aclose()
 
     @post(
         "/register",
@@ -329,8 +335,12 @@ class AuthController:
         """``call(*args)`` (backend work that checks a password) on the hashing threads, unless
         the account or the address has failed too often (429); a failure is counted."""
         address = request.client.host if request.client else "unknown"
-        async with self._password_checks:
-            retry = await self.throttle.retry_after(email, address)
+        attempt = self.throttle.attempt(email, address)
+        # A slot from the check to the count of a failure, so that no more attempts than there
+        # are slots race past a count that is about to be over. The storage calls in it wait at
+        # most one storage timeout per attempt, and none while the throttle's breaker is open.
+        async with self._semaphore():
+            retry = await attempt.retry_after()
             if retry is not None:
                 audit("login_throttled", request, reason="too_many_attempts", email=_masked(email))
                 raise HTTPException(
@@ -345,10 +355,16 @@ class AuthController:
             try:
                 result = await self.backend.hasher.run(call, *args)
             except AuthenticationError:
-                await self.throttle.failed(email, address)
+                await attempt.failed()
                 raise
-        await self.throttle.succeeded(email)
+        await attempt.succeeded()
         return result
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._password_checks is None or self._password_checks[0] is not loop:
+            self._password_checks = (loop, asyncio.Semaphore(self._slots))
+        return self._password_checks[1]
 
     @staticmethod
     def _invalid(message: str) -> NoReturn:

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, String
+from sqlalchemy.dialects import mysql
 from sqlmodel import Field, SQLModel
 
 __all__ = ["AuthAccount", "AuthToken"]
+
+#: The email column: compared byte for byte on MySQL and MariaDB, whose default collations
+#: ignore case and accents (``anä@example.com`` would find ``ana@example.com``'s account under
+#: another spelling, and another count of failed attempts). Emails are stored lower-cased, so
+#: a lookup still ignores case.
+EMAIL = String(320).with_variant(
+    mysql.VARCHAR(320, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
 
 
 class AuthAccount(SQLModel, table=True):
@@ -20,8 +29,9 @@ class AuthAccount(SQLModel, table=True):
     __tablename__ = "tausestack_auth_account"
 
     id: str = Field(primary_key=True, max_length=32)
-    #: Stored lower-cased, so ``Ana@Example.com`` and ``ana@example.com`` are one account.
-    email: str = Field(max_length=320, unique=True, index=True)
+    #: Stored lower-cased, so ``Ana@Example.com`` and ``ana@example.com`` are one account;
+    #: compared exactly otherwise (accents too, whatever the database's collation).
+    email: str = Field(max_length=320, unique=True, index=True, sa_type=EMAIL)
     #: An argon2 hash (pwdlib); never the password.
     password_hash: str = Field(max_length=512)
     email_verified: bool = False

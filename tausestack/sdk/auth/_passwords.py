@@ -106,7 +106,9 @@ class PasswordHashing:
 def _lower_priority() -> None:
     """Give this hashing thread (and argon2's lanes, which inherit it) a lower CPU priority,
     so that other requests come first when the CPUs are busy with logins (Linux: a nice
-    value per thread; elsewhere nothing)."""
+    value per thread, raised by ``NICENESS`` up to 19; elsewhere nothing)."""
     if sys.platform.startswith("linux"):  # elsewhere the id is not a thread's for setpriority
+        thread = threading.get_native_id()
         with suppress(OSError):  # not allowed: as it is
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+            current = os.getpriority(os.PRIO_PROCESS, thread)
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, current + NICENESS))

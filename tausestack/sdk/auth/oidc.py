@@ -33,6 +33,10 @@ _REFUSALS: tuple[tuple[type[jwt.InvalidTokenError], str, str], ...] = (
 )
 
 
+#: The largest time a token may carry (9999-12-31T23:59:59Z); larger ones overflow a float.
+MAX_TIME = 253402300799
+
+
 def refusal(error: jwt.InvalidTokenError) -> AuthenticationError:
     """The AuthenticationError (reason and message) for one of PyJWT's errors."""
     for kind, reason, message in _REFUSALS:
@@ -61,6 +65,11 @@ def decode_verified(
         raise AuthenticationError(
             "missing_claim", f"The token lacks the {exc.claim!r} claim."
         ) from None
+    except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError) as exc:
+        # Signed (PyJWT checks the signature first), but PyJWT read the times with int():
+        # "exp": true is 1, long expired. A claim of the wrong type is that, not a time.
+        _check_registered_claims(jwt.decode(token, options={"verify_signature": False}))
+        raise refusal(exc) from None
     except jwt.InvalidTokenError as exc:
         raise refusal(exc) from None
     except jwt.PyJWTError:  # a key that cannot verify this token, for one
@@ -74,7 +83,11 @@ def _check_registered_claims(claims: dict[str, Any]) -> None:
     after compares them as numbers."""
     for name in ("exp", "iat", "nbf"):
         value = claims.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not -MAX_TIME <= value <= MAX_TIME  # also NaN
+        ):
             raise AuthenticationError(
                 "invalid_claim", f"The token's {name!r} claim is not a number of seconds."
             )

@@ -3,6 +3,8 @@ together; async callers wait on threads of its own, holding no thread of the sha
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from tausestack.sdk.auth._passwords import PasswordHashing
+from tausestack.sdk.auth._passwords import PasswordHashing, _lower_priority
 
 
 class GatedHasher:
@@ -85,3 +87,20 @@ def test_real_argon2_hashes_verify() -> None:
     hashed = hashing.hash("correct horse")
     assert hashing.verify("correct horse", hashed)
     assert hashing.verify_and_update("wrong", hashed) == (False, None)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_hashing_threads_never_get_a_higher_priority_than_the_process() -> None:
+    """Under ``nice -n 15`` the hashing threads go lower (19), not up to 10."""
+    seen: list[int] = []
+
+    def in_a_thread() -> None:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, 15)  # as if the server ran under nice -n 15
+        _lower_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, tid))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert seen == [19]
