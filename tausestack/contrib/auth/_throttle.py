@@ -65,6 +65,8 @@ class LoginThrottle:
         self._errors: tuple[type[Exception], ...] = (StorageError, OSError)
         self._warned_at = -math.inf
         self._broken_until = -math.inf
+        #: Storage calls that failed, each after up to ``pool_timeout`` (for metrics and tests).
+        self.storage_failures = 0
         self.enabled = settings.enabled
         self.per_account = _limit(settings.per_account, "per_account") if self.enabled else None
         self.per_address = _limit(settings.per_address, "per_address") if self.enabled else None
@@ -138,6 +140,7 @@ class LoginThrottle:
         try:
             return await call(), True
         except self._errors as exc:
+            self.storage_failures += 1
             now = time.monotonic()
             self._broken_until = now + BREAK_SECONDS
             if now - self._warned_at >= WARNING_INTERVAL:
