@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -28,6 +25,7 @@ from .sdk.secrets._references import resolve_references
 from .sdk.tasks._registry import TaskRegistry
 from .sdk.tasks._task import Task
 from .settings import Settings
+from .web._json_body import UnicodeJsonRoute
 from .web._middleware import RequestScopeMiddleware, recording_handler, settle_sync_endpoints
 from .web._mount import AppRoutes, RoutePlan, mount, plan_routes
 from .web.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -167,61 +165,6 @@ def create_app(
         app.add_middleware(RequestScopeMiddleware, container=container)
     _add_security_middleware(app, settings)
     return app
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-class _UnicodeJsonRequest(Request):
-    """A request whose JSON body is UTF-8 (RFC 8259 §8.1) and holds no lone surrogate
-    (``"\\ud800"``): no text field could store or send one back.
-
-    ``json.loads`` alone would take UTF-16 and UTF-32 bodies and surrogates written as UTF-8
-    bytes, all with ``surrogatepass``; decoding strictly first refuses those (FastAPI's 400), so
-    only escapes remain to look for, and the parsed body is walked only when it has one.
-    """
-
-    async def json(self) -> Any:
-        if not hasattr(self, "_json"):
-            body = await self.body()
-            value = json.loads(body.decode("utf-8-sig"))
-            if _SURROGATE_ESCAPE.search(body):
-                position = _lone_surrogate(value)
-                if position is not None:
-                    raise json.JSONDecodeError(
-                        f"lone surrogate {position!r} is not Unicode text",
-                        body.decode(errors="replace"),
-                        0,
-                    )
-            self._json = value
-        return self._json
-
-
-def _lone_surrogate(value: Any) -> str | None:
-    """The first lone surrogate in a parsed JSON value (keys included), escaped, or None."""
-    if isinstance(value, str):
-        found = _SURROGATE.search(value)
-        return found.group().encode("utf-8", "backslashreplace").decode() if found else None
-    children = [*value, *value.values()] if isinstance(value, dict) else value
-    for child in children if isinstance(value, dict | list) else ():
-        inner = _lone_surrogate(child)
-        if inner is not None:
-            return inner
-    return None
-
-
-class UnicodeJsonRoute(APIRoute):
-    """The route class of TauseStack apps: a JSON body holding a lone surrogate is a 422
-    (``json_invalid``) instead of text that fails when it is stored or echoed (a 500)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def unicode_json(request: Request) -> Response:
-            return await handler(_UnicodeJsonRequest(request.scope, request.receive))
-
-        return unicode_json
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:

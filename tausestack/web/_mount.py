@@ -30,6 +30,7 @@ from ._auth import document_auth
 from ._checks import check_routes, describe_handler
 from ._controller import ControllerOptions, controller_routes
 from ._endpoints import MethodShape, method_shape, placeholder, uses_wrapper, wrapper
+from ._json_body import refuse_lone_surrogates
 from ._middleware import settle_sync_endpoints
 from ._openapi import document_request_errors
 from ._routes import RouteSpec
@@ -141,6 +142,7 @@ def mount(
                 _add(app, binding, options, container)
                 bindings.append(binding)
         for router in entry.routers:
+            refuse_lone_surrogates(router)
             app.include_router(router)
 
     def refresh_all() -> None:
