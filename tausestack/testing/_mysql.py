@@ -14,7 +14,6 @@ the URL names.
 
 from __future__ import annotations
 
-import secrets
 import warnings
 from collections.abc import Callable
 
@@ -24,13 +23,11 @@ from sqlalchemy.exc import DBAPIError
 
 from ..sdk.database import _engines
 from ..sdk.settings import DatabaseSettings
-from ._postgres import PREFIX, database_name_pattern
+from ._postgres import PREFIX, database_name_pattern, locked_name
 from .errors import TestDatabaseError
 
 __all__ = ["make_database"]
 
-_SUFFIX = 8  # hex digits
-_ATTEMPTS = 5  # random names tried when another live session holds one's lock
 #: Connections that make and drop databases: one at a time, a short timeout.
 _SERVER = DatabaseSettings(pool_size=1, max_overflow=0, connect_timeout=10)
 #: MySQL's "access denied" to a database, and to a user without the global privilege.
@@ -72,7 +69,7 @@ def make_database(url: URL, project: str, source: str) -> tuple[URL, Callable[[]
         # A drop waits for the locks of transactions open in the database: not forever.
         keeper.execute(text(f"SET SESSION lock_wait_timeout = {_LOCK_WAIT}"))
         _drop_stale(keeper, project)
-        name = _locked_name(keeper, project)
+        name = locked_name(project, lambda name: _claim(keeper, name))
         _create(keeper, name, server, source, shown)
     except BaseException:
         _close(keeper, engine)
@@ -90,16 +87,6 @@ def make_database(url: URL, project: str, source: str) -> tuple[URL, Callable[[]
             _close(keeper, engine)
 
     return server.set(database=name), drop
-
-
-def _locked_name(keeper: Connection, project: str) -> str:
-    for _ in range(_ATTEMPTS):
-        name = f"{PREFIX}{project}_{secrets.token_hex(_SUFFIX // 2)}"
-        if _claim(keeper, name):
-            return name
-    raise TestDatabaseError(  # pragma: no cover - 5 random names taken by live sessions
-        "Could not pick a test database name that no other test session uses; run the tests again."
-    )
 
 
 def _claim(connection: Connection, name: str) -> bool:

@@ -103,11 +103,17 @@ def make_database(url: URL, project: str, source: str) -> tuple[URL, Callable[[]
 
 
 def _locked_name(keeper: Connection, project: str) -> str:
+    return locked_name(project, lambda name: _claim(keeper, name))
+
+
+def locked_name(project: str, claim: Callable[[str], bool]) -> str:
+    """A new test database name for ``project`` that ``claim`` took (a lock held by this
+    session's connection, so no other live session uses the name)."""
     for _ in range(_ATTEMPTS):
         name = f"{PREFIX}{project}_{secrets.token_hex(_SUFFIX // 2)}"
-        if _claim(keeper, name):
+        if claim(name):
             return name
-    raise TestDatabaseError(  # pragma: no cover - 5 random numbers taken by live sessions
+    raise TestDatabaseError(  # pragma: no cover - 5 random names taken by live sessions
         "Could not pick a test database name that no other test session uses; run the tests again."
     )
 
