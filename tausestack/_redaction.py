@@ -99,7 +99,7 @@ class ResolvedText(str):
         return str(self), self.shown
 
     def __repr__(self) -> str:
-        return repr(self.shown)
+        return repr(mask_url_secrets(self.shown))
 
 
 def secret_name(name: str, value: Any) -> bool:
@@ -205,7 +205,46 @@ def redacted_dump_json(model: BaseModel, dumped: Any, *, indent: int | None = No
     text, its secrets masked as :func:`redacted_data` masks them."""
     from pydantic_core import to_json
 
-    return to_json(_redacted_dumped(model, dumped, secret=False), indent=indent).decode()
+    masked = _redacted_dumped(model, dumped, secret=False)
+    resolved: dict[str, str] = {}
+    _collect_resolved(model, resolved, set())
+    if resolved:  # any that the walk beside the dump missed (int keys, an excluded item…)
+        masked = _replace_resolved(masked, resolved)
+    return to_json(masked, indent=indent).decode()
+
+
+def _collect_resolved(value: Any, found: dict[str, str], seen: set[int]) -> None:
+    """Every :class:`ResolvedText` in ``value``'s models, mappings and sequences, by the text
+    it stands for."""
+    if isinstance(value, ResolvedText):
+        found[str(value)] = value.shown
+        return
+    if isinstance(value, str | bytes | int | float | type(None)) or id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, BaseModel):
+        children: Iterable[Any] = [*value.__dict__.values(), *(value.model_extra or {}).values()]
+    elif isinstance(value, dict):
+        children = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        children = value
+    else:
+        return
+    for child in children:
+        _collect_resolved(child, found, seen)
+
+
+def _replace_resolved(dumped: Any, resolved: dict[str, str]) -> Any:
+    if isinstance(dumped, str):
+        return resolved.get(dumped, dumped)
+    if isinstance(dumped, dict):
+        return {
+            _replace_resolved(key, resolved): _replace_resolved(item, resolved)
+            for key, item in dumped.items()
+        }
+    if isinstance(dumped, list):
+        return [_replace_resolved(item, resolved) for item in dumped]
+    return dumped
 
 
 def _redacted_dumped(value: Any, dumped: Any, *, secret: bool) -> Any:

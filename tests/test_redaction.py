@@ -3,6 +3,7 @@ passwords and secret query values; ``${secret:…}`` references stay as written.
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic import BaseModel, SecretStr
 from tausestack._redaction import (
     REDACTED,
     RedactedReprModel,
+    ResolvedText,
     mask_url_secrets,
     redacted_data,
     secret_name,
@@ -153,3 +155,25 @@ def test_the_repr_of_a_redacted_model_masks_its_secrets_and_the_dump_keeps_them(
     dumped = section.model_dump()
     assert dumped["api_key"] == "k-outer"
     assert dumped["inner"]["password"] == "inner-pw"
+
+
+def test_resolved_references_are_masked_in_json_dumps_of_any_shape() -> None:
+    """A resolved ``${secret:…}`` under an int key, or in a list dumped with an item excluded,
+    is found though the dump cannot be walked beside the model there."""
+
+    class Hooks(RedactedReprModel):
+        ports: dict[int, str] = {}
+        urls: list[str] = []
+
+    hooks = Hooks(ports={1: "x"}, urls=["a", "b"])
+    hooks.ports[1] = ResolvedText("sk-live-123", "********")
+    hooks.urls[1] = ResolvedText("https://h.example/in/tok-999", "https://h.example/in/********")
+    for dumped in (hooks.model_dump_json(), hooks.model_dump_json(exclude={"urls": {0}})):
+        assert "sk-live-123" not in dumped, dumped
+        assert "tok-999" not in dumped, dumped
+        assert "https://h.example/in/********" in dumped
+    assert json.loads(hooks.model_dump_json())["ports"] == {"1": "********"}
+    assert hooks.ports[1] == "sk-live-123"  # the code still gets the value
+    assert repr(ResolvedText("redis://:pw@${x}", "redis://:pw@********")) == (
+        "'redis://:********@********'"
+    )

@@ -4,14 +4,15 @@ redis-py's asyncio connections (and the blocking pool's condition) belong to the
 that made them: used from another loop, they raise ``RuntimeError`` (``attached to a different
 loop``). One app can be served on several loops in turn (a ``TestClient`` used without
 ``with`` runs each request on a new one; a worker thread may run its own), so the storage
-keeps a client per loop, made when a loop first uses it and forgotten with the loop. The
-counts live in Redis, so every loop counts together.
+keeps a client per loop, made when a loop first uses it and dropped once that loop is closed
+(its connections are closed as they are collected). The counts live in Redis, so every loop
+counts together.
 """
 
 from __future__ import annotations
 
 import asyncio
-import weakref
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -33,9 +34,9 @@ class PerLoopRedisStorage(RedisStorage):
 
     def __init__(self, url: str, new_pool: Callable[[], Any], *, key_prefix: str) -> None:
         self._new_pool = new_pool
-        self._bridges: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RedisBridge] = (
-            weakref.WeakKeyDictionary()
-        )
+        # Not weak: a bridge's connections refer to their loop, which would keep it alive.
+        self._bridges: dict[asyncio.AbstractEventLoop, RedisBridge] = {}
+        self._lock = threading.Lock()  # loops of different threads ask at once
         self._unbound: RedisBridge | None = None
         self._template: tuple[type[RedisBridge], str, Any, str] | None = None
         super().__init__(
@@ -55,7 +56,11 @@ class PerLoopRedisStorage(RedisStorage):
             assert self._unbound is not None
             return self._unbound
         bridge = self._bridges.get(loop)
-        if bridge is None:
+        if bridge is not None:
+            return bridge
+        with self._lock:
+            for closed in [other for other in self._bridges if other.is_closed()]:
+                del self._bridges[closed]
             if self._unbound is not None:
                 bridge, self._unbound = self._unbound, None
             else:
